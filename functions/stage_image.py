@@ -1,0 +1,76 @@
+"""StageImage: fetch the user's file from Telegram and store the original in S3.
+
+Refuses, with a named error and before anything is stored, a file over the
+Bot API's download limit (`FileTooLarge`) or one that is not an image the
+detector reads (`NotAnImage`, `ImageTooLarge`, `ImageNotDecodable`).
+Input: StageImageInput. Output: StagedImage.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import Any
+
+import telebot
+
+from polybot import aws, contracts, imaging, logs, naming
+from polybot.errors import FileTooLarge
+from polybot.settings import Settings
+from polybot.telegram import bot_from_secret, telegram_errors
+
+
+@cache
+def _services() -> tuple[Settings, telebot.TeleBot, Any]:
+    settings = Settings.from_env()
+    logs.configure("functions", settings.log_level, keep_existing=True)
+    settings.require("images_bucket")
+    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings))
+    return settings, bot, aws.client("s3", settings)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    job = contracts.validate("StageImageInput", event)
+    with logs.correlate(job["execution_name"]):
+        settings, bot, s3 = _services()
+        staged = stage_image(job["request"], job["execution_name"], settings, bot, s3)
+    return contracts.validate("StagedImage", staged)
+
+
+def _too_large(size: int, limit: int) -> FileTooLarge:
+    return FileTooLarge(f"the file has {size} bytes; bots may download at most {limit}")
+
+
+def stage_image(
+    request: dict[str, Any], execution_name: str, settings: Settings, bot: telebot.TeleBot, s3: Any
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    limit = settings.max_download_bytes
+    if (request.get("file_size") or 0) > limit:
+        raise _too_large(request["file_size"], limit)
+    with telegram_errors():
+        file = bot.get_file(request["file_id"])
+        if (file.file_size or 0) > limit:
+            raise _too_large(file.file_size, limit)
+        data = bot.download_file(file.file_path)
+    if len(data) > limit:
+        raise _too_large(len(data), limit)
+    info = imaging.inspect_image(data)
+    key = naming.original_key(execution_name, info.content_type)
+    s3.put_object(
+        Bucket=settings.images_bucket,
+        Key=key,
+        Body=data,
+        ContentType=info.content_type,
+        Metadata={"chat-id": str(request["chat_id"]), "message-id": str(request["message_id"])},
+    )
+    return {
+        "bucket": settings.images_bucket,
+        "original_key": key,
+        "annotated_key": naming.annotated_key(execution_name),
+        "content_type": info.content_type,
+        "size_bytes": len(data),
+        "width": info.width,
+        "height": info.height,
+        "stage_ms": int((time.perf_counter() - started) * 1000),
+    }

@@ -1,0 +1,99 @@
+"""The object detector: an Ultralytics YOLO model, loaded once per process.
+
+Called by the worker for each image; pure apart from loading the weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 90
+
+
+class ModelUnavailable(RuntimeError):
+    """The configured weights are neither a file here nor downloadable."""
+
+
+@dataclass(frozen=True)
+class DetectionOutput:
+    detections: list[dict[str, Any]]
+    annotated_jpeg: bytes
+    inference_ms: int
+
+
+def offline_safe_environment() -> None:
+    """Ultralytics settings that keep it from reaching the internet at import and
+    at run time (probes, usage events, pip installs of missing backends). Must run
+    before the first `import ultralytics`. Explicit environment values win."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+    os.environ.setdefault("YOLO_VERBOSE", "0")
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "polybot-ultralytics"))
+
+
+def load_model(spec: str) -> Any:
+    """Load weights from a file path, else let Ultralytics fetch the model of the
+    same name; fail with a message that says how to provide the weights."""
+    offline_safe_environment()
+    from ultralytics import YOLO
+
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return YOLO(str(path), task="detect")
+    name = path.name
+    log.warning("weights file %s not found; asking Ultralytics for %s", spec, name)
+    try:
+        return YOLO(name, task="detect")
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"Cannot load the YOLO model {spec!r}: no such file, and Ultralytics could not "
+            f"download {name!r} ({type(exc).__name__}: {exc}). Put a weights file there, or set "
+            "POLYBOT_MODEL to the path of one (developer machines: ../shared/models/yolov8n.pt)."
+        ) from exc
+
+
+class Detector:
+    def __init__(self, model_spec: str, confidence: float = 0.25, image_size: int = 640) -> None:
+        import torch
+
+        # Ultralytics leaves one core idle; a worker instance exists to run this model.
+        torch.set_num_threads(os.cpu_count() or 1)
+        self._model = load_model(model_spec)
+        self.name = Path(model_spec).stem
+        self.confidence = confidence
+        self.image_size = image_size
+
+    def detect(self, image_bgr: np.ndarray) -> DetectionOutput:
+        started = time.perf_counter()
+        result = self._model.predict(
+            image_bgr, conf=self.confidence, imgsz=self.image_size, verbose=False, save=False, max_det=300
+        )[0]
+        inference_ms = int((time.perf_counter() - started) * 1000)
+        names = result.names
+        detections = [
+            {
+                "label": str(names[int(cls)]),
+                "class_id": int(cls),
+                "confidence": round(float(conf), 4),
+                "box": [round(float(v), 1) for v in box],
+            }
+            for box, conf, cls in zip(
+                result.boxes.xyxy.tolist(), result.boxes.conf.tolist(), result.boxes.cls.tolist(), strict=True
+            )
+        ]
+        detections.sort(key=lambda d: d["confidence"], reverse=True)
+        ok, jpeg = cv2.imencode(".jpg", result.plot(), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise RuntimeError("could not encode the annotated image")
+        return DetectionOutput(detections=detections, annotated_jpeg=jpeg.tobytes(), inference_ms=inference_ms)

@@ -1,0 +1,61 @@
+"""AWS on this machine: a moto server, in this process, with real Step
+Functions execution turned on and Lambda invocations served by `LambdaRuntime`.
+
+While it runs, this process's AWS clients reach it: `start()` sets the
+standard variables boto3 reads (AWS_ENDPOINT_URL, fake credentials, region)
+and MOTO_PORT, which moto's Step Functions interpreter uses to call the
+services back (see ../shared/NOTES.md).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import requests
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from local.lambda_runtime import LambdaRuntime
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+
+class EmbeddedAws:
+    def __init__(self) -> None:
+        self.lambda_runtime = LambdaRuntime(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> str:
+        self._server = make_server("127.0.0.1", 0, self.lambda_runtime, threaded=True)
+        threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True).start()
+        os.environ.update(
+            {
+                "MOTO_PORT": str(self._server.server_port),
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+            }
+        )
+        response = requests.post(
+            f"{self.endpoint_url}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,158 @@
+"""The whole of Polybot on one machine: embedded AWS with the template deployed,
+the Lambda handlers in-process, a YOLO worker thread, and the bot, talking to
+the Telegram stand-in (webhook) or to real Telegram (long polling).
+
+Used by `python -m local` and by the integration and end-to-end tests, so
+the tests exercise exactly what a developer runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from bot import service as bot_service
+from bot.service import BotService
+from inference.detector import Detector
+from inference.worker import DetectionWorker
+from local.embedded_aws import EmbeddedAws
+from local.stack import Deployment, deploy
+from local.telegram_standin import TelegramStandIn
+from polybot import aws
+from polybot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_MODEL = REPO_ROOT.parent / "shared" / "models" / "yolov8n.pt"
+"""Developer machines keep the COCO weights beside the repository (see README)."""
+STACK_NAME = "polybot-local"
+STANDIN_TOKEN = "7000000001:LOCAL-STAND-IN-TOKEN"
+
+
+@dataclass
+class StackOptions:
+    model: str = str(DEFAULT_MODEL)
+    telegram_token: str | None = None
+    """Real Telegram token: serve Telegram by long polling. None: use the stand-in."""
+    queue_wait_s: int = 1
+    heartbeat_interval_s: float = 5.0
+
+
+class PolybotStack:
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.aws = EmbeddedAws()
+        self.telegram: TelegramStandIn | None = None
+        self.deployment: Deployment | None = None
+        self.settings = Settings()
+        self.bot: BotService | None = None
+        self.detector: Detector | None = None
+        self._worker_stop = threading.Event()
+        self._worker_thread: threading.Thread | None = None
+        self._bot_server: BaseWSGIServer | None = None
+
+    # --- lifecycle ---------------------------------------------------------
+    def start(self, *, worker: bool = True) -> PolybotStack:
+        self.aws.start()
+        token = self.options.telegram_token or STANDIN_TOKEN
+        parameters: dict[str, str] = {}
+        if self.options.telegram_token is None:
+            self.telegram = TelegramStandIn(STANDIN_TOKEN)
+            parameters["TelegramApiUrl"] = self.telegram.start()
+        credentials = {"telegram_token": token, "webhook_secret": secrets.token_urlsafe(32)}
+        self.deployment = deploy(
+            TEMPLATE, STACK_NAME, self._clients(), self.aws.lambda_runtime,
+            secret_strings={"TelegramSecret": json.dumps(credentials)}, parameters=parameters,
+        )
+        # The functions read their settings from the environment, as on Lambda.
+        os.environ.update(self.deployment.function_environment)
+        outputs = self.deployment.outputs
+        self.settings = Settings.from_env(
+            state_machine_arn=outputs["ImagePipelineArn"],
+            detection_queue_url=outputs["DetectionQueueUrl"],
+            results_table=outputs["ResultsTableName"],
+            images_bucket=outputs["ImagesBucketName"],
+            telegram_secret_id=outputs["TelegramSecretArn"],
+            model=self.options.model,
+            queue_wait_s=self.options.queue_wait_s,
+            heartbeat_interval_s=self.options.heartbeat_interval_s,
+        )
+        if worker:
+            self.start_worker()
+        self._start_bot()
+        return self
+
+    def stop(self) -> None:
+        self.stop_worker()
+        if self.bot is not None and self.telegram is None:
+            self.bot.bot.stop_polling()
+        if self._bot_server is not None:
+            self._bot_server.shutdown()
+            self._bot_server.server_close()
+        if self.telegram is not None:
+            self.telegram.stop()
+        self.aws.stop()
+
+    def __enter__(self) -> PolybotStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- parts ---------------------------------------------------------------
+    def _clients(self) -> dict[str, Any]:
+        services = ("s3", "sqs", "dynamodb", "secretsmanager", "stepfunctions", "iam")
+        return {name: self.client(name) for name in services}
+
+    def client(self, service: str) -> Any:
+        return aws.client(service, self.settings)
+
+    def start_worker(self) -> None:
+        if self._worker_thread is not None:
+            return
+        if self.detector is None:
+            self.detector = Detector(self.settings.model, self.settings.confidence, self.settings.image_size)
+        worker = DetectionWorker(
+            self.settings, self.detector, sqs=self.client("sqs"), s3=self.client("s3"),
+            sfn=self.client("stepfunctions"),
+        )
+        self._worker_stop.clear()
+        self._worker_thread = threading.Thread(target=worker.run, args=(self._worker_stop,), name="yolo-worker",
+                                               daemon=True)
+        self._worker_thread.start()
+
+    def stop_worker(self) -> None:
+        if self._worker_thread is None:
+            return
+        self._worker_stop.set()
+        self._worker_thread.join()
+        self._worker_thread = None
+
+    def _start_bot(self) -> None:
+        self.bot = bot_service.build(self.settings)
+        if self.telegram is None:
+            self.bot.bot.delete_webhook()
+            threading.Thread(
+                target=self.bot.bot.infinity_polling,
+                kwargs={"timeout": 30, "long_polling_timeout": 20, "allowed_updates": ["message"]},
+                name="bot-polling", daemon=True,
+            ).start()
+            return
+        self._bot_server = make_server("127.0.0.1", 0, self.bot.app, threaded=True)
+        threading.Thread(target=self._bot_server.serve_forever, name="bot-webhook", daemon=True).start()
+        self.bot.register_webhook(self.bot_url)
+
+    @property
+    def bot_url(self) -> str:
+        assert self._bot_server is not None, "the webhook server runs only with the stand-in"
+        return f"http://127.0.0.1:{self._bot_server.server_port}"

@@ -1,0 +1,327 @@
+"""A local stand-in for the Telegram Bot API, spoken to over real HTTP.
+
+Polybot's bot and Lambda functions talk to it exactly as to Telegram (or a
+self-hosted Bot API server): `POLYBOT_TELEGRAM_API_URL` points at it. It
+serves the methods Polybot uses (getMe, setWebhook, deleteWebhook,
+getUpdates, getFile and file downloads, sendChatAction, sendMessage,
+sendPhoto), keeps Telegram's rules that matter here (the 20 MB `getFile`
+limit, 401 for a wrong token, parameters in the query string, a form or a
+multipart body), and plays the user's side: `user_sends_photo` delivers a
+real-shaped Update to the registered webhook (with the secret header) or to
+`getUpdates`, and `replies_to` returns what the bot sent back.
+
+Used by the local run (`python -m local`) and the tests.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import Flask, Response, request
+from PIL import Image
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from polybot.settings import TELEGRAM_DOWNLOAD_LIMIT_BYTES
+
+log = logging.getLogger(__name__)
+
+BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Polybot", "username": "polybot_local_bot"}
+
+
+@dataclass
+class SentMessage:
+    """One message the bot sent to a chat."""
+
+    method: str
+    chat_id: int
+    message_id: int
+    text: str | None = None
+    caption: str | None = None
+    photo: bytes | None = None
+    reply_to_message_id: int | None = None
+
+
+@dataclass
+class StoredFile:
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    data: bytes = field(repr=False)
+
+
+@dataclass
+class FailureRule:
+    method: str
+    error_code: int
+    description: str
+    times: int
+    retry_after: int | None = None
+
+
+class TelegramStandIn:
+    def __init__(self, token: str, max_download_bytes: int = TELEGRAM_DOWNLOAD_LIMIT_BYTES) -> None:
+        self.token = token
+        self.max_download_bytes = max_download_bytes
+        self.sent: list[SentMessage] = []
+        self.chat_actions: list[tuple[int, str]] = []
+        self.webhook_url = ""
+        self.webhook_secret = ""
+        self.deliveries: list[int] = []
+        self._files: dict[str, StoredFile] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._failures: list[FailureRule] = []
+        self._ids = itertools.count(1000)
+        self._update_ids = itertools.count(500000)
+        self._changed = threading.Condition()
+        self._server: BaseWSGIServer | None = None
+        self.app = self._build_app()
+
+    # --- server -----------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._server = make_server(host, port, self.app, threaded=True)
+        threading.Thread(target=self._server.serve_forever, name="telegram-standin", daemon=True).start()
+        return self.api_url
+
+    @property
+    def api_url(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # --- the user's side -------------------------------------------------
+    def add_file(self, data: bytes, extension: str = "jpg") -> StoredFile:
+        unique = secrets.token_hex(8)
+        stored = StoredFile(
+            file_id=f"FILE-{unique}", file_unique_id=unique, file_path=f"files/{unique}.{extension}", data=data
+        )
+        self._files[stored.file_id] = stored
+        return stored
+
+    def user_sends_photo(self, chat_id: int, image: bytes, caption: str | None = None) -> dict[str, Any]:
+        stored = self.add_file(image)
+        width, height = _image_size(image)
+        message = self._message(chat_id)
+        # Telegram offers several sizes; the largest is last. A small thumbnail
+        # would be a separate file; the stand-in serves the same bytes.
+        message["photo"] = [
+            {"file_id": stored.file_id + "-thumb", "file_unique_id": stored.file_unique_id + "t",
+             "width": max(1, width // 4), "height": max(1, height // 4), "file_size": len(image) // 8 or 1},
+            {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+             "width": width, "height": height, "file_size": len(image)},
+        ]
+        self._files[stored.file_id + "-thumb"] = stored
+        if caption:
+            message["caption"] = caption
+        return self._deliver(message)
+
+    def user_sends_document(
+        self, chat_id: int, data: bytes, file_name: str, mime_type: str, file_size: int | None = None
+    ) -> dict[str, Any]:
+        stored = self.add_file(data, extension=file_name.rsplit(".", 1)[-1])
+        message = self._message(chat_id)
+        message["document"] = {
+            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": file_name,
+            "mime_type": mime_type, "file_size": len(data) if file_size is None else file_size,
+        }
+        return self._deliver(message)
+
+    def user_sends_text(self, chat_id: int, text: str) -> dict[str, Any]:
+        message = self._message(chat_id)
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self._deliver(message)
+
+    def replies_to(self, chat_id: int, message_id: int) -> list[SentMessage]:
+        return [m for m in self.sent if m.chat_id == chat_id and m.reply_to_message_id == message_id]
+
+    def wait_for_reply(self, chat_id: int, message_id: int, timeout: float = 60.0) -> SentMessage:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not self.replies_to(chat_id, message_id):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no reply to message {message_id} in chat {chat_id} after {timeout} s")
+                self._changed.wait(remaining)
+            return self.replies_to(chat_id, message_id)[0]
+
+    def fail_next(self, method: str, error_code: int, description: str, times: int = 1,
+                  retry_after: int | None = None) -> None:
+        """Answer the next `times` calls of `method` with this Bot API error."""
+        self._failures.append(FailureRule(method, error_code, description, times, retry_after))
+
+    # --- delivery --------------------------------------------------------
+    def _message(self, chat_id: int) -> dict[str, Any]:
+        return {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Local", "username": "local_user"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Local", "language_code": "en"},
+        }
+
+    def _deliver(self, message: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": next(self._update_ids), "message": message}
+        if not self.webhook_url:
+            with self._changed:
+                self._updates.append(update)
+                self._changed.notify_all()
+            return message
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
+        # Like Telegram, redeliver an update the webhook did not accept.
+        for attempt in range(3):
+            try:
+                status = requests.post(self.webhook_url, json=update, headers=headers, timeout=30).status_code
+            except requests.RequestException:
+                status = 599
+            self.deliveries.append(status)
+            if status < 300:
+                break
+            time.sleep(0.2 * (attempt + 1))
+        return message
+
+    # --- the Bot API -----------------------------------------------------
+    def _build_app(self) -> Flask:
+        app = Flask("telegram-standin")
+
+        @app.route("/bot<token>/<method>", methods=["GET", "POST"])
+        def bot_api(token: str, method: str) -> Response:
+            if token != self.token:
+                return _error(401, "Unauthorized")
+            params: dict[str, Any] = {**request.args.to_dict(), **request.form.to_dict()}
+            if request.is_json:
+                params.update(request.get_json(silent=True) or {})
+            files = {name: f.read() for name, f in request.files.items()}
+            for rule in self._failures:
+                if rule.method == method and rule.times > 0:
+                    rule.times -= 1
+                    extra = {"retry_after": rule.retry_after} if rule.retry_after else None
+                    return _error(rule.error_code, rule.description, extra)
+            handler = getattr(self, f"_api_{method}", None)
+            if handler is None:
+                return _error(404, "Not Found: method not found")
+            result = handler(params, files)
+            if isinstance(result, Response):
+                return result
+            return _json({"ok": True, "result": result})
+
+        @app.route("/file/bot<token>/<path:file_path>")
+        def download(token: str, file_path: str) -> Response:
+            if token != self.token:
+                return _error(401, "Unauthorized")
+            for stored in self._files.values():
+                if stored.file_path == file_path:
+                    return Response(stored.data, mimetype="application/octet-stream")
+            return _error(404, "Not Found")
+
+        return app
+
+    def _api_getMe(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return BOT_USER
+
+    def _api_setWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        self.webhook_url = params.get("url", "")
+        self.webhook_secret = params.get("secret_token", "")
+        return True
+
+    def _api_deleteWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        self.webhook_url = ""
+        self.webhook_secret = ""
+        return True
+
+    def _api_getWebhookInfo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+    def _api_getUpdates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if self.webhook_url:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active")
+        offset = int(params.get("offset") or 0)
+        wait = min(float(params.get("timeout") or 0), 10.0)
+        deadline = time.monotonic() + wait
+        with self._changed:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            return list(self._updates[: int(params.get("limit") or 100)])
+
+    def _api_getFile(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        stored = self._files.get(str(params.get("file_id")))
+        if stored is None:
+            return _error(400, "Bad Request: invalid file_id")
+        if len(stored.data) > self.max_download_bytes:
+            return _error(400, "Bad Request: file is too big")
+        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                "file_size": len(stored.data), "file_path": stored.file_path}
+
+    def _api_sendChatAction(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        with self._changed:
+            self.chat_actions.append((int(params["chat_id"]), str(params.get("action"))))
+            self._changed.notify_all()
+        return True
+
+    def _api_sendMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return self._record(SentMessage("sendMessage", int(params["chat_id"]), 0, text=params.get("text")), params)
+
+    def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        photo = files.get("photo")
+        if photo is None:
+            return _error(400, "Bad Request: there is no photo in the request")
+        try:
+            _image_size(photo)
+        except Exception:
+            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        sent = SentMessage("sendPhoto", int(params["chat_id"]), 0, caption=params.get("caption"), photo=photo)
+        return self._record(sent, params)
+
+    def _record(self, sent: SentMessage, params: dict[str, Any]) -> dict[str, Any]:
+        reply = params.get("reply_parameters")
+        if reply:
+            reply = json.loads(reply) if isinstance(reply, str) else reply
+            sent.reply_to_message_id = int(reply["message_id"])
+        elif params.get("reply_to_message_id"):
+            sent.reply_to_message_id = int(params["reply_to_message_id"])
+        sent.message_id = next(self._ids)
+        with self._changed:
+            self.sent.append(sent)
+            self._changed.notify_all()
+        message: dict[str, Any] = {
+            "message_id": sent.message_id, "date": int(time.time()), "from": BOT_USER,
+            "chat": {"id": sent.chat_id, "type": "private"},
+        }
+        if sent.text is not None:
+            message["text"] = sent.text
+        if sent.photo is not None:
+            width, height = _image_size(sent.photo)
+            message["photo"] = [{"file_id": f"SENT-{sent.message_id}", "file_unique_id": f"S{sent.message_id}",
+                                 "width": width, "height": height, "file_size": len(sent.photo)}]
+            if sent.caption:
+                message["caption"] = sent.caption
+        return message
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return _json(body, status=code)

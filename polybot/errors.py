@@ -1,0 +1,73 @@
+"""Named errors that cross the workflow's state boundaries.
+
+The class name *is* the error name Step Functions sees: a Lambda handler that
+raises `NotAnImage` fails its Task with error `NotAnImage`, and the worker
+reports `ImageNotDecodable` through `SendTaskFailure`. The state machine's
+Retry and Catch clauses, and the plain-language messages sent to the user, key
+on these names, so they are part of the contract: rename one, and
+`statemachines/` and `functions/notify_failure.py` must follow.
+"""
+
+from __future__ import annotations
+
+
+class PolybotError(Exception):
+    """Base of every named error; `retryable` mirrors the state machine's Retry."""
+
+    retryable = False
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+# The user's input: never retried.
+class NotAnImage(PolybotError):
+    """The file is not an image format the detector reads."""
+
+
+class FileTooLarge(PolybotError):
+    """The file is bigger than the Bot API lets a bot download."""
+
+
+class ImageTooLarge(PolybotError):
+    """The image has more pixels than is safe to decode (decompression bomb)."""
+
+
+class ImageNotDecodable(PolybotError):
+    """The bytes claim to be an image but do not decode."""
+
+
+# Our side or Telegram's: retried with backoff, then reported to the user.
+class TelegramUnavailable(PolybotError):
+    """Telegram answered 5xx, timed out or could not be reached."""
+
+    retryable = True
+
+
+class TelegramRateLimited(PolybotError):
+    """Telegram answered 429 Too Many Requests."""
+
+    retryable = True
+
+
+class TelegramRefused(PolybotError):
+    """Telegram refused the request for good (blocked bot, chat gone, bad request)."""
+
+
+class ImageMissing(PolybotError):
+    """The staged image is not in S3 (expired or deleted)."""
+
+
+class DetectionFailed(PolybotError):
+    """The model raised while analysing a decodable image."""
+
+
+class ContractViolation(PolybotError):
+    """A message between states does not match its schema."""
+
+
+USER_INPUT_ERRORS = frozenset(
+    {"NotAnImage", "FileTooLarge", "ImageTooLarge", "ImageNotDecodable"}
+)
+"""Errors caused by what the user sent, as opposed to failures on our side."""

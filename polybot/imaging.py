@@ -1,0 +1,81 @@
+"""What a file is, judged from its bytes: image type and size, or a named refusal.
+
+StageImage calls `inspect_image` before anything is stored; the worker calls
+`decode_image` for the pixels. Both refuse the same things the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from polybot.errors import ImageNotDecodable, ImageTooLarge, NotAnImage
+
+MAX_PIXELS = 100_000_000
+"""A 48-megapixel phone photo passes; a decompression bomb does not."""
+
+# Formats the detector reads, by Pillow's name. MPO is how Pillow names many
+# phone cameras' JPEGs (a JPEG with an embedded preview).
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+    "GIF": "image/gif",
+    "TIFF": "image/tiff",
+}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    content_type: str
+    width: int
+    height: int
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(io.BytesIO(data))
+        except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            if isinstance(exc, UnidentifiedImageError):
+                raise NotAnImage("the file is not an image format I can read") from exc
+            raise ImageTooLarge(str(exc)) from exc
+
+
+def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
+    """The image's type and size, reading headers and checking the data is whole."""
+    if not data:
+        raise NotAnImage("the file is empty")
+    image = _open(data)
+    content_type = CONTENT_TYPES.get(str(image.format))
+    if content_type is None:
+        raise NotAnImage(f"{image.format} images are not supported")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"{width}x{height} pixels is more than {max_pixels}")
+    try:
+        image.verify()
+    except Exception as exc:
+        raise ImageNotDecodable(f"the {image.format} data is damaged: {exc}") from exc
+    return ImageInfo(content_type=content_type, width=width, height=height)
+
+
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
+    """The pixels as a BGR numpy array (what the detector takes), upright
+    according to the EXIF orientation a camera wrote."""
+    import numpy as np
+
+    inspect_image(data, max_pixels)
+    try:
+        image = ImageOps.exif_transpose(_open(data)).convert("RGB")
+        pixels = np.asarray(image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageNotDecodable(f"the image data is damaged: {exc}") from exc
+    return np.ascontiguousarray(pixels[:, :, ::-1])

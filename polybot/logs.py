@@ -1,0 +1,85 @@
+"""JSON-lines logging for every part, with the execution name as correlation id.
+
+Each process calls `configure(component)` once. Code that works on one image
+wraps that work in `correlate(execution_name)`, and every line logged inside
+(from our code or a library's) carries `"execution": "<name>"`, so an operator
+can follow one image from the webhook to the reply across bot, functions and
+worker. Secrets registered with `redact()` are masked in every line; image
+bytes are never logged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+_execution: contextvars.ContextVar[str | None] = contextvars.ContextVar("execution", default=None)
+_secrets: set[str] = set()
+_MASK = "***"
+
+
+class _CorrelationFilter(logging.Filter):
+    def __init__(self, component: str) -> None:
+        super().__init__()
+        self.component = component
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.component = self.component
+        if getattr(record, "execution", None) is None:
+            record.execution = _execution.get()
+        return True
+
+
+class _RedactingFormatter(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in _secrets:
+            line = line.replace(secret, _MASK)
+        return line
+
+
+def configure(component: str, level: str = "INFO", stream: Any = None, *, keep_existing: bool = False) -> None:
+    """Send all logging of this process to `stream` (stderr) as JSON lines.
+
+    With `keep_existing`, a process that is already configured stays as it is:
+    Lambda handlers run in-process under the local stack, which configured it."""
+    root = logging.getLogger()
+    if keep_existing and any(isinstance(h.formatter, _RedactingFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(_CorrelationFilter(component))
+    handler.setFormatter(
+        _RedactingFormatter(
+            "{asctime}{levelname}{component}{name}{execution}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # These libraries log request URLs, which contain the bot token, at DEBUG.
+    for noisy in ("TeleBot", "urllib3", "botocore", "boto3", "werkzeug", "ultralytics"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def redact(secret: str) -> None:
+    """Mask `secret` wherever it would appear in a log line."""
+    if secret:
+        _secrets.add(secret)
+
+
+@contextmanager
+def correlate(execution_name: str | None) -> Iterator[None]:
+    token = _execution.set(execution_name)
+    try:
+        yield
+    finally:
+        _execution.reset(token)

@@ -1,0 +1,46 @@
+"""Names derived from a Telegram message: the execution name and the S3 keys.
+
+The execution name is a pure function of (chat, message), so a redelivered
+update maps to the same name and Step Functions refuses a second execution;
+an operator who knows the chat and message finds the execution by name.
+"""
+
+from __future__ import annotations
+
+import re
+
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/bmp": "bmp",
+    "image/gif": "gif",
+    "image/tiff": "tiff",
+}
+
+ORIGINALS_PREFIX = "originals/"
+ANNOTATED_PREFIX = "annotated/"
+
+_NAME = re.compile(r"^tg(-?\d+)_(\d+)$")
+
+
+def execution_name(chat_id: int, message_id: int) -> str:
+    # Step Functions allows [A-Za-z0-9_-], at most 80 characters; a chat id is
+    # at most 52 bits and may be negative (groups), a message id is 31 bits.
+    return f"tg{chat_id}_{message_id}"
+
+
+def parse_execution_name(name: str) -> tuple[int, int]:
+    """(chat_id, message_id) of an execution name; ValueError if it is not one."""
+    match = _NAME.match(name)
+    if not match:
+        raise ValueError(f"not a Polybot execution name: {name!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def original_key(name: str, content_type: str) -> str:
+    return f"{ORIGINALS_PREFIX}{name}.{_EXTENSIONS.get(content_type, 'bin')}"
+
+
+def annotated_key(name: str) -> str:
+    return f"{ANNOTATED_PREFIX}{name}.jpg"

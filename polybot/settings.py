@@ -1,0 +1,103 @@
+"""Polybot's settings: every environment variable the system reads, in one place.
+
+Each deployable part builds one `Settings` at start-up (`Settings.from_env()`)
+and passes it down; nothing else reads `os.environ`. An explicit keyword
+argument always beats the environment (`Settings.from_env(model="...")`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+TELEGRAM_DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024
+"""What the public Bot API lets a bot download (`getFile`); a self-hosted Bot
+API server lifts it, so the limit is a setting."""
+
+# Environment variable for each field. AWS's own variables (AWS_REGION,
+# AWS_ENDPOINT_URL, credentials) are read by boto3 itself and not repeated here.
+ENV_VARS: dict[str, str] = {
+    "region": "AWS_REGION",
+    "images_bucket": "POLYBOT_IMAGES_BUCKET",
+    "detection_queue_url": "POLYBOT_DETECTION_QUEUE_URL",
+    "results_table": "POLYBOT_RESULTS_TABLE",
+    "state_machine_arn": "POLYBOT_STATE_MACHINE_ARN",
+    "telegram_secret_id": "POLYBOT_TELEGRAM_SECRET_ID",
+    "telegram_api_url": "POLYBOT_TELEGRAM_API_URL",
+    "public_url": "POLYBOT_PUBLIC_URL",
+    "bot_port": "POLYBOT_BOT_PORT",
+    "max_download_bytes": "POLYBOT_MAX_DOWNLOAD_BYTES",
+    "model": "POLYBOT_MODEL",
+    "confidence": "POLYBOT_CONFIDENCE",
+    "image_size": "POLYBOT_IMAGE_SIZE",
+    "heartbeat_interval_s": "POLYBOT_HEARTBEAT_INTERVAL_S",
+    "queue_wait_s": "POLYBOT_QUEUE_WAIT_S",
+    "log_level": "POLYBOT_LOG_LEVEL",
+}
+
+
+class MissingSetting(RuntimeError):
+    """A part was started without a setting it cannot work without."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str = "us-east-1"
+    images_bucket: str = ""
+    detection_queue_url: str = ""
+    results_table: str = ""
+    state_machine_arn: str = ""
+    telegram_secret_id: str = ""
+    """Secrets Manager id of the secret holding the bot token and webhook secret."""
+    telegram_api_url: str = "https://api.telegram.org"
+    """Bot API base URL; point it at a self-hosted Bot API server or a stand-in."""
+    public_url: str = ""
+    """HTTPS address Telegram calls (the load balancer's name, port 8443); empty
+    means the bot does not register a webhook."""
+    bot_port: int = 8080
+    max_download_bytes: int = TELEGRAM_DOWNLOAD_LIMIT_BYTES
+    model: str = "yolov5nu.pt"
+    """Weights file path or an Ultralytics model name. The default is the YOLOv5
+    family of the original design, fetched by Ultralytics where it has internet."""
+    confidence: float = 0.25
+    image_size: int = 640
+    heartbeat_interval_s: float = 10.0
+    queue_wait_s: int = 20
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(ENV_VARS[field.name])
+            if field.name == "region" and not raw:
+                raw = environ.get("AWS_DEFAULT_REGION")
+            if raw:
+                values[field.name] = _coerce(field.type, raw, field.name)
+        values.update(overrides)
+        return cls(**values)
+
+    def require(self, *names: str) -> None:
+        """Fail at start-up, naming the variables, rather than deep in a request."""
+        missing = [ENV_VARS[n] for n in names if not getattr(self, n)]
+        if missing:
+            raise MissingSetting("missing setting(s): " + ", ".join(missing))
+
+    def as_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in another process."""
+        return {ENV_VARS[k]: str(v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _coerce(type_name: Any, raw: str, name: str) -> Any:
+    try:
+        if type_name in ("int", int):
+            return int(raw)
+        if type_name in ("float", float):
+            return float(raw)
+    except ValueError as exc:
+        raise MissingSetting(f"{ENV_VARS[name]}={raw!r} is not a number") from exc
+    return raw
