@@ -38,14 +38,27 @@ def image_request(message: types.Message, received_at: datetime | None = None) -
     if message.photo:
         # Telegram lists the sizes it made, smallest first; analyse the largest.
         largest = max(message.photo, key=lambda p: p.width * p.height)
-        return {**common, "file_id": largest.file_id, "file_unique_id": largest.file_unique_id,
-                "file_size": largest.file_size, "file_name": None, "mime_type": "image/jpeg", "source": "photo"}
+        return {
+            **common,
+            "file_id": largest.file_id,
+            "file_unique_id": largest.file_unique_id,
+            "file_size": largest.file_size,
+            "file_name": None,
+            "mime_type": "image/jpeg",
+            "source": "photo",
+        }
     document = message.document
     if document is None:
         raise ValueError("message carries no image")
-    return {**common, "file_id": document.file_id, "file_unique_id": document.file_unique_id,
-            "file_size": document.file_size, "file_name": document.file_name,
-            "mime_type": document.mime_type, "source": "document"}
+    return {
+        **common,
+        "file_id": document.file_id,
+        "file_unique_id": document.file_unique_id,
+        "file_size": document.file_size,
+        "file_name": document.file_name,
+        "mime_type": document.mime_type,
+        "source": "document",
+    }
 
 
 def register(bot: telebot.TeleBot, pipeline: Pipeline) -> None:

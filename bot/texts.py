@@ -9,11 +9,6 @@ WELCOME = (
 
 HINT = "I understand photos. Send me one (or an image file), or /help to see what I do."
 
-NOT_AN_IMAGE_FILE = (
-    "That file doesn't look like an image. Send me a photo, or an image file "
-    "(JPEG, PNG or WebP)."
-)
+NOT_AN_IMAGE_FILE = "That file doesn't look like an image. Send me a photo, or an image file (JPEG, PNG or WebP)."
 
-UNAVAILABLE = (
-    "Sorry, I can't start analysing photos right now. Please send it again in a minute."
-)
+UNAVAILABLE = "Sorry, I can't start analysing photos right now. Please send it again in a minute."

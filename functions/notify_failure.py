@@ -15,20 +15,14 @@ from polybot import aws, contracts, logs
 from polybot.settings import Settings
 from polybot.telegram import bot_from_secret, reply_to, telegram_errors
 
-TRY_AGAIN = (
-    "Sorry, something went wrong on my side while analysing your photo. "
-    "Please send it again in a few minutes."
-)
+TRY_AGAIN = "Sorry, something went wrong on my side while analysing your photo. Please send it again in a few minutes."
 
 
 def plain_message(error: str, max_download_bytes: int) -> str:
     """What the user reads for a failure named `error` (see polybot.errors)."""
     megabytes = max_download_bytes // (1024 * 1024)
     messages = {
-        "NotAnImage": (
-            "That file is not an image I can read. Please send a photo "
-            "(JPEG, PNG or WebP work best)."
-        ),
+        "NotAnImage": ("That file is not an image I can read. Please send a photo (JPEG, PNG or WebP work best)."),
         "FileTooLarge": (
             f"That file is larger than {megabytes} MB, the most Telegram lets me download. "
             "Please send it as a photo (not as a file), or a smaller image."

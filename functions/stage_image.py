@@ -51,8 +51,8 @@ def stage_image(
     with telegram_errors():
         file = bot.get_file(request["file_id"])
         if (file.file_size or 0) > limit:
-            raise _too_large(file.file_size, limit)
-        data = bot.download_file(file.file_path)
+            raise _too_large(file.file_size or 0, limit)
+        data = bot.download_file(str(file.file_path))
     if len(data) > limit:
         raise _too_large(len(data), limit)
     info = imaging.inspect_image(data)

@@ -73,6 +73,9 @@ class Detector:
         self.name = Path(model_spec).stem
         self.confidence = confidence
         self.image_size = image_size
+        # The first prediction builds the network's buffers (seconds on a CPU):
+        # pay it at start-up, not on a user's photo.
+        self.detect(np.zeros((image_size, image_size, 3), dtype=np.uint8))
 
     def detect(self, image_bgr: np.ndarray) -> DetectionOutput:
         started = time.perf_counter()
@@ -81,7 +84,7 @@ class Detector:
         )[0]
         inference_ms = int((time.perf_counter() - started) * 1000)
         names = result.names
-        detections = [
+        detections: list[dict[str, Any]] = [
             {
                 "label": str(names[int(cls)]),
                 "class_id": int(cls),

@@ -186,4 +186,3 @@ class DetectionWorker:
             if exc.response["Error"]["Code"] in _GONE:
                 raise TaskGone(exc.response["Error"]["Code"]) from exc
             raise
-

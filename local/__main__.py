@@ -83,7 +83,7 @@ def run_samples(stack: PolybotStack, images: list[Path], out_dir: Path) -> int:
         except sfn.exceptions.ExecutionDoesNotExist:
             print("  (no execution: the bot answered this message itself)")
             continue
-        print(f"  execution {execution['status']}{' ' + execution.get('error', '') if 'error' in execution else ''}")
+        print(f"  execution {execution['status']} {execution.get('error', '')}".rstrip())
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         print(format_trace(trace(events)))
     return failures
@@ -99,8 +99,9 @@ def _wait_finished(sfn: object, arn: str, timeout_s: float = 30) -> dict[str, ob
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("images", nargs="*", type=Path, help="image files to send (default: bus.jpg, zidane.jpg)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for annotated images (default: out/)")
     parser.add_argument("--log-level", default="WARNING", help="level of the JSON log lines on stderr")

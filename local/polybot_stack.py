@@ -36,7 +36,7 @@ TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_MODEL = REPO_ROOT.parent / "shared" / "models" / "yolov8n.pt"
 """Developer machines keep the COCO weights beside the repository (see README)."""
 STACK_NAME = "polybot-local"
-STANDIN_TOKEN = "7000000001:LOCAL-STAND-IN-TOKEN"
+STANDIN_TOKEN = "7000000001:LOCAL-STAND-IN-TOKEN"  # noqa: S105 - only the stand-in accepts it
 
 
 @dataclass
@@ -71,8 +71,12 @@ class PolybotStack:
             parameters["TelegramApiUrl"] = self.telegram.start()
         credentials = {"telegram_token": token, "webhook_secret": secrets.token_urlsafe(32)}
         self.deployment = deploy(
-            TEMPLATE, STACK_NAME, self._clients(), self.aws.lambda_runtime,
-            secret_strings={"TelegramSecret": json.dumps(credentials)}, parameters=parameters,
+            TEMPLATE,
+            STACK_NAME,
+            self._clients(),
+            self.aws.lambda_runtime,
+            secret_strings={"TelegramSecret": json.dumps(credentials)},
+            parameters=parameters,
         )
         # The functions read their settings from the environment, as on Lambda.
         os.environ.update(self.deployment.function_environment)
@@ -123,12 +127,16 @@ class PolybotStack:
         if self.detector is None:
             self.detector = Detector(self.settings.model, self.settings.confidence, self.settings.image_size)
         worker = DetectionWorker(
-            self.settings, self.detector, sqs=self.client("sqs"), s3=self.client("s3"),
+            self.settings,
+            self.detector,
+            sqs=self.client("sqs"),
+            s3=self.client("s3"),
             sfn=self.client("stepfunctions"),
         )
         self._worker_stop.clear()
-        self._worker_thread = threading.Thread(target=worker.run, args=(self._worker_stop,), name="yolo-worker",
-                                               daemon=True)
+        self._worker_thread = threading.Thread(
+            target=worker.run, args=(self._worker_stop,), name="yolo-worker", daemon=True
+        )
         self._worker_thread.start()
 
     def stop_worker(self) -> None:
@@ -145,7 +153,8 @@ class PolybotStack:
             threading.Thread(
                 target=self.bot.bot.infinity_polling,
                 kwargs={"timeout": 30, "long_polling_timeout": 20, "allowed_updates": ["message"]},
-                name="bot-polling", daemon=True,
+                name="bot-polling",
+                daemon=True,
             ).start()
             return
         self._bot_server = make_server("127.0.0.1", 0, self.bot.app, threaded=True)

@@ -45,7 +45,7 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     if tag_suffix == "Ref":
         return {"Ref": value}
     if tag_suffix == "GetAtt" and isinstance(value, str):
@@ -88,8 +88,15 @@ class Deployment:
 
 
 class _Deployer:
-    def __init__(self, template: dict[str, Any], template_dir: Path, stack_name: str,
-                 clients: dict[str, Any], runtime: LambdaRuntime, secret_strings: dict[str, str]) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        template_dir: Path,
+        stack_name: str,
+        clients: dict[str, Any],
+        runtime: LambdaRuntime,
+        secret_strings: dict[str, str],
+    ) -> None:
         self.template = template
         self.template_dir = template_dir
         self.stack_name = stack_name
@@ -124,8 +131,13 @@ class _Deployer:
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _ref(self, name: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": self.stack_name,
-                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": self.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         for source in (pseudo, self.parameters, self.refs):
             if name in source:
                 return source[name]
@@ -157,7 +169,7 @@ class _Deployer:
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::StateMachine": self._state_machine,
         }
-        for logical_id in _deployment_order(resources):
+        for logical_id in _deployment_order(resources, self.template.get("Globals", {})):
             resource = resources[logical_id]
             creator = creators.get(resource["Type"])
             if creator is None:
@@ -194,8 +206,11 @@ class _Deployer:
     def _table(self, logical_id: str, properties: dict[str, Any]) -> None:
         props = self.resolve(properties)
         name = self.physical_name(logical_id)
-        arguments = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode",
-                                            "GlobalSecondaryIndexes") if k in props}
+        arguments = {
+            k: props[k]
+            for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
+            if k in props
+        }
         description = self.clients["dynamodb"].create_table(TableName=name, **arguments)["TableDescription"]
         self.refs[logical_id] = name
         self.attributes[(logical_id, "Arn")] = description["TableArn"]
@@ -221,8 +236,10 @@ class _Deployer:
         handler = getattr(importlib.import_module(f"{package}.{module_name}"), attribute)
         name = self.physical_name(logical_id)
         self.runtime.register(name, handler, int(properties.get("Timeout", defaults.get("Timeout", 3))))
-        variables = {**defaults.get("Environment", {}).get("Variables", {}),
-                     **properties.get("Environment", {}).get("Variables", {})}
+        variables = {
+            **defaults.get("Environment", {}).get("Variables", {}),
+            **properties.get("Environment", {}).get("Variables", {}),
+        }
         for key, value in self.resolve(variables).items():
             if self.deployment.function_environment.get(key, str(value)) != str(value):
                 raise TemplateError(f"functions disagree on {key}; they share one process locally")
@@ -240,8 +257,18 @@ class _Deployer:
         name = self.physical_name(logical_id)
         role = self.clients["iam"].create_role(
             RoleName=f"{name}-role",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "states.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
         )["Role"]["Arn"]
         arn = self.clients["stepfunctions"].create_state_machine(
             name=name, definition=definition, roleArn=role, type=properties.get("Type", "STANDARD")
@@ -251,8 +278,15 @@ class _Deployer:
         self.attributes[(logical_id, "Arn")] = arn
 
 
-def _deployment_order(resources: dict[str, Any]) -> list[str]:
-    """Logical ids, each after the resources it refers to."""
+def _effective_properties(resource: dict[str, Any], globals_: dict[str, Any]) -> dict[str, Any]:
+    """A resource's properties with the template's Globals it inherits."""
+    inherited = globals_.get(str(resource.get("Type", "")).removeprefix("AWS::Serverless::"), {})
+    return {"Globals": inherited, **resource.get("Properties", {})} if inherited else resource.get("Properties", {})
+
+
+def _deployment_order(resources: dict[str, Any], globals_: dict[str, Any] | None = None) -> list[str]:
+    """Logical ids, each after the resources it (or the Globals it inherits) refers to."""
+    globals_ = globals_ or {}
     ordered: list[str] = []
     visiting: set[str] = set()
 
@@ -262,7 +296,7 @@ def _deployment_order(resources: dict[str, Any]) -> list[str]:
         if logical_id in visiting:
             raise TemplateError(f"circular reference through {logical_id}")
         visiting.add(logical_id)
-        for dependency in sorted(_references(resources[logical_id].get("Properties", {})) & set(resources)):
+        for dependency in sorted(_references(_effective_properties(resources[logical_id], globals_)) & set(resources)):
             visit(dependency)
         visiting.discard(logical_id)
         ordered.append(logical_id)
@@ -272,8 +306,14 @@ def _deployment_order(resources: dict[str, Any]) -> list[str]:
     return ordered
 
 
-def deploy(template_path: Path, stack_name: str, clients: dict[str, Any], runtime: LambdaRuntime,
-           secret_strings: dict[str, str] | None = None, parameters: dict[str, str] | None = None) -> Deployment:
+def deploy(
+    template_path: Path,
+    stack_name: str,
+    clients: dict[str, Any],
+    runtime: LambdaRuntime,
+    secret_strings: dict[str, str] | None = None,
+    parameters: dict[str, str] | None = None,
+) -> Deployment:
     """Create the template's resources in the embedded AWS. `parameters` override
     the template's defaults (like `sam deploy --parameter-overrides`);
     `secret_strings` set secret values by logical id, as an operator would out

@@ -117,10 +117,20 @@ class TelegramStandIn:
         # Telegram offers several sizes; the largest is last. A small thumbnail
         # would be a separate file; the stand-in serves the same bytes.
         message["photo"] = [
-            {"file_id": stored.file_id + "-thumb", "file_unique_id": stored.file_unique_id + "t",
-             "width": max(1, width // 4), "height": max(1, height // 4), "file_size": len(image) // 8 or 1},
-            {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-             "width": width, "height": height, "file_size": len(image)},
+            {
+                "file_id": stored.file_id + "-thumb",
+                "file_unique_id": stored.file_unique_id + "t",
+                "width": max(1, width // 4),
+                "height": max(1, height // 4),
+                "file_size": len(image) // 8 or 1,
+            },
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": width,
+                "height": height,
+                "file_size": len(image),
+            },
         ]
         self._files[stored.file_id + "-thumb"] = stored
         if caption:
@@ -133,8 +143,11 @@ class TelegramStandIn:
         stored = self.add_file(data, extension=file_name.rsplit(".", 1)[-1])
         message = self._message(chat_id)
         message["document"] = {
-            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": file_name,
-            "mime_type": mime_type, "file_size": len(data) if file_size is None else file_size,
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data) if file_size is None else file_size,
         }
         return self._deliver(message)
 
@@ -158,8 +171,9 @@ class TelegramStandIn:
                 self._changed.wait(remaining)
             return self.replies_to(chat_id, message_id)[0]
 
-    def fail_next(self, method: str, error_code: int, description: str, times: int = 1,
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self, method: str, error_code: int, description: str, times: int = 1, retry_after: int | None = None
+    ) -> None:
         """Answer the next `times` calls of `method` with this Bot API error."""
         self._failures.append(FailureRule(method, error_code, description, times, retry_after))
 
@@ -173,7 +187,7 @@ class TelegramStandIn:
         }
 
     def _deliver(self, message: dict[str, Any]) -> dict[str, Any]:
-        update = {"update_id": next(self._update_ids), "message": message}
+        update: dict[str, Any] = {"update_id": next(self._update_ids), "message": message}
         if not self.webhook_url:
             with self._changed:
                 self._updates.append(update)
@@ -262,8 +276,12 @@ class TelegramStandIn:
             return _error(400, "Bad Request: invalid file_id")
         if len(stored.data) > self.max_download_bytes:
             return _error(400, "Bad Request: file is too big")
-        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.data), "file_path": stored.file_path}
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.file_path,
+        }
 
     def _api_sendChatAction(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         with self._changed:
@@ -297,15 +315,24 @@ class TelegramStandIn:
             self.sent.append(sent)
             self._changed.notify_all()
         message: dict[str, Any] = {
-            "message_id": sent.message_id, "date": int(time.time()), "from": BOT_USER,
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "from": BOT_USER,
             "chat": {"id": sent.chat_id, "type": "private"},
         }
         if sent.text is not None:
             message["text"] = sent.text
         if sent.photo is not None:
             width, height = _image_size(sent.photo)
-            message["photo"] = [{"file_id": f"SENT-{sent.message_id}", "file_unique_id": f"S{sent.message_id}",
-                                 "width": width, "height": height, "file_size": len(sent.photo)}]
+            message["photo"] = [
+                {
+                    "file_id": f"SENT-{sent.message_id}",
+                    "file_unique_id": f"S{sent.message_id}",
+                    "width": width,
+                    "height": height,
+                    "file_size": len(sent.photo),
+                }
+            ]
             if sent.caption:
                 message["caption"] = sent.caption
         return message

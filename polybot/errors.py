@@ -67,7 +67,5 @@ class ContractViolation(PolybotError):
     """A message between states does not match its schema."""
 
 
-USER_INPUT_ERRORS = frozenset(
-    {"NotAnImage", "FileTooLarge", "ImageTooLarge", "ImageNotDecodable"}
-)
+USER_INPUT_ERRORS = frozenset({"NotAnImage", "FileTooLarge", "ImageTooLarge", "ImageNotDecodable"})
 """Errors caused by what the user sent, as opposed to failures on our side."""

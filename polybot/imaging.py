@@ -11,9 +11,15 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from pi_heif import register_heif_opener
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from polybot.errors import ImageNotDecodable, ImageTooLarge, NotAnImage
+
+# iPhones save HEIC; sent "as a file" it arrives as such. Registering it here
+# also keeps Pillow's behaviour the same with and without Ultralytics, which
+# patches Image.open to try HEIF on its own.
+register_heif_opener()
 
 MAX_PIXELS = 100_000_000
 """A 48-megapixel phone photo passes; a decompression bomb does not."""
@@ -28,6 +34,7 @@ CONTENT_TYPES = {
     "BMP": "image/bmp",
     "GIF": "image/gif",
     "TIFF": "image/tiff",
+    "HEIF": "image/heic",
 }
 
 
@@ -39,14 +46,18 @@ class ImageInfo:
 
 
 def _open(data: bytes) -> Image.Image:
+    # Our own MAX_PIXELS check decides; Pillow's warning (at about 89 million
+    # pixels) is noise, its error (twice that) still refuses outright.
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             return Image.open(io.BytesIO(data))
-        except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            if isinstance(exc, UnidentifiedImageError):
-                raise NotAnImage("the file is not an image format I can read") from exc
+        except UnidentifiedImageError as exc:
+            raise NotAnImage("the file is not an image format I can read") from exc
+        except Image.DecompressionBombError as exc:
             raise ImageTooLarge(str(exc)) from exc
+        except (OSError, SyntaxError, ValueError) as exc:  # a known format, but torn
+            raise ImageNotDecodable(f"the image data is damaged: {exc}") from exc
 
 
 def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
@@ -60,10 +71,16 @@ def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
     width, height = image.size
     if width * height > max_pixels:
         raise ImageTooLarge(f"{width}x{height} pixels is more than {max_pixels}")
-    try:
-        image.verify()
-    except Exception as exc:
-        raise ImageNotDecodable(f"the {image.format} data is damaged: {exc}") from exc
+    # verify() checks a file's structure (a PNG's chunks and checksums) but
+    # skips a JPEG's pixel data, so decode it all too: a torn file must be
+    # refused here, before it is stored and queued.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image.verify()
+            Image.open(io.BytesIO(data)).load()
+        except Exception as exc:
+            raise ImageNotDecodable(f"the {image.format} data is damaged: {exc}") from exc
     return ImageInfo(content_type=content_type, width=width, height=height)
 
 

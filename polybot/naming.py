@@ -16,12 +16,13 @@ _EXTENSIONS = {
     "image/bmp": "bmp",
     "image/gif": "gif",
     "image/tiff": "tiff",
+    "image/heic": "heic",
 }
 
 ORIGINALS_PREFIX = "originals/"
 ANNOTATED_PREFIX = "annotated/"
 
-_NAME = re.compile(r"^tg(-?\d+)_(\d+)$")
+_NAME = re.compile(r"tg(-?\d+)_(\d+)")
 
 
 def execution_name(chat_id: int, message_id: int) -> str:
@@ -32,7 +33,7 @@ def execution_name(chat_id: int, message_id: int) -> str:
 
 def parse_execution_name(name: str) -> tuple[int, int]:
     """(chat_id, message_id) of an execution name; ValueError if it is not one."""
-    match = _NAME.match(name)
+    match = _NAME.fullmatch(name)
     if not match:
         raise ValueError(f"not a Polybot execution name: {name!r}")
     return int(match.group(1)), int(match.group(2))

@@ -57,8 +57,8 @@ def use_api_url(api_url: str) -> None:
     # telebot keeps the endpoint in module globals; it is the same switch the
     # library documents for a self-hosted Bot API server.
     base = api_url.rstrip("/")
-    apihelper.API_URL = base + "/bot{0}/{1}"
-    apihelper.FILE_URL = base + "/file/bot{0}/{1}"
+    apihelper.API_URL = base + "/bot{0}/{1}"  # type: ignore[assignment]
+    apihelper.FILE_URL = base + "/file/bot{0}/{1}"  # type: ignore[assignment]
 
 
 def make_bot(token: str, settings: Settings) -> telebot.TeleBot:

@@ -1,0 +1,55 @@
+"""Waiting for and inspecting workflow executions in the embedded AWS."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from local.polybot_stack import PolybotStack
+from local.trace import StateTrace, trace
+
+
+def execution_arn(stack: PolybotStack, name: str) -> str:
+    return stack.settings.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+
+
+def wait_for_execution(stack: PolybotStack, name: str, timeout_s: float = 120) -> dict[str, Any]:
+    """The execution's description once it has stopped running."""
+    sfn = stack.client("stepfunctions")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn(stack, name))
+        except sfn.exceptions.ExecutionDoesNotExist:
+            execution = {"status": "NOT_STARTED"}
+        if execution["status"] not in ("RUNNING", "NOT_STARTED"):
+            return execution
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {name} still {execution['status']} after {timeout_s} s")
+        time.sleep(0.1)
+
+
+def wait_for_state(stack: PolybotStack, name: str, state: str, timeout_s: float = 30) -> None:
+    """Until the execution has entered `state`."""
+    deadline = time.monotonic() + timeout_s
+    while not any(row.name == state for row in execution_trace(stack, name, missing_ok=True)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {name} did not reach {state} in {timeout_s} s")
+        time.sleep(0.1)
+
+
+def execution_trace(stack: PolybotStack, name: str, missing_ok: bool = False) -> list[StateTrace]:
+    sfn = stack.client("stepfunctions")
+    try:
+        events = sfn.get_execution_history(executionArn=execution_arn(stack, name), maxResults=1000)["events"]
+    except sfn.exceptions.ExecutionDoesNotExist:
+        if missing_ok:
+            return []
+        raise
+    return trace(events)
+
+
+def executions_named(stack: PolybotStack, name: str) -> int:
+    sfn = stack.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=stack.settings.state_machine_arn, maxResults=1000)["executions"]
+    return sum(1 for e in executions if e["name"] == name)

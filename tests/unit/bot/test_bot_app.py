@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import flask
+import pytest
+import telebot
+from telebot import types
+
+from bot import app as webhook
+
+SECRET = "s3cr3t-webhook-value"
+Message = Callable[..., dict[str, Any]]
+
+
+class Received:
+    def __init__(self) -> None:
+        self.messages: list[types.Message] = []
+        self.error: Exception | None = None
+
+
+@pytest.fixture
+def received() -> Received:
+    return Received()
+
+
+@pytest.fixture
+def client(received: Received, refused_api_url: str) -> flask.testing.FlaskClient:
+    # Any Bot API call would fail at once: these handlers make none.
+    bot = telebot.TeleBot("123:ABC", threaded=False)
+
+    @bot.message_handler(func=lambda message: True, content_types=["text", "photo"])
+    def record(message: types.Message) -> None:
+        if received.error:
+            raise received.error
+        received.messages.append(message)
+
+    return webhook.create_app(bot, SECRET).test_client()
+
+
+@pytest.fixture
+def update(telegram_message: Message) -> str:
+    return json.dumps({"update_id": 5001, "message": telegram_message({"text": "hello"}, message_id=77)})
+
+
+def post(client: flask.testing.FlaskClient, body: str, secret: str | None = SECRET) -> Any:
+    headers = {} if secret is None else {webhook.SECRET_HEADER: secret}
+    return client.post(webhook.WEBHOOK_PATH, data=body, headers=headers, content_type="application/json")
+
+
+def test_an_update_with_the_secret_reaches_the_handlers(
+    client: flask.testing.FlaskClient, received: Received, update: str
+) -> None:
+    response = post(client, update)
+
+    assert response.status_code == 200
+    [message] = received.messages
+    assert message.message_id == 77
+    assert message.text == "hello"
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x", SECRET[:-1], SECRET.upper()])
+def test_without_the_right_secret_the_update_is_forbidden(
+    client: flask.testing.FlaskClient, received: Received, update: str, secret: str | None
+) -> None:
+    response = post(client, update, secret=secret)
+
+    assert response.status_code == 403
+    assert received.messages == []
+
+
+def test_the_secret_is_not_accepted_in_the_query_string(
+    client: flask.testing.FlaskClient, received: Received, update: str
+) -> None:
+    response = client.post(f"{webhook.WEBHOOK_PATH}?{webhook.SECRET_HEADER}={SECRET}", data=update)
+
+    assert response.status_code == 403
+    assert received.messages == []
+
+
+@pytest.mark.parametrize("body", ["", "not json", '{"update_id": '])
+def test_a_body_that_is_not_json_is_a_bad_request(
+    client: flask.testing.FlaskClient, received: Received, body: str
+) -> None:
+    response = post(client, body)
+
+    assert response.status_code == 400
+    assert received.messages == []
+
+
+@pytest.mark.parametrize("body", ["{}", "[]", "null", "42"])
+def test_json_that_is_not_an_update_is_a_bad_request(
+    client: flask.testing.FlaskClient, received: Received, body: str
+) -> None:
+    response = post(client, body)
+
+    assert response.status_code == 400
+    assert received.messages == []
+
+
+def test_an_update_without_a_message_is_accepted_and_ignored(
+    client: flask.testing.FlaskClient, received: Received
+) -> None:
+    response = post(client, json.dumps({"update_id": 5002}))
+
+    assert response.status_code == 200
+    assert received.messages == []
+
+
+def test_an_update_larger_than_the_limit_is_refused(
+    client: flask.testing.FlaskClient, received: Received, telegram_message: Message
+) -> None:
+    text = "x" * webhook.MAX_UPDATE_BYTES
+    response = post(client, json.dumps({"update_id": 5003, "message": telegram_message({"text": text})}))
+
+    assert response.status_code == 413
+    assert received.messages == []
+
+
+def test_a_failing_handler_answers_500_so_telegram_redelivers(
+    client: flask.testing.FlaskClient, received: Received, update: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    received.error = RuntimeError("could not start the pipeline")
+
+    with caplog.at_level(logging.CRITICAL):  # Flask logs the traceback; it is expected here
+        response = post(client, update)
+
+    assert response.status_code == 500
+
+
+def test_only_post_reaches_the_webhook(client: flask.testing.FlaskClient, received: Received) -> None:
+    response = client.get(webhook.WEBHOOK_PATH, headers={webhook.SECRET_HEADER: SECRET})
+
+    assert response.status_code == 405
+    assert received.messages == []
+
+
+def test_healthz_is_ok_without_a_secret(client: flask.testing.FlaskClient) -> None:
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_a_webhook_without_a_secret_cannot_be_created() -> None:
+    with pytest.raises(ValueError, match="secret"):
+        webhook.create_app(telebot.TeleBot("123:ABC", threaded=False), "")

@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import requests
+import telebot
+from telebot import types
+
+from bot import handlers, texts
+from polybot import contracts
+
+Message = Callable[..., dict[str, Any]]
+
+PNG_DOCUMENT = {
+    "file_id": "doc-1",
+    "file_unique_id": "u-doc-1",
+    "file_name": "holiday.png",
+    "mime_type": "image/png",
+    "file_size": 2_345_678,
+}
+
+
+class RecordingPipeline:
+    """Stands in for the Step Functions client behind bot.pipeline."""
+
+    def __init__(self, started: bool = True, error: Exception | None = None) -> None:
+        self.started, self.error = started, error
+        self.requests: list[dict[str, Any]] = []
+
+    def start(self, request: dict[str, Any]) -> bool:
+        self.requests.append(request)
+        if self.error:
+            raise self.error
+        return self.started
+
+
+def message_of(data: dict[str, Any]) -> types.Message:
+    return types.Message.de_json(json.dumps(data))
+
+
+def deliver(bot: telebot.TeleBot, message: dict[str, Any]) -> None:
+    bot.process_new_updates([types.Update.de_json({"update_id": 9001, "message": message})])
+
+
+# --- image_request ---------------------------------------------------------
+
+
+def test_a_photo_becomes_a_request_for_its_largest_size(
+    telegram_message: Message, photo_sizes: list[dict[str, Any]]
+) -> None:
+    message = message_of(telegram_message({"photo": photo_sizes}, chat_id=-1001234567890, message_id=77))
+    when = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
+
+    request = handlers.image_request(message, received_at=when)
+
+    assert request == {
+        "chat_id": -1001234567890,
+        "message_id": 77,
+        "user_id": 1001,
+        "language_code": "en",
+        "file_id": "photo-xl",
+        "file_unique_id": "u-xl",
+        "file_size": 180_000,
+        "file_name": None,
+        "mime_type": "image/jpeg",
+        "source": "photo",
+        "received_at": "2024-05-01T10:00:00.123Z",
+    }
+    assert contracts.validate("ImageRequest", request) is request
+
+
+def test_an_image_document_becomes_a_request_for_the_original_file(telegram_message: Message) -> None:
+    message = message_of(telegram_message({"document": PNG_DOCUMENT}))
+
+    request = handlers.image_request(message)
+
+    assert request["source"] == "document"
+    assert request["file_id"] == "doc-1"
+    assert request["file_unique_id"] == "u-doc-1"
+    assert request["file_name"] == "holiday.png"
+    assert request["mime_type"] == "image/png"
+    assert request["file_size"] == 2_345_678
+    contracts.validate("ImageRequest", request)
+
+
+def test_a_text_message_is_not_an_image_request(telegram_message: Message) -> None:
+    with pytest.raises(ValueError, match="no image"):
+        handlers.image_request(message_of(telegram_message({"text": "hello"})))
+
+
+def test_a_message_without_a_sender_has_no_user(telegram_message: Message, photo_sizes: list[dict[str, Any]]) -> None:
+    data = telegram_message({"photo": photo_sizes})
+    del data["from"]  # a channel post
+
+    request = handlers.image_request(message_of(data))
+
+    assert request["user_id"] is None
+    assert request["language_code"] is None
+    contracts.validate("ImageRequest", request)
+
+
+def test_received_at_defaults_to_now_in_utc_as_rfc3339(
+    telegram_message: Message, photo_sizes: list[dict[str, Any]]
+) -> None:
+    before = datetime.now(UTC)
+    request = handlers.image_request(message_of(telegram_message({"photo": photo_sizes})))
+    after = datetime.now(UTC)
+
+    stamp = request["received_at"]
+    assert stamp.endswith("Z")
+    parsed = datetime.fromisoformat(stamp)
+    assert parsed.utcoffset() == timedelta(0)
+    assert before - timedelta(milliseconds=1) <= parsed <= after
+    contracts.validate("ImageRequest", request)
+
+
+def test_received_at_in_another_zone_is_still_a_valid_timestamp(
+    telegram_message: Message, photo_sizes: list[dict[str, Any]]
+) -> None:
+    when = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+
+    request = handlers.image_request(message_of(telegram_message({"photo": photo_sizes})), received_at=when)
+
+    assert request["received_at"] == "2024-05-01T12:00:00.000+02:00"
+    contracts.validate("ImageRequest", request)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ({"document": PNG_DOCUMENT}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "image/jpeg", "file_name": "a.jpg"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "a.pdf"}}, False),
+        ({"document": {k: v for k, v in PNG_DOCUMENT.items() if k != "mime_type"}}, False),
+        ({"text": "hello"}, False),
+    ],
+    ids=["png", "jpeg", "pdf", "no-mime-type", "text"],
+)
+def test_is_image_document(telegram_message: Message, content: dict[str, Any], expected: bool) -> None:
+    assert handlers.is_image_document(message_of(telegram_message(content))) is expected
+
+
+def test_a_photo_is_not_an_image_document(telegram_message: Message, photo_sizes: list[dict[str, Any]]) -> None:
+    assert handlers.is_image_document(message_of(telegram_message({"photo": photo_sizes}))) is False
+
+
+# --- what the registered handlers do --------------------------------------
+
+
+@pytest.fixture
+def pipeline() -> RecordingPipeline:
+    return RecordingPipeline()
+
+
+@pytest.fixture
+def bot(pipeline: RecordingPipeline) -> telebot.TeleBot:
+    bot = telebot.TeleBot("123:ABC", threaded=False)
+    handlers.register(bot, pipeline)
+    return bot
+
+
+def test_a_photo_starts_the_pipeline_and_shows_progress(
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+) -> None:
+    deliver(bot, telegram_message({"photo": photo_sizes}, chat_id=4242, message_id=77))
+
+    [request] = pipeline.requests
+    assert (request["chat_id"], request["message_id"], request["file_id"]) == (4242, 77, "photo-xl")
+    assert bot_api.calls == [("sendChatAction", {"chat_id": "4242", "action": "upload_photo"})]
+
+
+def test_an_image_document_starts_the_pipeline(
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message
+) -> None:
+    deliver(bot, telegram_message({"document": PNG_DOCUMENT}))
+
+    [request] = pipeline.requests
+    assert request["source"] == "document"
+    assert bot_api.methods() == ["sendChatAction"]
+
+
+def test_a_redelivered_image_starts_nothing_and_says_nothing(
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+) -> None:
+    pipeline.started = False  # the execution of this name already exists
+
+    deliver(bot, telegram_message({"photo": photo_sizes}))
+
+    assert len(pipeline.requests) == 1
+    assert bot_api.calls == []
+
+
+def test_a_failed_progress_indicator_does_not_fail_the_update(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    bot_api: Any,
+    telegram_message: Message,
+    photo_sizes: list,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot_api.fail["sendChatAction"] = 502
+
+    with caplog.at_level(logging.WARNING, logger="bot.handlers"):
+        deliver(bot, telegram_message({"photo": photo_sizes}))
+
+    assert len(pipeline.requests) == 1
+    assert "chat action failed: ApiTelegramException" in caplog.text
+
+
+def test_when_the_pipeline_cannot_start_the_user_is_told(
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+) -> None:
+    pipeline.error = RuntimeError("Step Functions is down")
+
+    deliver(bot, telegram_message({"photo": photo_sizes}, chat_id=4242, message_id=77))
+
+    [(method, params)] = bot_api.calls
+    assert method == "sendMessage"
+    assert params["chat_id"] == "4242"
+    assert params["text"] == texts.UNAVAILABLE
+    assert json.loads(params["reply_parameters"])["message_id"] == 77
+
+
+def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    refused_api_url: str,
+    telegram_message: Message,
+    photo_sizes: list,
+) -> None:
+    # The webhook then answers 500 and Telegram delivers the update again.
+    pipeline.error = RuntimeError("Step Functions is down")
+
+    with pytest.raises(requests.ConnectionError):
+        deliver(bot, telegram_message({"photo": photo_sizes}))
+
+
+@pytest.mark.parametrize(
+    ("content", "reply"),
+    [
+        ({"text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}, texts.WELCOME),
+        ({"text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}, texts.WELCOME),
+        (
+            {"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "cv.pdf"}},
+            texts.NOT_AN_IMAGE_FILE,
+        ),
+        ({"text": "what can you do?"}, texts.HINT),
+        (
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "us",
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                }
+            },
+            texts.HINT,
+        ),
+    ],
+    ids=["start", "help", "pdf-document", "text", "sticker"],
+)
+def test_anything_else_gets_one_reply_and_starts_nothing(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    bot_api: Any,
+    telegram_message: Message,
+    content: dict[str, Any],
+    reply: str,
+) -> None:
+    deliver(bot, telegram_message(content))
+
+    assert pipeline.requests == []
+    assert [(method, params["text"]) for method, params in bot_api.calls] == [("sendMessage", reply)]

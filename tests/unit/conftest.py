@@ -1,0 +1,165 @@
+"""Fixtures shared by the unit tests: images made in memory, Telegram messages
+as the Bot API sends them, and Bot API endpoints on this machine (one that
+refuses connections, one that records calls) so that no test reaches Telegram."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from PIL import Image
+from telebot import apihelper
+
+
+def _image_bytes(
+    image_format: str, size: tuple[int, int] = (64, 48), color: tuple[int, ...] = (10, 200, 30), **save: Any
+) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, image_format, **save)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def image_bytes() -> Callable[..., bytes]:
+    """image_bytes("PNG", size=(w, h), color=(r, g, b), **save_options) -> encoded image."""
+    return _image_bytes
+
+
+def _telegram_message(content: dict[str, Any], *, chat_id: int = 4242, message_id: int = 77) -> dict[str, Any]:
+    message = {
+        "message_id": message_id,
+        "date": 1_714_557_600,
+        "chat": {"id": chat_id, "type": "private", "first_name": "Ada"},
+        "from": {"id": 1001, "is_bot": False, "first_name": "Ada", "language_code": "en"},
+    }
+    message.update(content)
+    return message
+
+
+@pytest.fixture
+def telegram_message() -> Callable[..., dict[str, Any]]:
+    """telegram_message({"photo": [...]}, chat_id=..., message_id=...) -> a Bot API Message object."""
+    return _telegram_message
+
+
+@pytest.fixture
+def photo_sizes() -> list[dict[str, Any]]:
+    """The sizes Telegram makes of one photo, deliberately not smallest first."""
+    return [
+        {"file_id": "photo-m", "file_unique_id": "u-m", "width": 320, "height": 240, "file_size": 15_000},
+        {"file_id": "photo-xl", "file_unique_id": "u-xl", "width": 1280, "height": 960, "file_size": 180_000},
+        {"file_id": "photo-s", "file_unique_id": "u-s", "width": 90, "height": 67, "file_size": 1_200},
+    ]
+
+
+@pytest.fixture
+def refused_api_url(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point telebot at a local port nobody listens on: any Bot API call fails
+    at once with a connection error instead of reaching the internet."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    monkeypatch.setattr(apihelper, "API_URL", base + "/bot{0}/{1}")
+    monkeypatch.setattr(apihelper, "FILE_URL", base + "/file/bot{0}/{1}")
+    return base
+
+
+@pytest.fixture
+def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Undo what polybot.logs.configure does to the process: root handlers and
+    level, the levels of the loggers it quietens, and the registered secrets."""
+    from polybot import logs
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quietened = {name: logging.getLogger(name).level for name in _QUIETENED}
+    monkeypatch.setattr(logs, "_secrets", set())
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+    for name, old in quietened.items():
+        logging.getLogger(name).setLevel(old)
+
+
+_QUIETENED = ("TeleBot", "urllib3", "botocore", "boto3", "werkzeug", "ultralytics")
+
+
+class BotApiStandIn:
+    """A Bot API server on a local port: records each call (method and
+    parameters) and answers it as Telegram would, or fails the methods named
+    in `fail` with the given error code."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self.fail: dict[str, int] = {}
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer()
+
+            def do_POST(self) -> None:
+                self._answer()
+
+            def _answer(self) -> None:
+                url = urlsplit(self.path)
+                method = url.path.rsplit("/", 1)[-1]
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                params = dict(parse_qsl(url.query)) | dict(parse_qsl(body))
+                stand_in.calls.append((method, params))
+                if method in stand_in.fail:
+                    code = stand_in.fail[method]
+                    answer: dict[str, Any] = {"ok": False, "error_code": code, "description": "stand-in failure"}
+                else:
+                    answer = {"ok": True, "result": stand_in.result(method, params)}
+                payload = json.dumps(answer).encode()
+                self.send_response(200 if answer["ok"] else answer["error_code"])
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
+
+    def result(self, method: str, params: dict[str, str]) -> Any:
+        if method.startswith("send") and method != "sendChatAction":
+            return {
+                "message_id": 1000 + len(self.calls),
+                "date": 1_714_557_601,
+                "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
+                "text": params.get("text", ""),
+            }
+        return True
+
+    def methods(self) -> list[str]:
+        return [method for method, _ in self.calls]
+
+
+@pytest.fixture
+def bot_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[BotApiStandIn]:
+    """A local Bot API stand-in that telebot is pointed at for the test."""
+    stand_in = BotApiStandIn()
+    stand_in.thread.start()
+    monkeypatch.setattr(apihelper, "API_URL", stand_in.url + "/bot{0}/{1}")
+    monkeypatch.setattr(apihelper, "FILE_URL", stand_in.url + "/file/bot{0}/{1}")
+    yield stand_in
+    stand_in.server.shutdown()
+    stand_in.server.server_close()

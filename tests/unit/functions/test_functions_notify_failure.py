@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from functions import notify_failure
+from polybot.errors import USER_INPUT_ERRORS, ContractViolation
+
+MB = 1024 * 1024
+
+
+def test_not_an_image_asks_for_a_photo() -> None:
+    text = notify_failure.plain_message("NotAnImage", 20 * MB)
+
+    assert text == "That file is not an image I can read. Please send a photo (JPEG, PNG or WebP work best)."
+
+
+@pytest.mark.parametrize(("limit", "shown"), [(20 * MB, "20 MB"), (50 * MB, "50 MB"), (2000 * MB, "2000 MB")])
+def test_file_too_large_names_the_limit_in_megabytes(limit: int, shown: str) -> None:
+    text = notify_failure.plain_message("FileTooLarge", limit)
+
+    assert text.startswith(f"That file is larger than {shown}, the most Telegram lets me download. ")
+    assert "as a photo (not as a file)" in text
+
+
+def test_image_too_large_asks_for_a_smaller_version() -> None:
+    text = notify_failure.plain_message("ImageTooLarge", 20 * MB)
+
+    assert text == "That image has too many pixels for me to analyse. Please send a smaller version."
+
+
+def test_image_not_decodable_says_the_file_seems_damaged() -> None:
+    text = notify_failure.plain_message("ImageNotDecodable", 20 * MB)
+
+    assert text == "I could not open that image; the file seems damaged. Please try another one."
+
+
+def test_every_user_input_error_has_its_own_message() -> None:
+    texts = {name: notify_failure.plain_message(name, 20 * MB) for name in USER_INPUT_ERRORS}
+
+    assert notify_failure.TRY_AGAIN not in texts.values()
+    assert len(set(texts.values())) == len(USER_INPUT_ERRORS)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "States.Timeout",
+        "States.HeartbeatTimeout",
+        "States.TaskFailed",
+        "DetectionFailed",
+        "ImageMissing",
+        "TelegramUnavailable",
+        "TelegramRateLimited",
+        "TelegramRefused",
+        "Lambda.ServiceException",
+        "ContractViolation",
+        "",
+    ],
+)
+def test_anything_on_our_side_gets_the_try_again_text(error: str) -> None:
+    assert notify_failure.plain_message(error, 20 * MB) == notify_failure.TRY_AGAIN
+
+
+def test_try_again_text_says_to_send_it_again() -> None:
+    assert notify_failure.TRY_AGAIN == (
+        "Sorry, something went wrong on my side while analysing your photo. Please send it again in a few minutes."
+    )
+
+
+def test_a_malformed_event_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(ContractViolation, match=r"^NotifyFailureInput invalid at"):
+        notify_failure.handler({"execution_name": "tg1_2", "failure": {"Error": "NotAnImage"}}, None)

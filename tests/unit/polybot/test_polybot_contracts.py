@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from polybot import contracts
+from polybot.errors import ContractViolation
+
+REQUEST: dict[str, Any] = {
+    "chat_id": -1001234567890,
+    "message_id": 77,
+    "user_id": 1001,
+    "language_code": "en",
+    "file_id": "AgACAgIAAxkBAAIB",
+    "file_unique_id": "AQADx",
+    "file_size": 180_000,
+    "file_name": None,
+    "mime_type": "image/jpeg",
+    "source": "photo",
+    "received_at": "2024-05-01T10:00:00.123Z",
+}
+STAGED: dict[str, Any] = {
+    "bucket": "polybot-imagesbucket",
+    "original_key": "originals/tg-1001234567890_77.jpg",
+    "annotated_key": "annotated/tg-1001234567890_77.jpg",
+    "content_type": "image/jpeg",
+    "size_bytes": 180_000,
+    "width": 1280,
+    "height": 960,
+    "stage_ms": 412,
+}
+DETECTION: dict[str, Any] = {"label": "person", "class_id": 0, "confidence": 0.91, "box": [10.5, 20, 300, 940.25]}
+RESULT: dict[str, Any] = {
+    "model": "yolov5nu.pt",
+    "detections": [DETECTION, {**DETECTION, "label": "bus", "class_id": 5, "confidence": 0.4}],
+    "annotated_key": "annotated/tg-1001234567890_77.jpg",
+    "timings": {"queue_wait_ms": 30, "download_ms": 12, "inference_ms": 150, "upload_ms": 9},
+}
+FAILURE: dict[str, Any] = {"Error": "NotAnImage", "Cause": '{"errorMessage": "the file is empty"}'}
+NAME = "tg-1001234567890_77"
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "ImageRequest": REQUEST,
+    "ExecutionInput": {"request": REQUEST},
+    "StagedImage": STAGED,
+    "DetectionTask": {"task_token": "AQCEAAAAKgAAAA", "execution_name": NAME, "image": STAGED},
+    "Detection": DETECTION,
+    "DetectionResult": RESULT,
+    "Failure": FAILURE,
+    "ReplyReceipt": {"kind": "annotated_photo", "message_id": 78},
+    "StageImageInput": {"execution_name": NAME, "request": REQUEST},
+    "SendReplyInput": {"execution_name": NAME, "request": REQUEST, "staged": STAGED, "detection": RESULT},
+    "NotifyFailureInput": {"execution_name": NAME, "request": REQUEST, "failure": FAILURE},
+}
+
+# One broken sample per message: (message, path to change, new value or DELETE, path the error names).
+DELETE = object()
+BROKEN: list[tuple[str, tuple[Any, ...], Any, str]] = [
+    ("ImageRequest", ("file_id",), DELETE, "(root)"),
+    ("ImageRequest", ("chat_id",), "4242", "chat_id"),
+    ("ImageRequest", ("received_at",), "yesterday", "received_at"),
+    ("ImageRequest", ("received_at",), "2024-05-01T10:00:00", "received_at"),  # no time zone
+    ("ImageRequest", ("source",), "sticker", "source"),
+    ("ImageRequest", ("message_id",), 0, "message_id"),
+    ("ImageRequest", ("caption",), "hello", "(root)"),  # not a field of the message
+    ("ExecutionInput", ("request", "file_unique_id"), "", "request/file_unique_id"),
+    ("StagedImage", ("content_type",), "text/plain", "content_type"),
+    ("StagedImage", ("size_bytes",), 0, "size_bytes"),
+    ("DetectionTask", ("task_token",), DELETE, "(root)"),
+    ("DetectionTask", ("image", "width"), 12.5, "image/width"),
+    ("Detection", ("confidence",), 1.5, "confidence"),
+    ("Detection", ("box",), [1, 2, 3], "box"),
+    ("DetectionResult", ("detections", 1, "confidence"), -0.1, "detections/1/confidence"),
+    ("DetectionResult", ("timings", "inference_ms"), DELETE, "timings"),
+    ("Failure", ("Error",), 500, "Error"),
+    ("ReplyReceipt", ("kind",), "photo", "kind"),
+    ("StageImageInput", ("request", "chat_id"), None, "request/chat_id"),
+    ("SendReplyInput", ("detection", "model"), "", "detection/model"),
+    ("NotifyFailureInput", ("failure",), DELETE, "(root)"),
+]
+
+
+def broken(message: str, path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(SAMPLES[message])
+    parent = data
+    for step in path[:-1]:
+        parent = parent[step]
+    if value is DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return data
+
+
+def test_every_message_has_a_sample_here() -> None:
+    assert sorted(SAMPLES) == contracts.message_names()
+
+
+@pytest.mark.parametrize("message", sorted(SAMPLES))
+def test_a_realistic_sample_is_valid_and_returned_unchanged(message: str) -> None:
+    sample = copy.deepcopy(SAMPLES[message])
+
+    assert contracts.validate(message, sample) is sample
+    assert sample == SAMPLES[message]
+
+
+def test_every_message_has_a_broken_sample_here() -> None:
+    assert {message for message, *_ in BROKEN} == set(contracts.message_names())
+
+
+@pytest.mark.parametrize(
+    ("message", "path", "value", "where"),
+    BROKEN,
+    ids=[f"{m}-{'.'.join(map(str, p))}" for m, p, *_ in BROKEN],
+)
+def test_a_broken_sample_is_refused_naming_where(message: str, path: tuple[Any, ...], value: Any, where: str) -> None:
+    with pytest.raises(ContractViolation) as refused:
+        contracts.validate(message, broken(message, path, value))
+
+    assert str(refused.value).startswith(f"{message} invalid at {where}: ")
+    assert refused.value.name == "ContractViolation"
+
+
+def test_the_refusal_names_the_missing_field() -> None:
+    with pytest.raises(ContractViolation, match="'file_id' is a required property"):
+        contracts.validate("ImageRequest", broken("ImageRequest", ("file_id",), DELETE))
+
+
+def test_nullable_fields_accept_null() -> None:
+    request = {**REQUEST, "user_id": None, "language_code": None, "file_size": None, "mime_type": None}
+
+    assert contracts.validate("ImageRequest", request) is request
+
+
+def test_not_an_object_is_refused_at_the_root() -> None:
+    with pytest.raises(ContractViolation, match=r"^ReplyReceipt invalid at \(root\): "):
+        contracts.validate("ReplyReceipt", [])
+
+
+def test_unknown_message_name_is_a_key_error() -> None:
+    with pytest.raises(KeyError, match="NoSuchMessage"):
+        contracts.validate("NoSuchMessage", {})

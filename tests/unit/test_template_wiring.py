@@ -1,0 +1,184 @@
+"""template.yaml, statemachines/image_pipeline.asl.json, the Lambda handlers,
+polybot.errors and polybot.contracts name each other; these tests check the
+names agree, so a rename in one place that misses another fails here."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.stack import load_template
+from polybot import contracts, errors
+from polybot.settings import ENV_VARS, TELEGRAM_DOWNLOAD_LIMIT_BYTES, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+PIPELINE = RESOURCES["ImagePipeline"]["Properties"]
+ASL_TEXT = (ROOT / PIPELINE["DefinitionUri"]).read_text(encoding="utf-8")
+STATES: dict[str, Any] = json.loads(ASL_TEXT)["States"]
+TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
+LAMBDA_TASKS = {name: state for name, state in TASKS.items() if state["Resource"].endswith("FunctionArn}")}
+FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
+# The input message each Lambda task builds with its Parameters.
+TASK_INPUTS = {"StageImage": "StageImageInput", "SendReply": "SendReplyInput", "NotifyFailure": "NotifyFailureInput"}
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def retried_errors(state: dict[str, Any]) -> set[str]:
+    return {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
+
+
+def test_every_asl_placeholder_is_substituted_and_every_substitution_is_used() -> None:
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", ASL_TEXT))
+
+    assert placeholders == set(PIPELINE["DefinitionSubstitutions"])
+
+
+def test_the_asl_is_the_file_the_template_names() -> None:
+    assert PIPELINE["DefinitionUri"] == "statemachines/image_pipeline.asl.json"
+    assert PIPELINE["Type"] == "STANDARD"
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_each_function_handler_is_an_importable_callable(logical_id: str) -> None:
+    properties = FUNCTIONS[logical_id]["Properties"]
+    code_uri = properties.get("CodeUri", TEMPLATE["Globals"]["Function"]["CodeUri"])
+    module_name, _, attribute = properties["Handler"].rpartition(".")
+    package = ".".join(Path(code_uri).parts)
+
+    handler = getattr(importlib.import_module(f"{package}.{module_name}"), attribute)
+
+    assert package == "functions"
+    assert callable(handler)
+
+
+def test_the_shared_package_link_lets_deployed_functions_import_polybot() -> None:
+    link = ROOT / "functions" / "polybot"
+
+    assert link.is_symlink()
+    assert link.resolve() == (ROOT / "polybot").resolve()
+
+
+@pytest.mark.parametrize("state_name", sorted(LAMBDA_TASKS))
+def test_each_lambda_task_invokes_the_function_of_its_name(state_name: str) -> None:
+    placeholder = LAMBDA_TASKS[state_name]["Resource"][2:-1]
+    substitution = PIPELINE["DefinitionSubstitutions"][placeholder]
+    logical_id, attribute = substitution["Fn::GetAtt"]
+
+    assert attribute == "Arn"
+    assert FUNCTIONS[logical_id]["Properties"]["Handler"] == f"{snake_case(state_name)}.handler"
+
+
+def test_every_function_is_used_by_a_task() -> None:
+    used = {PIPELINE["DefinitionSubstitutions"][s["Resource"][2:-1]]["Fn::GetAtt"][0] for s in LAMBDA_TASKS.values()}
+
+    assert used == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("state_name", sorted(TASK_INPUTS))
+def test_each_lambda_task_sends_the_fields_its_input_message_requires(state_name: str) -> None:
+    parameters = {key.removesuffix(".$") for key in LAMBDA_TASKS[state_name]["Parameters"]}
+    message = contracts.schema_document()["$defs"][TASK_INPUTS[state_name]]
+
+    assert parameters == set(message["required"])
+
+
+def test_the_detection_task_message_has_the_fields_the_worker_requires() -> None:
+    body = {key.removesuffix(".$") for key in STATES["DetectObjects"]["Parameters"]["MessageBody"]}
+
+    assert body == set(contracts.schema_document()["$defs"]["DetectionTask"]["required"])
+
+
+@pytest.mark.parametrize("state_name", sorted(TASKS))
+def test_every_task_has_a_retry_and_a_catch(state_name: str) -> None:
+    state = TASKS[state_name]
+
+    assert state["Retry"]
+    assert state["Catch"]
+
+
+@pytest.mark.parametrize("state_name", sorted(set(TASKS) - {"NotifyFailure"}))
+def test_every_task_ends_its_catches_with_all_errors_into_notify_failure(state_name: str) -> None:
+    last = TASKS[state_name]["Catch"][-1]
+
+    assert last == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "NotifyFailure"}
+
+
+def test_notify_failure_catches_everything_into_failed_keeping_the_original_failure() -> None:
+    state = STATES["NotifyFailure"]
+
+    assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
+    assert state["Catch"][-1]["Next"] == "Failed"
+    assert state["Catch"][-1]["ResultPath"] != "$.failure"
+    assert state["Next"] == "Failed"
+    assert STATES["Failed"]["Type"] == "Fail"
+    assert STATES["Failed"]["ErrorPath"] == "$.failure.Error"
+
+
+@pytest.mark.parametrize("state_name", sorted(TASKS))
+def test_user_input_errors_are_never_retried(state_name: str) -> None:
+    assert not retried_errors(TASKS[state_name]) & errors.USER_INPUT_ERRORS
+    assert "States.ALL" not in retried_errors(TASKS[state_name])
+
+
+@pytest.mark.parametrize("state_name", sorted(LAMBDA_TASKS))
+def test_lambda_tasks_retry_exactly_the_retryable_named_errors(state_name: str) -> None:
+    named = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.PolybotError) and value is not errors.PolybotError
+    }
+    retryable = {name for name in named if getattr(errors, name).retryable}
+
+    assert retried_errors(LAMBDA_TASKS[state_name]) & named == retryable
+
+
+def test_detection_retries_a_silent_or_slow_worker() -> None:
+    assert {"States.HeartbeatTimeout", "States.Timeout"} <= retried_errors(STATES["DetectObjects"])
+
+
+def test_a_detection_message_is_not_redelivered_while_the_task_may_still_run() -> None:
+    visibility = RESOURCES["DetectionQueue"]["Properties"]["VisibilityTimeout"]
+
+    assert visibility > STATES["DetectObjects"]["TimeoutSeconds"]
+
+
+def test_the_worker_heartbeats_well_within_the_heartbeat_timeout() -> None:
+    assert Settings().heartbeat_interval_s * 2 <= STATES["DetectObjects"]["HeartbeatSeconds"]
+
+
+def test_function_timeouts_fit_in_their_task_timeouts() -> None:
+    default = TEMPLATE["Globals"]["Function"]["Timeout"]
+    for state_name, state in LAMBDA_TASKS.items():
+        logical_id = PIPELINE["DefinitionSubstitutions"][state["Resource"][2:-1]]["Fn::GetAtt"][0]
+        timeout = FUNCTIONS[logical_id]["Properties"].get("Timeout", default)
+        assert timeout <= state["TimeoutSeconds"], state_name
+
+
+def test_function_environment_uses_the_settings_variables() -> None:
+    variables = set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
+
+    assert variables <= set(ENV_VARS.values())
+
+
+def test_the_download_limit_parameter_matches_the_settings_default() -> None:
+    assert TEMPLATE["Parameters"]["MaxDownloadBytes"]["Default"] == TELEGRAM_DOWNLOAD_LIMIT_BYTES
+
+
+def test_every_state_is_reachable_and_every_next_exists() -> None:
+    targets = {"StageImage"}
+    for state in STATES.values():
+        targets |= {state[key] for key in ("Next", "Default") if key in state}
+        targets |= {catcher["Next"] for catcher in state.get("Catch", [])}
+
+    assert targets == set(STATES)
+    assert json.loads(ASL_TEXT)["StartAt"] == "StageImage"
