@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup run test lint bench clean
 
-setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/sam/.installed
+setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ node_modules/.installed: package.json
 $(TOOLS)/sam/.installed:
 	test -x $(TOOLS)/sam/bin/python || $(PYTHON) -m venv $(TOOLS)/sam
 	$(TOOLS)/sam/bin/pip install --quiet 'aws-sam-cli>=1.120,<2'
+	touch $@
+
+# checkov pins an old boto3: it gets its own venv too.
+$(TOOLS)/checkov/.installed:
+	test -x $(TOOLS)/checkov/bin/python || $(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install --quiet 'checkov>=3.2,<4'
 	touch $@
 
 run: setup

@@ -68,7 +68,7 @@ def run_samples(stack: PolybotStack, images: list[Path], out_dir: Path) -> int:
         message = send_as_user(stack.telegram, path)
         message_id = int(message["message_id"])  # type: ignore[call-overload]
         name = naming.execution_name(LOCAL_CHAT_ID, message_id)
-        print(f"\n{path.name} -> execution {name}")
+        print(f"\n{path.name} (chat {LOCAL_CHAT_ID}, message {message_id})")
         try:
             reply = stack.telegram.wait_for_reply(LOCAL_CHAT_ID, message_id, timeout=180)
         except TimeoutError as exc:
@@ -77,25 +77,15 @@ def run_samples(stack: PolybotStack, images: list[Path], out_dir: Path) -> int:
             continue
         print("\n".join(describe_reply(reply, out_dir, name)))
         print(f"  time to reply: {time.perf_counter() - started:.2f} s")
-        arn = f"{stack.settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
-        try:
-            execution = _wait_finished(sfn, arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
+        execution = stack.wait_for_execution(name, timeout_s=30, wait_for_start=False)
+        if execution["status"] == "NOT_STARTED":
             print("  (no execution: the bot answered this message itself)")
             continue
-        print(f"  execution {execution['status']} {execution.get('error', '')}".rstrip())
+        print(f"  execution {name}: {execution['status']} {execution.get('error', '')}".rstrip())
+        arn = stack.execution_arn(name)
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         print(format_trace(trace(events)))
     return failures
-
-
-def _wait_finished(sfn: object, arn: str, timeout_s: float = 30) -> dict[str, object]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        execution: dict[str, object] = sfn.describe_execution(executionArn=arn)  # type: ignore[attr-defined]
-        if execution["status"] != "RUNNING" or time.monotonic() > deadline:
-            return execution
-        time.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,27 @@ class PolybotStack:
         self._bot_server = make_server("127.0.0.1", 0, self.bot.app, threaded=True)
         threading.Thread(target=self._bot_server.serve_forever, name="bot-webhook", daemon=True).start()
         self.bot.register_webhook(self.bot_url)
+
+    # --- executions ----------------------------------------------------------
+    def execution_arn(self, name: str) -> str:
+        return self.settings.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+
+    def wait_for_execution(self, name: str, timeout_s: float = 120, *, wait_for_start: bool = True) -> dict[str, Any]:
+        """The execution's description once it has stopped running (or at the
+        timeout); status NOT_STARTED if there is none (the bot answered the
+        message itself), at once unless `wait_for_start`."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                execution: dict[str, Any] = sfn.describe_execution(executionArn=self.execution_arn(name))
+            except sfn.exceptions.ExecutionDoesNotExist:
+                execution = {"status": "NOT_STARTED"}
+                if not wait_for_start:
+                    return execution
+            if execution["status"] not in ("RUNNING", "NOT_STARTED") or time.monotonic() > deadline:
+                return execution
+            time.sleep(0.1)
 
     @property
     def bot_url(self) -> str:

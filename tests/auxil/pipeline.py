@@ -10,23 +10,15 @@ from local.trace import StateTrace, trace
 
 
 def execution_arn(stack: PolybotStack, name: str) -> str:
-    return stack.settings.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+    return stack.execution_arn(name)
 
 
 def wait_for_execution(stack: PolybotStack, name: str, timeout_s: float = 120) -> dict[str, Any]:
     """The execution's description once it has stopped running."""
-    sfn = stack.client("stepfunctions")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn(stack, name))
-        except sfn.exceptions.ExecutionDoesNotExist:
-            execution = {"status": "NOT_STARTED"}
-        if execution["status"] not in ("RUNNING", "NOT_STARTED"):
-            return execution
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"execution {name} still {execution['status']} after {timeout_s} s")
-        time.sleep(0.1)
+    execution = stack.wait_for_execution(name, timeout_s)
+    if execution["status"] in ("RUNNING", "NOT_STARTED"):
+        raise TimeoutError(f"execution {name} still {execution['status']} after {timeout_s} s")
+    return execution
 
 
 def wait_for_state(stack: PolybotStack, name: str, state: str, timeout_s: float = 30) -> None:

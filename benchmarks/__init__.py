@@ -1,0 +1,1 @@
+"""Speed and memory figures (`make bench`); targets live here, not in tests."""
