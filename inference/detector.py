@@ -16,6 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from polybot import logs
+
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 90
@@ -47,6 +49,8 @@ def load_model(spec: str) -> Any:
     same name; fail with a message that says how to provide the weights."""
     offline_safe_environment()
     from ultralytics import YOLO
+
+    logs.adopt("ultralytics")
 
     path = Path(spec).expanduser()
     if path.is_file():

@@ -66,8 +66,22 @@ def configure(component: str, level: str = "INFO", stream: Any = None, *, keep_e
     root.addHandler(handler)
     root.setLevel(level)
     # These libraries log request URLs, which contain the bot token, at DEBUG.
-    for noisy in ("TeleBot", "urllib3", "botocore", "boto3", "werkzeug", "ultralytics"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for noisy in _LIBRARIES:
+        adopt(noisy)
+
+
+_LIBRARIES = ("TeleBot", "urllib3", "botocore", "boto3", "werkzeug", "ultralytics")
+
+
+def adopt(library: str) -> None:
+    """Send a library's logging through ours (JSON lines, redaction), at WARNING
+    and above. Some libraries (Ultralytics) install their own handler when
+    imported; call this again after importing them."""
+    logger = logging.getLogger(library)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.propagate = True
+    logger.setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def redact(secret: str) -> None:
