@@ -135,7 +135,7 @@ class TelegramStandIn:
         self._files[stored.file_id + "-thumb"] = stored
         if caption:
             message["caption"] = caption
-        return self._deliver(message)
+        return self.deliver(message)
 
     def user_sends_document(
         self, chat_id: int, data: bytes, file_name: str, mime_type: str, file_size: int | None = None
@@ -149,14 +149,14 @@ class TelegramStandIn:
             "mime_type": mime_type,
             "file_size": len(data) if file_size is None else file_size,
         }
-        return self._deliver(message)
+        return self.deliver(message)
 
     def user_sends_text(self, chat_id: int, text: str) -> dict[str, Any]:
         message = self._message(chat_id)
         message["text"] = text
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        return self._deliver(message)
+        return self.deliver(message)
 
     def replies_to(self, chat_id: int, message_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id and m.reply_to_message_id == message_id]
@@ -186,7 +186,10 @@ class TelegramStandIn:
             "from": {"id": chat_id, "is_bot": False, "first_name": "Local", "language_code": "en"},
         }
 
-    def _deliver(self, message: dict[str, Any]) -> dict[str, Any]:
+    def deliver(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Deliver `message` in a new update: to the webhook if one is set (with
+        Telegram's redelivery of a failed call), else to getUpdates. Delivering
+        the same message twice is what Telegram does when a webhook is slow."""
         update: dict[str, Any] = {"update_id": next(self._update_ids), "message": message}
         if not self.webhook_url:
             with self._changed:

@@ -115,7 +115,7 @@ def test_redelivered_update_starts_nothing_twice(stack: PolybotStack, chat_id: i
         ],
     }
     for _ in range(2):  # Telegram redelivers when it did not see a 200 in time
-        stack.telegram._deliver(message)
+        stack.telegram.deliver(message)
     only_reply(stack, chat_id, 5)
     assert executions_named(stack, naming.execution_name(chat_id, 5)) == 1
 
