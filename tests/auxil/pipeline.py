@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from local.polybot_stack import PolybotStack
 from local.trace import StateTrace, trace
+from polybot import naming
 
 
 def execution_arn(stack: PolybotStack, name: str) -> str:
@@ -45,3 +48,18 @@ def executions_named(stack: PolybotStack, name: str) -> int:
     sfn = stack.client("stepfunctions")
     executions = sfn.list_executions(stateMachineArn=stack.settings.state_machine_arn, maxResults=1000)["executions"]
     return sum(1 for e in executions if e["name"] == name)
+
+
+@contextmanager
+def photo_waiting_for_a_worker(stack: PolybotStack, chat_id: int, photo: bytes) -> Iterator[tuple[int, str]]:
+    """Sends `photo` with the worker stopped and yields (message id, execution
+    name) once its task waits in the queue; the worker starts again after."""
+    assert stack.telegram is not None
+    stack.stop_worker()
+    try:
+        message_id = int(stack.telegram.user_sends_photo(chat_id, photo)["message_id"])
+        name = naming.execution_name(chat_id, message_id)
+        wait_for_state(stack, name, "DetectObjects")
+        yield message_id, name
+    finally:
+        stack.start_worker()

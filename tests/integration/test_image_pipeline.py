@@ -15,8 +15,8 @@ from tests.auxil.images import plain_image, ultralytics_asset
 from tests.auxil.pipeline import (
     execution_trace,
     executions_named,
+    photo_waiting_for_a_worker,
     wait_for_execution,
-    wait_for_state,
 )
 
 pytestmark = [pytest.mark.aws, pytest.mark.model]
@@ -133,19 +133,12 @@ def test_telegram_outage_while_replying_is_retried_into_one_reply(stack: Polybot
 
 def test_repeated_result_write_is_harmless(stack: PolybotStack, chat_id: int) -> None:
     """A record already there (an earlier attempt wrote it) does not stop the reply."""
-    assert stack.telegram is not None
-    stack.stop_worker()
-    try:
-        message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
-        name = naming.execution_name(chat_id, message["message_id"])
-        wait_for_state(stack, name, "DetectObjects")
+    with photo_waiting_for_a_worker(stack, chat_id, ultralytics_asset("zidane.jpg")) as (message_id, name):
         stack.client("dynamodb").put_item(
             TableName=stack.settings.results_table,
             Item={"image_id": {"S": name}, "chat_id": {"N": str(chat_id)}, "received_at": {"S": "earlier"}},
         )
-    finally:
-        stack.start_worker()
-    only_reply(stack, chat_id, message["message_id"])
+    only_reply(stack, chat_id, message_id)
     assert wait_for_execution(stack, name)["status"] == "SUCCEEDED"
     persist = next(row for row in execution_trace(stack, name) if row.name == "PersistResults")
     assert persist.errors == ["DynamoDB.ConditionalCheckFailedException"]
@@ -153,17 +146,10 @@ def test_repeated_result_write_is_harmless(stack: PolybotStack, chat_id: int) ->
 
 def test_image_damaged_in_storage_fails_the_detection_by_name(stack: PolybotStack, chat_id: int) -> None:
     """The worker reports an undecodable image with SendTaskFailure, not silence."""
-    assert stack.telegram is not None
-    stack.stop_worker()
-    try:
-        message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
-        name = naming.execution_name(chat_id, message["message_id"])
-        wait_for_state(stack, name, "DetectObjects")
+    with photo_waiting_for_a_worker(stack, chat_id, ultralytics_asset("zidane.jpg")) as (message_id, name):
         original = naming.original_key(name, "image/jpeg")
         stack.client("s3").put_object(Bucket=stack.settings.images_bucket, Key=original, Body=b"\xff\xd8\xff\xe0 torn")
-    finally:
-        stack.start_worker()
-    reply = only_reply(stack, chat_id, message["message_id"])
+    reply = only_reply(stack, chat_id, message_id)
     assert reply.text is not None and "seems damaged" in reply.text
     assert wait_for_execution(stack, name)["error"] in ("ImageNotDecodable", "NotAnImage")
 
