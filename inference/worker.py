@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -38,6 +39,17 @@ class ObjectDetector(Protocol):
 
 class TaskGone(Exception):
     """The workflow no longer waits for this task (timed out, or already retried)."""
+
+    @property
+    def code(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+FIRST_BEAT_ATTEMPTS = 4
+"""A token can reach a worker before Step Functions accepts it: moto's
+interpreter sends the message before it registers the token (AWS does not),
+so `InvalidToken` on the first heartbeat is retried a few times, within a
+second, before the task is taken for gone."""
 
 
 def _ms_since(started: float) -> int:
@@ -71,7 +83,14 @@ class Heartbeat:
                 return
 
     def __enter__(self) -> Heartbeat:
-        self._beat()
+        for attempt in range(1, FIRST_BEAT_ATTEMPTS + 1):
+            try:
+                self._beat()
+                break
+            except TaskGone as gone:
+                if gone.code != "InvalidToken" or attempt == FIRST_BEAT_ATTEMPTS:
+                    raise
+                time.sleep(0.1 * attempt)
         self._thread.start()
         return self
 
@@ -95,10 +114,20 @@ class DetectionWorker:
         while not stop.is_set():
             try:
                 self.poll_once()
+                self._mark_alive()
             except Exception:
                 log.exception("serving the queue failed; the message returns after its visibility timeout")
                 stop.wait(1.0)
         log.info("worker stopped")
+
+    def _mark_alive(self) -> None:
+        """Touch the liveness file: the queue answered and the loop goes on."""
+        if not self._settings.liveness_file:
+            return
+        try:
+            Path(self._settings.liveness_file).touch()
+        except OSError as exc:
+            log.warning("cannot touch the liveness file %s: %s", self._settings.liveness_file, exc)
 
     def poll_once(self) -> int:
         response = self._sqs.receive_message(

@@ -36,6 +36,7 @@ ENV_VARS: dict[str, str] = {
     "heartbeat_interval_s": "POLYBOT_HEARTBEAT_INTERVAL_S",
     "queue_wait_s": "POLYBOT_QUEUE_WAIT_S",
     "log_level": "POLYBOT_LOG_LEVEL",
+    "liveness_file": "POLYBOT_LIVENESS_FILE",
 }
 
 
@@ -67,6 +68,9 @@ class Settings:
     heartbeat_interval_s: float = 10.0
     queue_wait_s: int = 20
     log_level: str = "INFO"
+    liveness_file: str = ""
+    """File the YOLO worker touches after each successful queue poll, for a
+    container health check to test for freshness; empty means none."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,0 +1,113 @@
+# Polybot's long-lived half. The serverless half (state machine, queue, table,
+# bucket, secret) is the SAM stack of template.yaml; its Outputs are read here.
+
+data "aws_partition" "current" {}
+
+data "aws_cloudformation_stack" "serverless" {
+  name = var.sam_stack_name
+}
+
+data "aws_ssm_parameter" "ami" {
+  name = var.ami_ssm_parameter
+}
+
+locals {
+  name    = "polybot-${var.environment}"
+  sam     = data.aws_cloudformation_stack.serverless.outputs
+  ami_id  = nonsensitive(data.aws_ssm_parameter.ami.value)
+  alarms  = concat(compact([lookup(local.sam, "AlarmTopicArn", "")]), var.alarm_actions)
+  bucket  = local.sam["ImagesBucketName"]
+  bkt_arn = lookup(local.sam, "ImagesBucketArn", "arn:${data.aws_partition.current.partition}:s3:::${local.bucket}")
+}
+
+module "network" {
+  source = "./modules/network"
+
+  name               = local.name
+  cidr_block         = var.vpc_cidr_block
+  single_nat_gateway = var.single_nat_gateway
+}
+
+module "iam" {
+  source = "./modules/iam"
+
+  name                = local.name
+  state_machine_arn   = local.sam["ImagePipelineArn"]
+  telegram_secret_arn = local.sam["TelegramSecretArn"]
+  detection_queue_arn = local.sam["DetectionQueueArn"]
+  images_bucket_arn   = local.bkt_arn
+}
+
+module "bastion" {
+  source = "./modules/bastion"
+
+  name                    = local.name
+  vpc_id                  = module.network.vpc_id
+  public_subnet_id        = module.network.public_subnet_ids[0]
+  ami_id                  = local.ami_id
+  instance_type           = var.bastion_instance_type
+  key_name                = var.key_name
+  allowed_ssh_cidr_blocks = var.allowed_ssh_cidr_blocks
+  detailed_monitoring     = var.detailed_monitoring
+}
+
+module "load_balancer" {
+  source = "./modules/load_balancer"
+
+  name                            = local.name
+  vpc_id                          = module.network.vpc_id
+  vpc_cidr_block                  = module.network.vpc_cidr_block
+  public_subnet_ids               = module.network.public_subnet_ids
+  domain_name                     = var.domain_name
+  hosted_zone_id                  = var.hosted_zone_id
+  wait_for_certificate_validation = var.wait_for_certificate_validation
+  deletion_protection             = var.alb_deletion_protection
+  access_logs_bucket              = var.alb_access_logs_bucket
+  alarm_actions                   = local.alarms
+}
+
+module "bot" {
+  source = "./modules/bot"
+
+  name                      = local.name
+  vpc_id                    = module.network.vpc_id
+  private_subnet_ids        = module.network.private_subnet_ids
+  ami_id                    = local.ami_id
+  instance_type             = var.bot_instance_type
+  key_name                  = var.key_name
+  detailed_monitoring       = var.detailed_monitoring
+  instance_profile_name     = module.iam.bot_instance_profile_name
+  alb_security_group_id     = module.load_balancer.alb_security_group_id
+  bastion_security_group_id = module.bastion.security_group_id
+  target_group_arn          = module.load_balancer.target_group_arn
+  bot_image                 = var.bot_image
+  region                    = var.region
+  state_machine_arn         = local.sam["ImagePipelineArn"]
+  telegram_secret_id        = local.sam["TelegramSecretArn"]
+  public_url                = module.load_balancer.public_url
+  images_bucket             = local.bucket
+  results_table             = local.sam["ResultsTableName"]
+}
+
+module "yolo" {
+  source = "./modules/yolo"
+
+  name                        = local.name
+  vpc_id                      = module.network.vpc_id
+  private_subnet_ids          = module.network.private_subnet_ids
+  ami_id                      = local.ami_id
+  instance_type               = var.yolo_instance_type
+  key_name                    = var.key_name
+  instance_profile_name       = module.iam.yolo_instance_profile_name
+  bastion_security_group_id   = module.bastion.security_group_id
+  min_size                    = var.yolo_min_size
+  max_size                    = var.yolo_max_size
+  desired_capacity            = var.yolo_desired_capacity
+  worker_image                = var.worker_image
+  model                       = var.model
+  region                      = var.region
+  detection_queue_url         = local.sam["DetectionQueueUrl"]
+  detection_queue_arn         = local.sam["DetectionQueueArn"]
+  backlog_per_instance_target = var.backlog_per_instance_target
+  alarm_actions               = local.alarms
+}

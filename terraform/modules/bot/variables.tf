@@ -1,0 +1,117 @@
+variable "name" {
+  type        = string
+  description = "Prefix for every resource name and Name tag."
+  default     = "polybot"
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC the instances live in."
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets, one per Availability Zone; instance i goes to subnet i modulo their number."
+}
+
+variable "instance_count" {
+  type        = number
+  description = "Number of bot instances (no auto scaling, as designed: the bot only enqueues work)."
+  default     = 2
+}
+
+variable "ami_id" {
+  type        = string
+  description = "AMI of the instances (Amazon Linux 2023 or another image with dnf/yum and Docker available)."
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the bot instances."
+  default     = "t3.micro"
+}
+
+variable "key_name" {
+  type        = string
+  description = "EC2 key pair for SSH through the bastion; null for none (use Session Manager)."
+  default     = null
+}
+
+variable "instance_profile_name" {
+  type        = string
+  description = "Instance profile giving the bot its role (iam module output)."
+}
+
+variable "alb_security_group_id" {
+  type        = string
+  description = "Security group of the load balancer: the only source of traffic to the bot port."
+}
+
+variable "bastion_security_group_id" {
+  type        = string
+  description = "Security group of the bastion: the only source of SSH."
+}
+
+variable "target_group_arn" {
+  type        = string
+  description = "Target group the instances register in."
+}
+
+variable "bot_port" {
+  type        = number
+  description = "Port the bot container listens on (POLYBOT_BOT_PORT), published on the host."
+  default     = 8080
+}
+
+variable "bot_image" {
+  type        = string
+  description = "Container image of the bot, e.g. docker.io/example/polybot-bot:1.2.3."
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region the bot talks to (AWS_REGION)."
+}
+
+variable "state_machine_arn" {
+  type        = string
+  description = "Image pipeline state machine (POLYBOT_STATE_MACHINE_ARN)."
+}
+
+variable "telegram_secret_id" {
+  type        = string
+  description = "Secret with the bot token and webhook secret (POLYBOT_TELEGRAM_SECRET_ID)."
+}
+
+variable "public_url" {
+  type        = string
+  description = "HTTPS address Telegram calls, e.g. https://bot.example.com:8443 (POLYBOT_PUBLIC_URL)."
+}
+
+variable "images_bucket" {
+  type        = string
+  description = "Images bucket name (POLYBOT_IMAGES_BUCKET)."
+}
+
+variable "results_table" {
+  type        = string
+  description = "Results table name (POLYBOT_RESULTS_TABLE)."
+}
+
+variable "root_volume_size" {
+  type        = number
+  description = "Size of the encrypted root volume in GiB."
+  default     = 20
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource of the module."
+  default     = {}
+}
+
+variable "detailed_monitoring" {
+  type        = bool
+  description = "One-minute CloudWatch metrics for the instance (billed per instance)."
+  default     = true
+}

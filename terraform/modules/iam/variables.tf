@@ -1,0 +1,49 @@
+variable "name" {
+  type        = string
+  description = "Prefix for the roles and instance profiles."
+  default     = "polybot"
+}
+
+variable "state_machine_arn" {
+  type        = string
+  description = "ARN of the image pipeline state machine (SAM output ImagePipelineArn): the bot starts executions of it, the workers report task results to it."
+}
+
+variable "telegram_secret_arn" {
+  type        = string
+  description = "ARN of the Secrets Manager secret with the bot token and webhook secret (SAM output TelegramSecretArn)."
+}
+
+variable "detection_queue_arn" {
+  type        = string
+  description = "ARN of the SQS queue the YOLO workers serve (SAM output DetectionQueueArn)."
+}
+
+variable "images_bucket_arn" {
+  type        = string
+  description = "ARN of the S3 bucket with the original and annotated images."
+}
+
+variable "kms_key_arns" {
+  type        = list(string)
+  description = "Customer-managed KMS keys that encrypt the queue, bucket or secret, if any; the roles may decrypt with them. Empty where AWS-managed keys are used."
+  default     = []
+}
+
+variable "attach_ssm_core" {
+  type        = bool
+  description = "Attach AmazonSSMManagedInstanceCore so operators reach the instances with Session Manager and CI can redeploy with Run Command."
+  default     = true
+}
+
+variable "attach_cloudwatch_agent" {
+  type        = bool
+  description = "Attach CloudWatchAgentServerPolicy so the CloudWatch agent can ship logs and memory metrics."
+  default     = true
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource of the module."
+  default     = {}
+}

@@ -1,0 +1,180 @@
+data "aws_availability_zones" "available" {
+  state = "available"
+}
+
+locals {
+  azs           = length(var.availability_zones) > 0 ? var.availability_zones : slice(data.aws_availability_zones.available.names, 0, 2)
+  nat_count     = var.single_nat_gateway ? 1 : length(local.azs)
+  flow_logs_on  = var.flow_logs_retention_days > 0
+  public_cidrs  = [for i, _ in local.azs : cidrsubnet(var.cidr_block, 8, i)]
+  private_cidrs = [for i, _ in local.azs : cidrsubnet(var.cidr_block, 8, i + 100)]
+}
+
+resource "aws_vpc" "this" {
+  cidr_block           = var.cidr_block
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+
+  tags = merge(var.tags, { Name = var.name })
+}
+
+# The default security group allows all traffic between its members; nothing
+# should use it, so it is emptied.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-default-unused" })
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = var.name })
+}
+
+# Public subnets hold the load balancer, the NAT gateways and the bastion;
+# nothing gets a public address unless it asks for one.
+resource "aws_subnet" "public" {
+  count = length(local.azs)
+
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = local.public_cidrs[count.index]
+  availability_zone = local.azs[count.index]
+
+  tags = merge(var.tags, { Name = "${var.name}-public-${local.azs[count.index]}", Tier = "public" })
+}
+
+resource "aws_subnet" "private" {
+  count = length(local.azs)
+
+  vpc_id            = aws_vpc.this.id
+  cidr_block        = local.private_cidrs[count.index]
+  availability_zone = local.azs[count.index]
+
+  tags = merge(var.tags, { Name = "${var.name}-private-${local.azs[count.index]}", Tier = "private" })
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-public" })
+}
+
+resource "aws_route" "public_internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+resource "aws_route_table_association" "public" {
+  count = length(local.azs)
+
+  subnet_id      = aws_subnet.public[count.index].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_eip" "nat" {
+  count = local.nat_count
+
+  domain = "vpc"
+
+  tags = merge(var.tags, { Name = "${var.name}-nat-${local.azs[count.index]}" })
+
+  depends_on = [aws_internet_gateway.this]
+}
+
+resource "aws_nat_gateway" "this" {
+  count = local.nat_count
+
+  allocation_id = aws_eip.nat[count.index].id
+  subnet_id     = aws_subnet.public[count.index].id
+
+  tags = merge(var.tags, { Name = "${var.name}-nat-${local.azs[count.index]}" })
+
+  depends_on = [aws_internet_gateway.this]
+}
+
+# One private route table per zone, each through its own zone's NAT gateway
+# (or through the single one), so losing a zone does not cut the other off.
+resource "aws_route_table" "private" {
+  count = length(local.azs)
+
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-private-${local.azs[count.index]}" })
+}
+
+resource "aws_route" "private_nat" {
+  count = length(local.azs)
+
+  route_table_id         = aws_route_table.private[count.index].id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this[min(count.index, local.nat_count - 1)].id
+}
+
+resource "aws_route_table_association" "private" {
+  count = length(local.azs)
+
+  subnet_id      = aws_subnet.private[count.index].id
+  route_table_id = aws_route_table.private[count.index].id
+}
+
+resource "aws_cloudwatch_log_group" "flow_logs" {
+  count = local.flow_logs_on ? 1 : 0
+
+  name              = "/vpc/${var.name}/flow-logs"
+  retention_in_days = var.flow_logs_retention_days
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "flow_logs_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow_logs_write" {
+  count = local.flow_logs_on ? 1 : 0
+
+  statement {
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:DescribeLogStreams",
+    ]
+    resources = ["${aws_cloudwatch_log_group.flow_logs[0].arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "flow_logs" {
+  count = local.flow_logs_on ? 1 : 0
+
+  name_prefix        = "${var.name}-flow-logs-"
+  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  count = local.flow_logs_on ? 1 : 0
+
+  name   = "write-flow-logs"
+  role   = aws_iam_role.flow_logs[0].id
+  policy = data.aws_iam_policy_document.flow_logs_write[0].json
+}
+
+resource "aws_flow_log" "this" {
+  count = local.flow_logs_on ? 1 : 0
+
+  vpc_id          = aws_vpc.this.id
+  traffic_type    = "ALL"
+  log_destination = aws_cloudwatch_log_group.flow_logs[0].arn
+  iam_role_arn    = aws_iam_role.flow_logs[0].arn
+
+  tags = var.tags
+}

@@ -1,0 +1,34 @@
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = aws_vpc.this.id
+}
+
+output "vpc_cidr_block" {
+  description = "IPv4 range of the VPC."
+  value       = aws_vpc.this.cidr_block
+}
+
+output "availability_zones" {
+  description = "Availability Zones the subnets are in, in subnet order."
+  value       = local.azs
+}
+
+output "public_subnet_ids" {
+  description = "IDs of the public subnets, one per Availability Zone."
+  value       = aws_subnet.public[*].id
+}
+
+output "private_subnet_ids" {
+  description = "IDs of the private subnets, one per Availability Zone."
+  value       = aws_subnet.private[*].id
+}
+
+output "nat_gateway_ids" {
+  description = "IDs of the NAT gateways."
+  value       = aws_nat_gateway.this[*].id
+}
+
+output "nat_public_ips" {
+  description = "Public addresses the private subnets reach the internet from."
+  value       = aws_eip.nat[*].public_ip
+}

@@ -1,0 +1,122 @@
+variable "name" {
+  type        = string
+  description = "Prefix for every resource name and Name tag."
+  default     = "polybot"
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC the workers live in."
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets, in at least two Availability Zones, for the auto-scaling group."
+}
+
+variable "ami_id" {
+  type        = string
+  description = "AMI of the workers (Amazon Linux 2023 or another image with dnf/yum and Docker available)."
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the workers (the model runs on the CPU)."
+  default     = "t3.medium"
+}
+
+variable "key_name" {
+  type        = string
+  description = "EC2 key pair for SSH through the bastion; null for none (use Session Manager)."
+  default     = null
+}
+
+variable "instance_profile_name" {
+  type        = string
+  description = "Instance profile giving the workers their role (iam module output)."
+}
+
+variable "bastion_security_group_id" {
+  type        = string
+  description = "Security group of the bastion: the only source of SSH."
+}
+
+variable "min_size" {
+  type        = number
+  description = "Fewest workers, one per Availability Zone at least."
+  default     = 2
+}
+
+variable "max_size" {
+  type        = number
+  description = "Most workers."
+  default     = 6
+}
+
+variable "desired_capacity" {
+  type        = number
+  description = "Workers at creation; scaling policies move it between min_size and max_size."
+  default     = 2
+}
+
+variable "worker_image" {
+  type        = string
+  description = "Container image of the YOLO worker, e.g. docker.io/example/polybot-yolo:1.2.3."
+}
+
+variable "model" {
+  type        = string
+  description = "Weights file path inside the container or an Ultralytics model name (POLYBOT_MODEL)."
+  default     = "yolov5nu.pt"
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region the workers talk to (AWS_REGION)."
+}
+
+variable "detection_queue_url" {
+  type        = string
+  description = "URL of the queue the workers serve (POLYBOT_DETECTION_QUEUE_URL)."
+}
+
+variable "detection_queue_arn" {
+  type        = string
+  description = "ARN of the same queue; its name is the dimension of the backlog metric."
+}
+
+variable "scale_out_cpu_percent" {
+  type        = number
+  description = "Average CPU of the group at or above which one worker is added (step scaling)."
+  default     = 70
+}
+
+variable "scale_in_cpu_percent" {
+  type        = number
+  description = "Average CPU of the group at or below which one worker is removed (step scaling)."
+  default     = 30
+}
+
+variable "backlog_per_instance_target" {
+  type        = number
+  description = "Visible messages per in-service worker that target tracking holds the group at (about the images one worker handles within the acceptable wait)."
+  default     = 10
+}
+
+variable "root_volume_size" {
+  type        = number
+  description = "Size of the encrypted root volume in GiB (the worker image carries the model runtime)."
+  default     = 30
+}
+
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (e.g. SNS topics) notified when the group's health alarm fires or clears."
+  default     = []
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource of the module."
+  default     = {}
+}

@@ -1,0 +1,151 @@
+variable "region" {
+  type        = string
+  description = "AWS region of the whole system; the SAM stack must be deployed in the same region."
+  default     = "us-east-1"
+}
+
+variable "environment" {
+  type        = string
+  description = "Environment name (dev, prod); part of every resource name."
+  default     = "dev"
+}
+
+variable "sam_stack_name" {
+  type        = string
+  description = "Name of the deployed SAM stack (samconfig.toml) whose Outputs this configuration reads."
+  default     = "polybot-dev"
+}
+
+variable "domain_name" {
+  type        = string
+  description = "Name Telegram calls the bot at, e.g. bot.example.com (must be in hosted_zone_id)."
+}
+
+variable "hosted_zone_id" {
+  type        = string
+  description = "Route 53 public hosted zone holding domain_name."
+}
+
+variable "bot_image" {
+  type        = string
+  description = "Container image of the bot (bot/Dockerfile), with tag."
+}
+
+variable "worker_image" {
+  type        = string
+  description = "Container image of the YOLO worker (inference/Dockerfile), with tag."
+}
+
+variable "model" {
+  type        = string
+  description = "YOLO weights the workers load (POLYBOT_MODEL): a path inside the worker image or an Ultralytics model name."
+  default     = "yolov5nu.pt"
+}
+
+variable "ami_ssm_parameter" {
+  type        = string
+  description = "Public SSM parameter naming the AMI of every instance (latest Amazon Linux 2023 by default)."
+  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+}
+
+variable "vpc_cidr_block" {
+  type        = string
+  description = "IPv4 range of the VPC."
+  default     = "10.0.0.0/16"
+}
+
+variable "single_nat_gateway" {
+  type        = bool
+  description = "One NAT gateway instead of one per Availability Zone: cheaper, but private subnets lose the internet with its zone."
+  default     = false
+}
+
+variable "bot_instance_type" {
+  type        = string
+  description = "EC2 instance type of the two bot instances."
+  default     = "t3.micro"
+}
+
+variable "yolo_instance_type" {
+  type        = string
+  description = "EC2 instance type of the YOLO workers."
+  default     = "t3.medium"
+}
+
+variable "bastion_instance_type" {
+  type        = string
+  description = "EC2 instance type of the bastion."
+  default     = "t3.nano"
+}
+
+variable "yolo_min_size" {
+  type        = number
+  description = "Fewest YOLO workers."
+  default     = 2
+}
+
+variable "yolo_max_size" {
+  type        = number
+  description = "Most YOLO workers."
+  default     = 6
+}
+
+variable "yolo_desired_capacity" {
+  type        = number
+  description = "YOLO workers at creation."
+  default     = 2
+}
+
+variable "backlog_per_instance_target" {
+  type        = number
+  description = "Images waiting per worker that target-tracking scaling holds the YOLO group at."
+  default     = 10
+}
+
+variable "allowed_ssh_cidr_blocks" {
+  type        = list(string)
+  description = "Addresses allowed to SSH to the bastion; empty means none (use Session Manager)."
+  default     = []
+}
+
+variable "key_name" {
+  type        = string
+  description = "EC2 key pair put on every instance; null for none."
+  default     = null
+}
+
+variable "wait_for_certificate_validation" {
+  type        = bool
+  description = "Wait for ACM to issue the certificate before creating the HTTPS listener. Keep true on AWS."
+  default     = true
+}
+
+variable "alb_deletion_protection" {
+  type        = bool
+  description = "Deletion protection of the load balancer."
+  default     = true
+}
+
+variable "alb_access_logs_bucket" {
+  type        = string
+  description = "S3 bucket for the load balancer's access logs; empty turns them off."
+  default     = ""
+}
+
+variable "alarm_actions" {
+  type        = list(string)
+  description = "Extra ARNs (e.g. SNS topics) the health alarms notify, besides the SAM stack's AlarmTopicArn output where it has one."
+  default     = []
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource, on top of Project, Environment and ManagedBy."
+  default     = {}
+}
+
+variable "detailed_monitoring" {
+  type        = bool
+  description = "One-minute CloudWatch metrics for the bot instances and the bastion (the YOLO workers always have them: their CPU alarms scale the group)."
+  default     = true
+}

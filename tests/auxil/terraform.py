@@ -1,0 +1,271 @@
+"""Running the `terraform` CLI from tests, offline.
+
+Used by tests/infrastructure. Providers come from the filesystem mirror on the
+machine (../shared/NOTES.md: a folder holding `registry.terraform.io/...`),
+found at run time and named in a CLI config file of our own, so `init` never
+reaches the registry. Configurations are copied to a temporary folder before
+`init`, so no `.terraform/`, lock file or state ever lands in the repository.
+Also here: what the plan and apply tests share about the embedded AWS they run
+against (`TerraformAws`, seeded by tests/infrastructure/conftest.py) and the
+IAM wildcard check on policy documents.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_DIR = ROOT / "terraform"
+MIRROR_SEARCH_ROOTS = (Path("/opt"), Path("/usr/local/share"), Path.home() / ".terraform.d")
+DEFAULT_TIMEOUT_S = 300
+
+# What the tests' embedded AWS is seeded with (tests/infrastructure/conftest.py).
+SAM_STACK_NAME = "polybot-tftest"
+DOMAIN = "bot.polybot-tftest.example.com"
+# The AWS services the root configuration calls, pointed at the emulator.
+SERVICES = (
+    "acm",
+    "autoscaling",
+    "cloudformation",
+    "cloudwatch",
+    "ec2",
+    "elbv2",
+    "iam",
+    "logs",
+    "route53",
+    "ssm",
+    "sts",
+)
+# The settings the bot container must get from its instance's user data.
+BOT_SETTINGS = (
+    "POLYBOT_STATE_MACHINE_ARN",
+    "POLYBOT_TELEGRAM_SECRET_ID",
+    "POLYBOT_PUBLIC_URL",
+    "POLYBOT_IMAGES_BUCKET",
+    "AWS_REGION",
+    "POLYBOT_RESULTS_TABLE",
+)
+
+
+class TerraformFailed(AssertionError):
+    """A terraform command exited non-zero; the message carries its output."""
+
+
+def terraform_binary() -> str:
+    """The terraform executable, or skip the calling test where there is none."""
+    binary = shutil.which("terraform")
+    if binary is None:
+        pytest.skip("terraform is missing: the terraform binary is not on PATH")
+    return binary
+
+
+@functools.cache
+def provider_mirror() -> Path | None:
+    """The folder whose `registry.terraform.io` child holds the mirrored providers."""
+    explicit = os.environ.get("POLYBOT_TF_PROVIDER_MIRROR")
+    if explicit:
+        return Path(explicit)
+    for top in MIRROR_SEARCH_ROOTS:
+        if not top.is_dir():
+            continue
+        for depth in range(4):
+            for candidate in top.glob("/".join(["*"] * depth + ["registry.terraform.io"])):
+                if candidate.is_dir():
+                    return candidate.parent
+    return None
+
+
+def write_cli_config(directory: Path) -> Path:
+    """A CLI config file that installs providers from the mirror only (none: the CLI's defaults)."""
+    mirror = provider_mirror()
+    config = directory / "terraform.rc"
+    if mirror is None:
+        config.write_text("")
+    else:
+        config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+    return config
+
+
+def copy_configuration(destination: Path, source: Path = TERRAFORM_DIR) -> Path:
+    """A working copy of `source` without local state, so terraform can write into it freely."""
+    shutil.copytree(
+        source,
+        destination,
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*.tfplan"),
+    )
+    return destination
+
+
+class Terraform:
+    """terraform commands in one working directory, with an offline CLI config."""
+
+    def __init__(self, workdir: Path, cli_config: Path, env: Mapping[str, str] | None = None) -> None:
+        self.binary = terraform_binary()
+        self.workdir = workdir
+        self.env = {
+            **os.environ,
+            **(env or {}),
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+
+    def run(self, *args: str, timeout_s: float = DEFAULT_TIMEOUT_S, cwd: Path | None = None) -> str:
+        """stdout of `terraform <args>`; a failure raises with the command, exit status and both streams."""
+        command = [self.binary, *args]
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=cwd or self.workdir,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as timeout:
+            raise TerraformFailed(
+                f"{' '.join(command)} ran past {timeout_s} s\n--- stdout ---\n{_tail(timeout.stdout)}"
+                f"\n--- stderr ---\n{_tail(timeout.stderr)}"
+            ) from None
+        if completed.returncode != 0:
+            raise TerraformFailed(
+                f"{' '.join(command)} (in {cwd or self.workdir}) exited {completed.returncode}"
+                f"\n--- stdout ---\n{_tail(completed.stdout)}\n--- stderr ---\n{_tail(completed.stderr)}"
+            )
+        return completed.stdout
+
+    def init(self) -> str:
+        return self.run("init", "-backend=false", "-no-color", "-input=false")
+
+    def validate(self) -> str:
+        return self.run("validate", "-no-color")
+
+    @staticmethod
+    def var_args(variables: Mapping[str, str]) -> list[str]:
+        return [f"-var={name}={value}" for name, value in variables.items()]
+
+    def plan(self, variables: Mapping[str, str], out: str = "polybot.tfplan") -> str:
+        return self.run("plan", "-no-color", "-input=false", f"-out={out}", *self.var_args(variables))
+
+    def show_json(self, target: Sequence[str] = ()) -> str:
+        return self.run("show", "-json", "-no-color", *target)
+
+
+def _tail(text: str | bytes | None, limit: int = 6000) -> str:
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def provider_override(endpoint_url: str, services: Sequence[str]) -> str:
+    """An `*_override.tf` body pointing the AWS provider at an emulator for `services`."""
+    endpoints = "\n".join(f'    {service} = "{endpoint_url}"' for service in services)
+    return f"""provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+def aws_session(region: str) -> boto3.session.Session:
+    """A boto3 session with the emulator's fake keys (the endpoint is given per client)."""
+    return boto3.session.Session(region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@dataclass(frozen=True)
+class TerraformAws:
+    endpoint_url: str
+    region: str
+    hosted_zone_id: str
+    sam_outputs: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        return aws_session(self.region).client(service, endpoint_url=self.endpoint_url)
+
+    def environment(self) -> dict[str, str]:
+        """Variables for terraform subprocesses: every AWS call (a service missing
+        from the override's endpoints too) goes to this emulator, with fake keys."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def variables(self, environment: str) -> dict[str, str]:
+        """-var values for the root configuration in this emulator."""
+        return {
+            "environment": environment,
+            "region": self.region,
+            "sam_stack_name": SAM_STACK_NAME,
+            "domain_name": DOMAIN,
+            "hosted_zone_id": self.hosted_zone_id,
+            "bot_image": "docker.io/example/polybot-bot:test",
+            "worker_image": "docker.io/example/polybot-yolo:test",
+            "model": "yolov8n.pt",
+            "allowed_ssh_cidr_blocks": '["203.0.113.10/32"]',
+            "alb_deletion_protection": "false",
+            # moto does not implement MonitorInstances (detailed monitoring).
+            "detailed_monitoring": "false",
+        }
+
+
+def emulator_configuration(base: Path, aws: TerraformAws) -> Terraform:
+    """The root configuration copied under `base`, its provider pointed at `aws`, initialised."""
+    work = copy_configuration(base / "terraform")
+    (work / "emulator_override.tf").write_text(provider_override(aws.endpoint_url, SERVICES))
+    terraform = Terraform(work, write_cli_config(base), env=aws.environment())
+    terraform.init()
+    return terraform
+
+
+# --- IAM policy documents -------------------------------------------------
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_statements(document: dict[str, Any] | str) -> list[dict[str, Any]]:
+    """Allow statements granting every action ("*") on every resource ("*")."""
+    if isinstance(document, str):
+        document = json.loads(document)
+    assert isinstance(document, dict)
+    return [
+        statement
+        for statement in as_list(document.get("Statement", []))
+        if statement.get("Effect", "Allow") == "Allow"
+        and "*" in as_list(statement.get("Action", []))
+        and "*" in as_list(statement.get("Resource", []))
+    ]
+
+
+def walk_modules(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every resource and data source of a `terraform show -json` module, child modules included."""
+    yield from module.get("resources", [])
+    for child in module.get("child_modules", []):
+        yield from walk_modules(child)

@@ -1,0 +1,148 @@
+"""A `terraform plan` of the root configuration against the embedded AWS, and
+static checks of what it would create.
+
+The emulator is seeded (conftest.py) with template.yaml deployed and registered
+as the SAM stack whose Outputs the root reads, and with the domain's hosted
+zone; the provider reaches it through an `*_override.tf` in a temporary copy.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.auxil.terraform import (
+    BOT_SETTINGS,
+    DOMAIN,
+    TerraformAws,
+    emulator_configuration,
+    walk_modules,
+    wildcard_statements,
+)
+
+pytestmark = pytest.mark.aws
+
+
+@pytest.fixture(scope="module")
+def plan(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`terraform show -json` of the saved plan."""
+    base = tmp_path_factory.mktemp("plan")
+    terraform = emulator_configuration(base, terraform_aws)
+    terraform.plan(terraform_aws.variables("tfplan"), out="polybot.tfplan")
+    return json.loads(terraform.show_json(["polybot.tfplan"]))
+
+
+def planned(plan: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in walk_modules(plan["planned_values"]["root_module"]) if r["type"] == resource_type]
+
+
+def test_plan_creates_the_designed_resources(plan: dict[str, Any]) -> None:
+    [group] = planned(plan, "aws_autoscaling_group")
+    assert (group["values"]["min_size"], group["values"]["max_size"], group["values"]["desired_capacity"]) == (2, 6, 2)
+    assert group["values"]["instance_refresh"][0]["strategy"] == "Rolling"
+    assert group["values"]["instance_refresh"][0]["preferences"][0]["min_healthy_percentage"] == 50
+
+    [listener] = planned(plan, "aws_lb_listener")
+    assert (listener["values"]["port"], listener["values"]["protocol"]) == (8443, "HTTPS")
+    assert listener["values"]["ssl_policy"].startswith("ELBSecurityPolicy-TLS13")
+
+    [target_group] = planned(plan, "aws_lb_target_group")
+    assert (target_group["values"]["port"], target_group["values"]["protocol"]) == (8080, "HTTP")
+    assert target_group["values"]["health_check"][0]["path"] == "/healthz"
+
+    [alb] = planned(plan, "aws_lb")
+    assert alb["values"]["drop_invalid_header_fields"] is True
+
+    bots = [r for r in planned(plan, "aws_instance") if r["values"]["tags"].get("Role") == "polybot-bot"]
+    assert len(bots) == 2
+    for instance in [*bots, *planned(plan, "aws_instance")]:
+        assert instance["values"]["metadata_options"][0]["http_tokens"] == "required"
+        assert instance["values"]["root_block_device"][0]["encrypted"] is True
+    assert all(bot["values"]["associate_public_ip_address"] is False for bot in bots)
+
+    assert len(planned(plan, "aws_subnet")) == 4
+    assert len(planned(plan, "aws_nat_gateway")) == 2
+
+
+def test_scaling_is_step_on_cpu_and_target_tracking_on_backlog(plan: dict[str, Any]) -> None:
+    policies = {
+        p["values"]["name"].rsplit("-yolo-", 1)[-1]: p["values"] for p in planned(plan, "aws_autoscaling_policy")
+    }
+    assert policies["cpu-scale-out"]["policy_type"] == "StepScaling"
+    assert policies["cpu-scale-in"]["policy_type"] == "StepScaling"
+    tracking = policies["backlog-per-instance"]["target_tracking_configuration"][0]
+    metrics = tracking["customized_metric_specification"][0]["metrics"]
+    names = {m["metric_stat"][0]["metric"][0]["metric_name"] for m in metrics if m["metric_stat"]}
+    assert names == {"ApproximateNumberOfMessagesVisible", "GroupInServiceInstances"}
+    assert [m["expression"] for m in metrics if m["return_data"]] == ["visible / in_service"]
+
+    thresholds = {
+        a["values"]["alarm_name"].rsplit("-", 2)[-1]: a["values"]["threshold"]
+        for a in planned(plan, "aws_cloudwatch_metric_alarm")
+        if "-yolo-cpu-" in a["values"]["alarm_name"]
+    }
+    assert thresholds == {"high": 70, "low": 30}
+
+
+def test_bot_user_data_carries_its_settings(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    user_data = plan["planned_values"]["outputs"]["bot_user_data"]["value"]
+    settings = dict(line.split("=", 1) for line in user_data.splitlines() if line.startswith(("POLYBOT_", "AWS_")))
+    assert set(BOT_SETTINGS) <= set(settings)
+    outputs = terraform_aws.sam_outputs
+    assert settings["POLYBOT_STATE_MACHINE_ARN"] == outputs["ImagePipelineArn"]
+    assert settings["POLYBOT_TELEGRAM_SECRET_ID"] == outputs["TelegramSecretArn"]
+    assert settings["POLYBOT_IMAGES_BUCKET"] == outputs["ImagesBucketName"]
+    assert settings["POLYBOT_RESULTS_TABLE"] == outputs["ResultsTableName"]
+    assert settings["POLYBOT_PUBLIC_URL"] == f"https://{DOMAIN}:8443"
+    assert settings["AWS_REGION"] == terraform_aws.region
+    assert "docker run" in user_data and "docker.io/example/polybot-bot:test" in user_data
+
+
+def _policy_documents(plan: dict[str, Any]) -> dict[str, str]:
+    """Every IAM policy document the plan knows: policy-document data sources read
+    during planning, and policy attributes of planned resources that are known."""
+    documents: dict[str, str] = {}
+    for r in walk_modules(plan.get("prior_state", {}).get("values", {}).get("root_module", {})):
+        if r["type"] == "aws_iam_policy_document" and r["values"].get("json"):
+            documents[r["address"]] = r["values"]["json"]
+    for r in walk_modules(plan["planned_values"]["root_module"]):
+        for attribute in ("policy", "assume_role_policy"):
+            if isinstance(r["values"].get(attribute), str) and r["values"][attribute]:
+                documents[f"{r['address']}.{attribute}"] = r["values"][attribute]
+    return documents
+
+
+def test_no_policy_grants_every_action_on_every_resource(plan: dict[str, Any]) -> None:
+    documents = _policy_documents(plan)
+    assert any("module.iam.data.aws_iam_policy_document.bot" in a for a in documents), sorted(documents)
+    assert any("module.iam.data.aws_iam_policy_document.yolo" in a for a in documents), sorted(documents)
+    offending = {address: wildcard_statements(doc) for address, doc in documents.items() if wildcard_statements(doc)}
+    assert not offending
+
+
+def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    documents = _policy_documents(plan)
+    [bot] = [json.loads(d) for a, d in documents.items() if a.endswith("aws_iam_policy_document.bot")]
+    [yolo] = [json.loads(d) for a, d in documents.items() if a.endswith("aws_iam_policy_document.yolo")]
+    outputs = terraform_aws.sam_outputs
+    allowed = {
+        outputs["ImagePipelineArn"],
+        outputs["TelegramSecretArn"],
+        outputs["DetectionQueueArn"],
+        f"arn:aws:s3:::{outputs['ImagesBucketName']}/*",
+    }
+    for statement in [*bot["Statement"], *yolo["Statement"]]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert set(resources) <= allowed, statement
+    bot_actions = {
+        a for s in bot["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert "states:StartExecution" in bot_actions and "secretsmanager:GetSecretValue" in bot_actions
+
+    attached = {r["values"]["policy_arn"] for r in planned(plan, "aws_iam_role_policy_attachment")}
+    assert attached <= {
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+    }
