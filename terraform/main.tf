@@ -36,6 +36,8 @@ module "iam" {
   telegram_secret_arn = local.sam["TelegramSecretArn"]
   detection_queue_arn = local.sam["DetectionQueueArn"]
   images_bucket_arn   = local.bkt_arn
+
+  container_repository_arns = var.container_repository_arns
 }
 
 module "bastion" {

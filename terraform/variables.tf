@@ -38,8 +38,8 @@ variable "worker_image" {
 
 variable "model" {
   type        = string
-  description = "YOLO weights the workers load (POLYBOT_MODEL): a path inside the worker image or an Ultralytics model name."
-  default     = "yolov5nu.pt"
+  description = "YOLO weights the workers load (POLYBOT_MODEL): empty for the weights baked into the worker image at build time (no download at run time), else a path inside the image or an Ultralytics model name."
+  default     = ""
 }
 
 variable "ami_ssm_parameter" {
@@ -148,4 +148,10 @@ variable "detailed_monitoring" {
   type        = bool
   description = "One-minute CloudWatch metrics for the bot instances and the bastion (the YOLO workers always have them: their CPU alarms scale the group)."
   default     = true
+}
+
+variable "container_repository_arns" {
+  type        = list(string)
+  description = "ECR repositories of the bot and worker images, which the instances may then pull from; empty for images in a public registry."
+  default     = []
 }

@@ -31,6 +31,11 @@ MIRROR_SEARCH_ROOTS = (Path("/opt"), Path("/usr/local/share"), Path.home() / ".t
 DEFAULT_TIMEOUT_S = 300
 
 # What the tests' embedded AWS is seeded with (tests/infrastructure/conftest.py).
+ECR_REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+ECR_REPOSITORY_ARNS = [
+    "arn:aws:ecr:us-east-1:123456789012:repository/polybot-bot",
+    "arn:aws:ecr:us-east-1:123456789012:repository/polybot-worker",
+]
 SAM_STACK_NAME = "polybot-tftest"
 DOMAIN = "bot.polybot-tftest.example.com"
 # The AWS services the root configuration calls, pointed at the emulator.
@@ -224,9 +229,9 @@ class TerraformAws:
             "sam_stack_name": SAM_STACK_NAME,
             "domain_name": DOMAIN,
             "hosted_zone_id": self.hosted_zone_id,
-            "bot_image": "docker.io/example/polybot-bot:test",
-            "worker_image": "docker.io/example/polybot-yolo:test",
-            "model": "yolov8n.pt",
+            "bot_image": f"{ECR_REGISTRY}/polybot-bot:test",
+            "worker_image": f"{ECR_REGISTRY}/polybot-worker:test",
+            "container_repository_arns": json.dumps(ECR_REPOSITORY_ARNS),
             "allowed_ssh_cidr_blocks": '["203.0.113.10/32"]',
             "alb_deletion_protection": "false",
             # moto does not implement MonitorInstances (detailed monitoring).

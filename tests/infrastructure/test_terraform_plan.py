@@ -16,6 +16,8 @@ import pytest
 from tests.auxil.terraform import (
     BOT_SETTINGS,
     DOMAIN,
+    ECR_REGISTRY,
+    ECR_REPOSITORY_ARNS,
     TerraformAws,
     emulator_configuration,
     walk_modules,
@@ -97,7 +99,8 @@ def test_bot_user_data_carries_its_settings(plan: dict[str, Any], terraform_aws:
     assert settings["POLYBOT_RESULTS_TABLE"] == outputs["ResultsTableName"]
     assert settings["POLYBOT_PUBLIC_URL"] == f"https://{DOMAIN}:8443"
     assert settings["AWS_REGION"] == terraform_aws.region
-    assert "docker run" in user_data and "docker.io/example/polybot-bot:test" in user_data
+    assert f"docker pull {ECR_REGISTRY}/polybot-bot:test" in user_data and "docker run" in user_data
+    assert "docker login --username AWS" in user_data, "an ECR image needs a registry login first"
 
 
 def _policy_documents(plan: dict[str, Any]) -> dict[str, str]:
@@ -109,8 +112,9 @@ def _policy_documents(plan: dict[str, Any]) -> dict[str, str]:
             documents[r["address"]] = r["values"]["json"]
     for r in walk_modules(plan["planned_values"]["root_module"]):
         for attribute in ("policy", "assume_role_policy"):
-            if isinstance(r["values"].get(attribute), str) and r["values"][attribute]:
-                documents[f"{r['address']}.{attribute}"] = r["values"][attribute]
+            value = r.get("values", {}).get(attribute)
+            if isinstance(value, str) and value:
+                documents[f"{r['address']}.{attribute}"] = value
     return documents
 
 
@@ -141,8 +145,25 @@ def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform
     }
     assert "states:StartExecution" in bot_actions and "secretsmanager:GetSecretValue" in bot_actions
 
-    attached = {r["values"]["policy_arn"] for r in planned(plan, "aws_iam_role_policy_attachment")}
+    # The ECR pull policy's ARN is known only after apply; the others are AWS managed.
+    attachments = planned(plan, "aws_iam_role_policy_attachment")
+    attached = {r.get("values", {}).get("policy_arn") for r in attachments} - {None}
     assert attached <= {
         "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
         "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
     }
+
+
+def test_image_pull_policy_is_scoped_to_the_repositories(plan: dict[str, Any]) -> None:
+    documents = _policy_documents(plan)
+    [pull] = [json.loads(d) for a, d in documents.items() if "aws_iam_policy_document.pull_images" in a]
+    for statement in pull["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if resources == ["*"]:
+            assert actions == ["ecr:GetAuthorizationToken"], "only the login token may be granted on every resource"
+        else:
+            assert set(resources) == set(ECR_REPOSITORY_ARNS)
+            assert all(a.startswith("ecr:") for a in actions)
+    attachments = [r for r in planned(plan, "aws_iam_role_policy_attachment") if "pull_images" in r["address"]]
+    assert len(attachments) == 2, "both the bot and the worker roles pull their image"

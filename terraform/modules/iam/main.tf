@@ -136,3 +136,39 @@ resource "aws_iam_instance_profile" "yolo" {
 
   tags = var.tags
 }
+
+# --- both: pull their container image from ECR, when it lives there ---
+
+data "aws_iam_policy_document" "pull_images" {
+  count = length(var.container_repository_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "PullImages"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    resources = var.container_repository_arns
+  }
+
+  # The registry login token is not a resource IAM can scope: this action only takes "*".
+  statement {
+    sid       = "LogInToRegistry"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_policy" "pull_images" {
+  count = length(var.container_repository_arns) > 0 ? 1 : 0
+
+  name_prefix = "${var.name}-pull-images-"
+  description = "Pull Polybot's container images from ECR"
+  policy      = data.aws_iam_policy_document.pull_images[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "pull_images" {
+  for_each = length(var.container_repository_arns) > 0 ? { bot = aws_iam_role.bot.name, yolo = aws_iam_role.yolo.name } : {}
+
+  role       = each.value
+  policy_arn = aws_iam_policy.pull_images[0].arn
+}

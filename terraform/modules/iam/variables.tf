@@ -30,6 +30,12 @@ variable "kms_key_arns" {
   default     = []
 }
 
+variable "container_repository_arns" {
+  type        = list(string)
+  description = "ECR repositories the bot and worker images are pulled from; empty when the images live in a public registry."
+  default     = []
+}
+
 variable "attach_ssm_core" {
   type        = bool
   description = "Attach AmazonSSMManagedInstanceCore so operators reach the instances with Session Manager and CI can redeploy with Run Command."

@@ -66,8 +66,8 @@ variable "worker_image" {
 
 variable "model" {
   type        = string
-  description = "Weights file path inside the container or an Ultralytics model name (POLYBOT_MODEL)."
-  default     = "yolov5nu.pt"
+  description = "YOLO weights the workers load (POLYBOT_MODEL): empty for the weights baked into the worker image at build time (no download at run time), else a path inside the image or an Ultralytics model name."
+  default     = ""
 }
 
 variable "region" {
