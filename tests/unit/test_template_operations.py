@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from local.stack import load_template
+from polybot.errors import USER_INPUT_ERRORS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -63,7 +64,7 @@ def test_the_workflow_logs_everything_to_a_log_group_with_a_retention() -> None:
     "metric",
     [
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
-        ("AWS/States", "ExecutionsFailed"),
+        ("Polybot", "ExecutionsFailedOnOurSide"),
         ("AWS/States", "ExecutionsTimedOut"),
         ("Polybot", "TasksTimedOut"),
         ("AWS/Lambda", "Errors"),
@@ -87,7 +88,7 @@ def test_the_dead_letter_alarm_watches_the_dead_letter_queue() -> None:
 
 
 def test_timed_out_tasks_are_counted_from_the_workflow_log() -> None:
-    [metric_filter] = of_type("AWS::Logs::MetricFilter").values()
+    metric_filter = RESOURCES["TaskTimedOutMetricFilter"]["Properties"]
 
     assert metric_filter["LogGroupName"] == {"Ref": "ImagePipelineLogGroup"}
     assert '"TaskTimedOut"' in metric_filter["FilterPattern"]
@@ -131,3 +132,13 @@ def test_samconfig_environments_override_only_template_parameters(environment: s
 
     assert deploy["stack_name"] == f"polybot-{environment}"
     assert names <= set(TEMPLATE["Parameters"])
+
+
+def test_failed_executions_count_only_failures_on_our_side() -> None:
+    """Refusing a user's file fails the execution by design; the alarm must not page for it."""
+    metric_filter = RESOURCES["ExecutionFailedMetricFilter"]["Properties"]
+    pattern = metric_filter["FilterPattern"]
+
+    assert metric_filter["LogGroupName"] == {"Ref": "ImagePipelineLogGroup"}
+    assert '$.type = "ExecutionFailed"' in pattern
+    assert set(re.findall(r'\$\.details\.error != "([^"]+)"', pattern)) == USER_INPUT_ERRORS
