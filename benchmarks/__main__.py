@@ -15,8 +15,7 @@ import resource
 import statistics
 import time
 
-from local.__main__ import sample_images
-from local.polybot_stack import PolybotStack
+from local.polybot_stack import PolybotStack, sample_images
 from polybot import logs, naming
 
 

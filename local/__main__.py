@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from local.polybot_stack import PolybotStack, StackOptions
+from local.polybot_stack import PolybotStack, StackOptions, sample_images
 from local.telegram_standin import SentMessage, TelegramStandIn
 from local.trace import format_trace, trace
 from polybot import logs, naming
@@ -28,12 +28,6 @@ from polybot import logs, naming
 LOCAL_CHAT_ID = 424242
 PHOTO_LIMIT_BYTES = 10 * 1024 * 1024
 """Telegram sends larger images as files (documents), so does the demo."""
-
-
-def sample_images() -> list[Path]:
-    from ultralytics import ASSETS  # the two photos that ship with the package
-
-    return [Path(ASSETS) / "bus.jpg", Path(ASSETS) / "zidane.jpg"]
 
 
 def send_as_user(telegram: TelegramStandIn, path: Path) -> dict[str, object]:

@@ -40,6 +40,13 @@ STACK_NAME = "polybot-local"
 STANDIN_TOKEN = "7000000001:LOCAL-STAND-IN-TOKEN"  # noqa: S105 - only the stand-in accepts it
 
 
+def sample_images() -> list[Path]:
+    """The two photos that ship with Ultralytics (bus.jpg, zidane.jpg)."""
+    from ultralytics import ASSETS
+
+    return [Path(ASSETS) / "bus.jpg", Path(ASSETS) / "zidane.jpg"]
+
+
 @dataclass
 class StackOptions:
     model: str = str(DEFAULT_MODEL)
