@@ -42,6 +42,7 @@ data "aws_vpc" "this" {
 }
 
 resource "aws_instance" "bastion" {
+  #checkov:skip=CKV_AWS_88:The bastion is the one host meant to be reached from outside: port 22 only, from var.allowed_ssh_cidr_blocks.
   ami                    = var.ami_id
   instance_type          = var.instance_type
   subnet_id              = var.public_subnet_id
