@@ -1,6 +1,7 @@
 # The commands the README shows; CI (.ci/run) calls the same targets.
 #   make run    - Polybot's main job on this machine (sets everything up first)
 #   make test   - every test, linter and validator (sets everything up first)
+#   make lint   - only the linters and validators (tests marked `tools`)
 #   make bench  - speed and memory figures of the worker
 # Set-up is idempotent: each environment is rebuilt only when what it installs changed.
 
@@ -44,7 +45,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(PY) -m pytest tests/tools $(PYTEST_ARGS)
+	$(PY) -m pytest -m tools $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m benchmarks $(ARGS)
