@@ -1,7 +1,9 @@
 """What a file is, judged from its bytes: image type and size, or a named refusal.
 
 StageImage calls `inspect_image` before anything is stored; the worker calls
-`decode_image` for the pixels. Both refuse the same things the same way.
+`decode_image` for the pixels. Both refuse what is not an image, what has too
+many pixels and pixel data that does not decode, with the same named errors;
+`inspect_image` is the stricter (it also checks a file's structure).
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ def _open(data: bytes) -> Image.Image:
             raise ImageNotDecodable(f"the image data is damaged: {exc}") from exc
 
 
-def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
-    """The image's type and size, reading headers and checking the data is whole."""
+def _open_supported(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
+    """The image, opened lazily (headers only), and its content type."""
     if not data:
         raise NotAnImage("the file is empty")
     image = _open(data)
@@ -71,6 +73,13 @@ def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
     width, height = image.size
     if width * height > max_pixels:
         raise ImageTooLarge(f"{width}x{height} pixels is more than {max_pixels}")
+    return image, content_type
+
+
+def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
+    """The image's type and size, reading headers and checking the data is whole."""
+    image, content_type = _open_supported(data, max_pixels)
+    width, height = image.size
     # verify() checks a file's structure (a PNG's chunks and checksums) but
     # skips a JPEG's pixel data, so decode it all too: a torn file must be
     # refused here, before it is stored and queued.
@@ -89,10 +98,12 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
     according to the EXIF orientation a camera wrote."""
     import numpy as np
 
-    inspect_image(data, max_pixels)
+    image, _ = _open_supported(data, max_pixels)
+    # One decode: converting reads all the pixel data, so a torn file fails here.
     try:
-        image = ImageOps.exif_transpose(_open(data)).convert("RGB")
-        pixels = np.asarray(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            pixels = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageNotDecodable(f"the image data is damaged: {exc}") from exc
     return np.ascontiguousarray(pixels[:, :, ::-1])

@@ -12,10 +12,6 @@ from local.trace import StateTrace, trace
 from polybot import naming
 
 
-def execution_arn(stack: PolybotStack, name: str) -> str:
-    return stack.execution_arn(name)
-
-
 def wait_for_execution(stack: PolybotStack, name: str, timeout_s: float = 120) -> dict[str, Any]:
     """The execution's description once it has stopped running."""
     execution = stack.wait_for_execution(name, timeout_s)
@@ -36,7 +32,7 @@ def wait_for_state(stack: PolybotStack, name: str, state: str, timeout_s: float 
 def execution_trace(stack: PolybotStack, name: str, missing_ok: bool = False) -> list[StateTrace]:
     sfn = stack.client("stepfunctions")
     try:
-        events = sfn.get_execution_history(executionArn=execution_arn(stack, name), maxResults=1000)["events"]
+        events = sfn.get_execution_history(executionArn=stack.execution_arn(name), maxResults=1000)["events"]
     except sfn.exceptions.ExecutionDoesNotExist:
         if missing_ok:
             return []

@@ -42,34 +42,6 @@ data "aws_iam_policy_document" "bot" {
   }
 }
 
-resource "aws_iam_role" "bot" {
-  name_prefix        = "${var.name}-bot-"
-  description        = "Polybot bot instances"
-  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
-
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy" "bot" {
-  name   = "polybot-bot"
-  role   = aws_iam_role.bot.id
-  policy = data.aws_iam_policy_document.bot.json
-}
-
-resource "aws_iam_role_policy_attachment" "bot_managed" {
-  count = length(local.managed_policy_arns)
-
-  role       = aws_iam_role.bot.name
-  policy_arn = local.managed_policy_arns[count.index]
-}
-
-resource "aws_iam_instance_profile" "bot" {
-  name_prefix = "${var.name}-bot-"
-  role        = aws_iam_role.bot.name
-
-  tags = var.tags
-}
-
 # --- yolo: serves the detection queue, reads originals, writes annotated images,
 # reports each task's outcome with its task token ---
 
@@ -109,30 +81,50 @@ data "aws_iam_policy_document" "yolo" {
   }
 }
 
-resource "aws_iam_role" "yolo" {
-  name_prefix        = "${var.name}-yolo-"
-  description        = "Polybot YOLO workers"
+# --- the two roles, each with its inline policy, the managed policies and an
+# instance profile ---
+
+locals {
+  roles = {
+    bot  = { description = "Polybot bot instances", policy = data.aws_iam_policy_document.bot.json }
+    yolo = { description = "Polybot YOLO workers", policy = data.aws_iam_policy_document.yolo.json }
+  }
+  managed_attachments = {
+    for pair in setproduct(keys(local.roles), local.managed_policy_arns) :
+    "${pair[0]} ${basename(pair[1])}" => { role = pair[0], policy_arn = pair[1] }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.roles
+
+  name_prefix        = "${var.name}-${each.key}-"
+  description        = each.value.description
   assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
 
   tags = var.tags
 }
 
-resource "aws_iam_role_policy" "yolo" {
-  name   = "polybot-yolo"
-  role   = aws_iam_role.yolo.id
-  policy = data.aws_iam_policy_document.yolo.json
+resource "aws_iam_role_policy" "this" {
+  for_each = local.roles
+
+  name   = "polybot-${each.key}"
+  role   = aws_iam_role.this[each.key].id
+  policy = each.value.policy
 }
 
-resource "aws_iam_role_policy_attachment" "yolo_managed" {
-  count = length(local.managed_policy_arns)
+resource "aws_iam_role_policy_attachment" "managed" {
+  for_each = local.managed_attachments
 
-  role       = aws_iam_role.yolo.name
-  policy_arn = local.managed_policy_arns[count.index]
+  role       = aws_iam_role.this[each.value.role].name
+  policy_arn = each.value.policy_arn
 }
 
-resource "aws_iam_instance_profile" "yolo" {
-  name_prefix = "${var.name}-yolo-"
-  role        = aws_iam_role.yolo.name
+resource "aws_iam_instance_profile" "this" {
+  for_each = local.roles
+
+  name_prefix = "${var.name}-${each.key}-"
+  role        = aws_iam_role.this[each.key].name
 
   tags = var.tags
 }
@@ -167,8 +159,8 @@ resource "aws_iam_policy" "pull_images" {
 }
 
 resource "aws_iam_role_policy_attachment" "pull_images" {
-  for_each = length(var.container_repository_arns) > 0 ? { bot = aws_iam_role.bot.name, yolo = aws_iam_role.yolo.name } : {}
+  for_each = length(var.container_repository_arns) > 0 ? aws_iam_role.this : {}
 
-  role       = each.value
+  role       = each.value.name
   policy_arn = aws_iam_policy.pull_images[0].arn
 }

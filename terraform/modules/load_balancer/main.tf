@@ -134,52 +134,49 @@ resource "aws_route53_record" "bot" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "elb_5xx" {
-  alarm_name          = "${var.name}-alb-5xx"
-  alarm_description   = "The load balancer itself answered webhooks with 5xx (no healthy bot, or a bot that cannot be reached)."
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HTTPCode_ELB_5XX_Count"
-  dimensions          = { LoadBalancer = aws_lb.this.arn_suffix }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 5
-  threshold           = 5
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-
-  tags = var.tags
+locals {
+  # What the bot's webhook traffic looks like from the load balancer: each alarm
+  # is one metric crossing its threshold.
+  health_alarms = {
+    "alb-5xx" = {
+      description        = "The load balancer itself answered webhooks with 5xx (no healthy bot, or a bot that cannot be reached)."
+      metric_name        = "HTTPCode_ELB_5XX_Count"
+      dimensions         = { LoadBalancer = aws_lb.this.arn_suffix }
+      statistic          = "Sum"
+      evaluation_periods = 5
+      threshold          = 5
+    }
+    "bot-5xx" = {
+      description        = "The bot answered webhooks with 5xx; Telegram redelivers them, so a lasting rate means the bot is failing."
+      metric_name        = "HTTPCode_Target_5XX_Count"
+      dimensions         = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.bot.arn_suffix }
+      statistic          = "Sum"
+      evaluation_periods = 5
+      threshold          = 5
+    }
+    "bot-unhealthy" = {
+      description        = "At least one bot instance fails its /healthz check: the bot runs without its second zone."
+      metric_name        = "UnHealthyHostCount"
+      dimensions         = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.bot.arn_suffix }
+      statistic          = "Maximum"
+      evaluation_periods = 3
+      threshold          = 1
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "target_5xx" {
-  alarm_name          = "${var.name}-bot-5xx"
-  alarm_description   = "The bot answered webhooks with 5xx; Telegram redelivers them, so a lasting rate means the bot is failing."
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HTTPCode_Target_5XX_Count"
-  dimensions          = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.bot.arn_suffix }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 5
-  threshold           = 5
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+resource "aws_cloudwatch_metric_alarm" "health" {
+  for_each = local.health_alarms
 
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
-  alarm_name          = "${var.name}-bot-unhealthy"
-  alarm_description   = "At least one bot instance fails its /healthz check: the bot runs without its second zone."
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
   namespace           = "AWS/ApplicationELB"
-  metric_name         = "UnHealthyHostCount"
-  dimensions          = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.bot.arn_suffix }
-  statistic           = "Maximum"
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 60
-  evaluation_periods  = 3
-  threshold           = 1
+  evaluation_periods  = each.value.evaluation_periods
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
