@@ -1,7 +1,9 @@
 """The workflow's Lambda functions: StageImage, SendReply and NotifyFailure.
 
-Deployed by template.yaml with `CodeUri: functions/` (the `polybot` link in
-this folder brings the shared package into the deployment package); run
-in-process by the local stack (`local/lambda_runtime.py`). Each handler
+Deployed by template.yaml: `sam build` runs functions/Makefile, which packages
+each handler module on its own and the shared `polybot` package with the
+third-party dependencies (requirements.txt) as one layer, PolybotLayer. Run
+in-process by the local stack (`local/lambda_runtime.py`), and in the Lambda
+container by `make invoke` (`local/invoke.py`). Each handler
 validates its input and output against `polybot/contracts`.
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +62,40 @@ def test_each_function_handler_is_an_importable_callable(logical_id: str) -> Non
     assert callable(handler)
 
 
-def test_the_shared_package_link_lets_deployed_functions_import_polybot() -> None:
-    link = ROOT / "functions" / "polybot"
+def test_every_function_gets_the_shared_package_from_the_polybot_layer() -> None:
+    layer = RESOURCES["PolybotLayer"]
+    makefile = (ROOT / "functions" / "Makefile").read_text(encoding="utf-8")
 
-    assert link.is_symlink()
-    assert link.resolve() == (ROOT / "polybot").resolve()
+    assert TEMPLATE["Globals"]["Function"]["Layers"] == [{"Ref": "PolybotLayer"}]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["CompatibleRuntimes"] == [TEMPLATE["Globals"]["Function"]["Runtime"]]
+    for logical_id in [*FUNCTIONS, "PolybotLayer"]:
+        assert RESOURCES[logical_id]["Metadata"] == {"BuildMethod": "makefile"}
+        assert re.search(rf"^build-{logical_id}:", makefile, re.MULTILINE), f"functions/Makefile builds no {logical_id}"
+    assert '"$(ROOT)/polybot"' in makefile
+
+
+def _requirement_names(lines: list[str]) -> dict[str, str]:
+    pattern = re.compile(r"^([A-Za-z0-9_.-]+)\s*(.*?)\s*(#.*)?$")
+    found = {}
+    for line in lines:
+        match = pattern.match(line.strip())
+        if match and not line.strip().startswith("#"):
+            found[match.group(1).lower().replace("_", "-")] = match.group(2).replace(" ", "")
+    return found
+
+
+def test_the_functions_install_the_projects_runtime_dependencies_with_the_same_bounds() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    declared = _requirement_names(project)
+    lambda_requirements = _requirement_names((ROOT / "functions" / "requirements.txt").read_text().splitlines())
+    # boto3 comes with the Lambda runtime; the rest of the project's list serves
+    # the other parts (flask: the bot; pyyaml: the local stack).
+    provided_or_unused = {"boto3", "flask", "pyyaml"}
+
+    assert set(lambda_requirements) == set(declared) - provided_or_unused
+    for name, bounds in lambda_requirements.items():
+        assert bounds == declared[name], f"{name}: functions/requirements.txt says {bounds}, pyproject {declared[name]}"
 
 
 @pytest.mark.parametrize("state_name", sorted(LAMBDA_TASKS))

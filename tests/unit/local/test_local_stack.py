@@ -175,6 +175,10 @@ def test_the_project_template_deploys_with_its_wiring_resolved(
         "AWS::SNS::Topic",
         "AWS::SNS::Subscription",
         "AWS::S3::BucketPolicy",
+        # Nothing enforces IAM locally (tests/unit/test_template_iam.py reads the
+        # roles instead), and the layer's package is the one this process imports.
+        "AWS::IAM::Role",
+        "AWS::Serverless::LayerVersion",
     }
     assert deployment.physical_ids["TelegramSecret"] == (
         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:polybot-telegramsecret-AbCdEf"
@@ -205,6 +209,7 @@ def test_the_project_template_deploys_with_its_wiring_resolved(
         "POLYBOT_TELEGRAM_API_URL": "https://api.telegram.org",
         "POLYBOT_MAX_DOWNLOAD_BYTES": "20971520",
         "POLYBOT_LOG_LEVEL": "DEBUG",
+        "POLYBOT_AWS_ENDPOINT_URL": "",
     }
     assert deployment.outputs["ImagesBucketName"] == "polybot-imagesbucket"
     assert (

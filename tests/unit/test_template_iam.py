@@ -1,0 +1,185 @@
+"""The IAM roles template.yaml deploys, as CloudFormation receives them: the
+template translated by the SAM translator (what `sam deploy` sends), every
+role's inline and managed policies read, and checked against
+
+- what each part's code does, permission by permission (a missing one fails
+  the first photo on AWS; an extra one is privilege nobody uses), and
+- the Service Authorization Reference (tests/auxil/iam.py): nothing on "*"
+  beyond the actions AWS authorises only on "*", no such action on a named
+  resource (where it never matches), no action that does not exist.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from samtranslator.translator.transform import transform
+
+from local.stack import load_template
+from polybot.naming import ANNOTATED_PREFIX, ORIGINALS_PREFIX
+from tests.auxil import iam
+
+ROOT = Path(__file__).resolve().parents[2]
+MANAGED_POLICIES: dict[str, Any] = json.loads(aws_managed_policies_data)
+
+XRAY_WRITE = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
+# Step Functions' documented policy for logging to CloudWatch Logs.
+LOG_DELIVERY = {
+    (f"logs:{action}", "*")
+    for action in (
+        "CreateLogDelivery",
+        "GetLogDelivery",
+        "UpdateLogDelivery",
+        "DeleteLogDelivery",
+        "ListLogDeliveries",
+        "PutResourcePolicy",
+        "DescribeResourcePolicies",
+        "DescribeLogGroups",
+    )
+}
+SECRET = {("secretsmanager:GetSecretValue", "TelegramSecret")}
+
+
+def own_logs(log_group: str) -> set[tuple[str, str]]:
+    return {("logs:CreateLogStream", f"{log_group}.Arn"), ("logs:PutLogEvents", f"{log_group}.Arn")}
+
+
+# What each role's code does, as (action, resource) with resources named by
+# logical id: functions/stage_image.py stores originals, send_reply.py reads
+# the annotated image, every function reads the bot token; the workflow
+# invokes the three functions, sends detection tasks, puts results.
+EXPECTED: dict[str, set[tuple[str, str]]] = {
+    "StageImageRole": {("s3:PutObject", f"ImagesBucket.Arn/{ORIGINALS_PREFIX}*")}
+    | SECRET
+    | own_logs("StageImageLogGroup")
+    | XRAY_WRITE,
+    "SendReplyRole": {("s3:GetObject", f"ImagesBucket.Arn/{ANNOTATED_PREFIX}*")}
+    | SECRET
+    | own_logs("SendReplyLogGroup")
+    | XRAY_WRITE,
+    "NotifyFailureRole": SECRET | own_logs("NotifyFailureLogGroup") | XRAY_WRITE,
+    "ImagePipelineRole": {
+        ("lambda:InvokeFunction", "StageImageFunction.Arn"),
+        ("lambda:InvokeFunction", "SendReplyFunction.Arn"),
+        ("lambda:InvokeFunction", "NotifyFailureFunction.Arn"),
+        ("sqs:SendMessage", "DetectionQueue.Arn"),
+        ("dynamodb:PutItem", "ResultsTable.Arn"),
+    }
+    | LOG_DELIVERY
+    # AWSXrayWriteOnlyAccess, which SAM attaches for Tracing: X-Ray's sampling
+    # reads too, all of them only on "*".
+    | XRAY_WRITE
+    | {("xray:GetSamplingRules", "*"), ("xray:GetSamplingTargets", "*"), ("xray:GetSamplingStatisticSummaries", "*")},
+}
+
+
+class _NoManagedPolicyLookups:
+    """The translator asks IAM for managed policy ARNs by name; this template names none."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def translated(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, Any]:
+    template = copy.deepcopy(load_template(ROOT / "template.yaml"))
+    # As `sam package` would: local code locations become S3 locations.
+    template["Globals"]["Function"]["CodeUri"] = "s3://artifacts/functions.zip"
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
+            if key in properties:
+                properties[key] = f"s3://artifacts/{key}"
+    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return transform(template, {}, _NoManagedPolicyLookups())  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def readable(value: Any) -> str:
+    """A resource reference as text: {"Fn::GetAtt": ["Queue", "Arn"]} -> "Queue.Arn"."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return str(value["Ref"])
+    if "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
+    if "Fn::Sub" in value:
+        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+        return text.replace("${", "").replace("}", "")
+    raise AssertionError(f"cannot read resource {value}")
+
+
+def role_documents(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every policy document a role holds: inline, and managed ones from AWS's published text."""
+    properties = role["Properties"]
+    documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+    for arn in properties.get("ManagedPolicyArns", []):
+        assert isinstance(arn, str) and arn.startswith("arn:aws:iam::aws:policy/"), f"unexpected policy {arn}"
+        documents.append(MANAGED_POLICIES[arn.rsplit("/", 1)[1]]["Document"])
+    return documents
+
+
+def permissions(documents: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    granted = set()
+    for document in documents:
+        for statement in iam.statements(document):
+            for action in iam.as_list(statement["Action"]):
+                for resource in iam.as_list(statement["Resource"]):
+                    granted.add((action, readable(resource)))
+    return granted
+
+
+def roles(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
+
+
+def test_the_deployed_stack_has_exactly_the_roles_expected(translated: dict[str, Any]) -> None:
+    assert set(roles(translated)) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("role_name", sorted(EXPECTED))
+def test_each_role_holds_what_its_code_does_and_nothing_more(translated: dict[str, Any], role_name: str) -> None:
+    granted = permissions(role_documents(roles(translated)[role_name]))
+
+    assert granted - EXPECTED[role_name] == set(), "granted but never used"
+    assert EXPECTED[role_name] - granted == set(), "used but not granted"
+
+
+@pytest.mark.parametrize("role_name", sorted(EXPECTED))
+def test_each_role_uses_star_only_where_aws_allows_nothing_else(translated: dict[str, Any], role_name: str) -> None:
+    documents = role_documents(roles(translated)[role_name])
+    actions = [a for d in documents for s in iam.statements(d) for a in iam.as_list(s["Action"])]
+
+    assert iam.unknown_actions(actions) == []
+    assert not [a for a in actions if "*" in a], "action wildcards grant more than the code calls"
+    for document in documents:
+        assert iam.scopable_actions_on_wildcard(document) == []
+        assert iam.wildcard_only_actions_on_resources(document) == []
+
+
+@pytest.mark.parametrize("role_name", sorted(EXPECTED))
+def test_each_role_is_assumed_by_its_service_only(translated: dict[str, Any], role_name: str) -> None:
+    trust = roles(translated)[role_name]["Properties"]["AssumeRolePolicyDocument"]
+    [statement] = trust["Statement"]
+    service = "states.amazonaws.com" if role_name == "ImagePipelineRole" else "lambda.amazonaws.com"
+
+    assert iam.as_list(statement["Principal"]["Service"]) == [service]
+    assert iam.as_list(statement["Action"]) == ["sts:AssumeRole"]
+
+
+def test_every_function_runs_with_its_own_role(translated: dict[str, Any]) -> None:
+    functions = {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+
+    assert {name: fn["Properties"]["Role"] for name, fn in functions.items()} == {
+        name: {"Fn::GetAtt": [name.removesuffix("Function") + "Role", "Arn"]} for name in functions
+    }
