@@ -23,17 +23,23 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 
 
 class EmbeddedAws:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        """`host` is the address to listen on: "0.0.0.0" lets containers reach it too."""
+        self.host = host
         self.lambda_runtime = LambdaRuntime(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer | None = None
 
     @property
-    def endpoint_url(self) -> str:
+    def port(self) -> int:
         assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return int(self._server.server_port)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> str:
-        self._server = make_server("127.0.0.1", 0, self.lambda_runtime, threaded=True)
+        self._server = make_server(self.host, 0, self.lambda_runtime, threaded=True)
         threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True).start()
         os.environ.update(
             {

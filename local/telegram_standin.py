@@ -75,6 +75,9 @@ class TelegramStandIn:
         self.chat_actions: list[tuple[int, str]] = []
         self.webhook_url = ""
         self.webhook_secret = ""
+        self.webhook_allowed_updates: list[str] | None = None
+        self.webhook_last_error = ""
+        self.set_webhook_calls = 0
         self.deliveries: list[int] = []
         self._files: dict[str, StoredFile] = {}
         self._updates: list[dict[str, Any]] = []
@@ -87,14 +90,20 @@ class TelegramStandIn:
 
     # --- server -----------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on `host` (all interfaces with "0.0.0.0", for containers); the
+        URL returned is this machine's own."""
         self._server = make_server(host, port, self.app, threaded=True)
         threading.Thread(target=self._server.serve_forever, name="telegram-standin", daemon=True).start()
         return self.api_url
 
     @property
-    def api_url(self) -> str:
+    def port(self) -> int:
         assert self._server is not None, "start() first"
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return int(self._server.server_port)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         if self._server:
@@ -102,10 +111,14 @@ class TelegramStandIn:
             self._server.server_close()
 
     # --- the user's side -------------------------------------------------
-    def add_file(self, data: bytes, extension: str = "jpg") -> StoredFile:
+    def add_file(self, data: bytes, extension: str = "jpg", file_id: str | None = None) -> StoredFile:
+        """Store a file users can send; `file_id` names it as a sample event does."""
         unique = secrets.token_hex(8)
         stored = StoredFile(
-            file_id=f"FILE-{unique}", file_unique_id=unique, file_path=f"files/{unique}.{extension}", data=data
+            file_id=file_id or f"FILE-{unique}",
+            file_unique_id=unique,
+            file_path=f"files/{unique}.{extension}",
+            data=data,
         )
         self._files[stored.file_id] = stored
         return stored
@@ -206,6 +219,8 @@ class TelegramStandIn:
             self.deliveries.append(status)
             if status < 300:
                 break
+            # As getWebhookInfo reports it on Telegram.
+            self.webhook_last_error = f"Wrong response from the webhook: {status}"
             time.sleep(0.2 * (attempt + 1))
         return message
 
@@ -251,6 +266,10 @@ class TelegramStandIn:
     def _api_setWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         self.webhook_url = params.get("url", "")
         self.webhook_secret = params.get("secret_token", "")
+        allowed = params.get("allowed_updates")
+        self.webhook_allowed_updates = json.loads(allowed) if isinstance(allowed, str) else allowed
+        self.webhook_last_error = ""
+        self.set_webhook_calls += 1
         return True
 
     def _api_deleteWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -259,7 +278,17 @@ class TelegramStandIn:
         return True
 
     def _api_getWebhookInfo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook_allowed_updates is not None:
+            info["allowed_updates"] = self.webhook_allowed_updates
+        if self.webhook_last_error:
+            info["last_error_date"] = int(time.time())
+            info["last_error_message"] = self.webhook_last_error
+        return info
 
     def _api_getUpdates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if self.webhook_url:

@@ -17,10 +17,11 @@ TELEGRAM_DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024
 """What the public Bot API lets a bot download (`getFile`); a self-hosted Bot
 API server lifts it, so the limit is a setting."""
 
-# Environment variable for each field. AWS's own variables (AWS_REGION,
-# AWS_ENDPOINT_URL, credentials) are read by boto3 itself and not repeated here.
+# Environment variable for each field. AWS's credentials (and AWS_ENDPOINT_URL)
+# are read by boto3 itself and not repeated here.
 ENV_VARS: dict[str, str] = {
     "region": "AWS_REGION",
+    "aws_endpoint_url": "POLYBOT_AWS_ENDPOINT_URL",
     "images_bucket": "POLYBOT_IMAGES_BUCKET",
     "detection_queue_url": "POLYBOT_DETECTION_QUEUE_URL",
     "results_table": "POLYBOT_RESULTS_TABLE",
@@ -31,6 +32,7 @@ ENV_VARS: dict[str, str] = {
     "bot_port": "POLYBOT_BOT_PORT",
     "max_download_bytes": "POLYBOT_MAX_DOWNLOAD_BYTES",
     "model": "POLYBOT_MODEL",
+    "model_dir": "POLYBOT_MODEL_DIR",
     "confidence": "POLYBOT_CONFIDENCE",
     "image_size": "POLYBOT_IMAGE_SIZE",
     "heartbeat_interval_s": "POLYBOT_HEARTBEAT_INTERVAL_S",
@@ -47,6 +49,9 @@ class MissingSetting(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     region: str = "us-east-1"
+    aws_endpoint_url: str = ""
+    """Where every AWS client of Polybot's goes; empty (as on AWS) means each
+    service's own endpoint. The embedded AWS for `make invoke` and containers."""
     images_bucket: str = ""
     detection_queue_url: str = ""
     results_table: str = ""
@@ -60,9 +65,15 @@ class Settings:
     means the bot does not register a webhook."""
     bot_port: int = 8080
     max_download_bytes: int = TELEGRAM_DOWNLOAD_LIMIT_BYTES
-    model: str = "yolov5nu.pt"
-    """Weights file path or an Ultralytics model name. The default is the YOLOv5
-    family of the original design, fetched by Ultralytics where it has internet."""
+    model: str = "yolov8n.pt"
+    """The production model, named here and nowhere else: an Ultralytics weights
+    file name (or a path). YOLOv8n beats the seed's YOLOv5n on the same photos
+    (tests/integration/test_model_choice.py). The worker looks for it in
+    `model_dir` first; the image build bakes it there (`make models`)."""
+    model_dir: str = ""
+    """Folder holding weights files by name: /opt/polybot/models in the worker
+    image, ../shared/models on developer machines. Empty: `model` as given,
+    downloaded by Ultralytics when it is not a file."""
     confidence: float = 0.25
     image_size: int = 640
     heartbeat_interval_s: float = 10.0
