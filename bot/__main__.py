@@ -1,38 +1,72 @@
-"""`python -m bot`: serve the webhook (registering it with Telegram when
-POLYBOT_PUBLIC_URL is set), or `python -m bot --polling` where there is no
-public HTTPS address."""
+"""`python -m bot [serve | poll | register-webhook]`: the bot's three ways to run.
+
+- `serve` (default): the webhook server (production runs the same app under
+  gunicorn: bot/wsgi.py).
+- `poll`: long-poll Telegram where there is no public HTTPS address.
+- `register-webhook`: the deploy step that points Telegram at
+  POLYBOT_PUBLIC_URL (bot/webhook.py); run once per instance boot, it exits 0
+  once Telegram has the webhook and 1 when it gave up.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
+import time
 
 from werkzeug.serving import run_simple
 
 from bot import service
+from bot.app import BotNotReady
+from bot.webhook import ALLOWED_UPDATES, WebhookNotRegistered, ensure_webhook
 from polybot import logs
 from polybot.settings import Settings
 
 log = logging.getLogger("bot")
+CONNECT_RETRY_S = 15.0
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("--polling", action="store_true", help="long-poll Telegram instead of serving a webhook")
+def connected(bot_service: service.BotService) -> service.BotService:
+    """Wait until the credentials load (polling cannot start without them)."""
+    while True:
+        try:
+            bot_service.telegram.connect()
+            return bot_service
+        except BotNotReady as exc:
+            log.error("not ready (%s); trying again in %.0f s", exc, CONNECT_RETRY_S)
+            time.sleep(CONNECT_RETRY_S)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "poll", "register-webhook"])
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     logs.configure("bot", settings.log_level)
     bot_service = service.build(settings)
-    if args.polling:
-        bot_service.bot.delete_webhook()
+    if args.command == "register-webhook":
+        settings.require("public_url")
+        bot, credentials = connected(bot_service).telegram.connect()
+        try:
+            outcome = ensure_webhook(bot, settings.public_url, credentials.webhook_secret)
+        except WebhookNotRegistered as exc:
+            log.error("%s", exc)
+            return 1
+        print(outcome.value)
+        return 0
+    if args.command == "poll":
+        bot = connected(bot_service).bot
+        bot.delete_webhook()
         log.info("long polling %s", settings.telegram_api_url)
-        bot_service.bot.infinity_polling(timeout=30, long_polling_timeout=20, allowed_updates=["message"])
-        return
-    if settings.public_url:
-        bot_service.register_webhook(settings.public_url)
+        bot.infinity_polling(timeout=30, long_polling_timeout=20, allowed_updates=ALLOWED_UPDATES)
+        return 0
     log.info("serving the webhook on port %d", settings.bot_port)
     run_simple("0.0.0.0", settings.bot_port, bot_service.app, threaded=True)  # noqa: S104 - behind the ALB
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,13 +3,17 @@
 `POST /telegram/webhook` checks Telegram's secret header in constant time and
 runs the handlers in the request (they only start an execution, so it answers
 fast); an error answers 500 and Telegram redelivers the update, which the
-execution name makes harmless. `GET /healthz` is the load balancer's check.
+execution name makes harmless. Until the bot's credentials can be loaded
+(Secrets Manager unreachable, token not set yet) it answers 503, which
+Telegram also redelivers later. `GET /healthz` is the load balancer's check:
+the server is up, whatever Telegram or AWS are doing.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 
 import telebot
 from flask import Flask, Response, jsonify, request
@@ -18,18 +22,31 @@ from telebot import types
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 1024 * 1024
+RETRY_AFTER_S = 30
+"""What a 503 asks callers to wait while the credentials cannot be loaded."""
 
 log = logging.getLogger(__name__)
 
 
-def create_app(bot: telebot.TeleBot, webhook_secret: str) -> Flask:
-    if not webhook_secret:
-        raise ValueError("a webhook needs a secret: anyone could post updates otherwise")
+class BotNotReady(RuntimeError):
+    """The bot cannot serve Telegram yet; the message says why (no token, no secret)."""
+
+
+Connect = Callable[[], tuple[telebot.TeleBot, str]]
+"""Returns the bot with its handlers and the webhook secret, or raises BotNotReady."""
+
+
+def create_app(connect: Connect, status: Callable[[], str] = lambda: "ready") -> Flask:
     app = Flask("polybot")
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPDATE_BYTES
 
     @app.post(WEBHOOK_PATH)
-    def webhook() -> tuple[str, int]:
+    def webhook() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+        try:
+            bot, webhook_secret = connect()
+        except BotNotReady as exc:
+            log.error("webhook call refused, the bot is not ready: %s", exc)
+            return "not ready", 503, {"Retry-After": str(RETRY_AFTER_S)}
         offered = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(offered.encode(), webhook_secret.encode()):
             log.warning("webhook call without the right secret from %s", request.remote_addr)
@@ -47,6 +64,6 @@ def create_app(bot: telebot.TeleBot, webhook_secret: str) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Response:
-        return jsonify(status="ok")
+        return jsonify(status="ok", telegram=status())
 
     return app

@@ -1,38 +1,120 @@
-"""Wires the bot from settings: credentials from Secrets Manager, the TeleBot,
-the pipeline, the handlers and the Flask app. Used by `python -m bot`, the
-WSGI entry point and the local stack."""
+"""Wires the bot from settings: the pipeline, the Flask app, and the Telegram
+side (credentials from Secrets Manager, the TeleBot with its handlers), which
+is built on first use rather than at start-up. Used by `python -m bot`, the
+WSGI entry point and the local stack.
+
+Nothing here calls Telegram or AWS while the process starts, so the server
+comes up and answers /healthz when Secrets Manager is unreachable, the token
+is still the template's placeholder, or Telegram rate-limits: the webhook
+answers 503 until the credentials load, and Telegram redelivers.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import telebot
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask
+from telebot import util
 
 from bot import handlers
-from bot.app import WEBHOOK_PATH, create_app
+from bot.app import BotNotReady, create_app
 from bot.pipeline import ImagePipeline
 from polybot import aws
 from polybot.settings import Settings
-from polybot.telegram import BotCredentials, bot_from_secret
+from polybot.telegram import BotCredentials, load_credentials, make_bot
+
+RETRY_INTERVAL_S = 10.0
+"""After a failed load, the next webhook call within this time fails fast
+instead of asking Secrets Manager again."""
+
+
+class TelegramConnection:
+    """The bot's Telegram side, loaded from the secret on first use and kept.
+
+    A failure is remembered for RETRY_INTERVAL_S so that a broken Secrets
+    Manager is not asked on every update; `status()` says what is wrong."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets_client: Any,
+        register_handlers: Callable[[telebot.TeleBot], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._secrets = secrets_client
+        self._register_handlers = register_handlers
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._ready: tuple[telebot.TeleBot, BotCredentials] | None = None
+        self._problem = "not connected yet"
+        self._failed_at: float | None = None
+
+    def __call__(self) -> tuple[telebot.TeleBot, str]:
+        bot, credentials = self.connect()
+        return bot, credentials.webhook_secret
+
+    def connect(self) -> tuple[telebot.TeleBot, BotCredentials]:
+        with self._lock:
+            if self._ready is None:
+                if self._failed_at is not None and self._clock() - self._failed_at < RETRY_INTERVAL_S:
+                    raise BotNotReady(self._problem)
+                try:
+                    self._ready = self._load()
+                except BotNotReady as exc:
+                    self._problem, self._failed_at = str(exc), self._clock()
+                    raise
+            return self._ready
+
+    def _load(self) -> tuple[telebot.TeleBot, BotCredentials]:
+        try:
+            credentials = load_credentials(self._secrets, self._settings.telegram_secret_id)
+        except (BotoCoreError, ClientError) as exc:
+            raise BotNotReady(f"cannot read the secret from Secrets Manager: {type(exc).__name__}") from exc
+        except (ValueError, KeyError) as exc:
+            raise BotNotReady("the secret is not the JSON object {telegram_token, webhook_secret}") from exc
+        try:
+            util.validate_token(credentials.telegram_token)
+        except ValueError as exc:
+            raise BotNotReady("the secret's telegram_token is not a bot token (still the placeholder?)") from exc
+        if not credentials.webhook_secret:
+            # Anyone could post updates otherwise.
+            raise BotNotReady("the secret holds no webhook_secret")
+        bot = make_bot(credentials.telegram_token, self._settings)
+        self._register_handlers(bot)
+        return bot, credentials
+
+    def status(self) -> str:
+        if self._ready is not None:
+            return "ready"
+        return f"not ready: {self._problem}"
 
 
 @dataclass
 class BotService:
-    bot: telebot.TeleBot
-    credentials: BotCredentials
+    telegram: TelegramConnection
     app: Flask
 
-    def register_webhook(self, public_url: str) -> None:
-        self.bot.set_webhook(
-            url=public_url.rstrip("/") + WEBHOOK_PATH,
-            secret_token=self.credentials.webhook_secret,
-            allowed_updates=["message"],
-        )
+    @property
+    def bot(self) -> telebot.TeleBot:
+        """The TeleBot, loading the credentials now if needed (raises BotNotReady)."""
+        return self.telegram.connect()[0]
+
+    @property
+    def credentials(self) -> BotCredentials:
+        return self.telegram.connect()[1]
 
 
 def build(settings: Settings) -> BotService:
     settings.require("state_machine_arn", "telegram_secret_id")
-    bot, credentials = bot_from_secret(settings, aws.client("secretsmanager", settings))
-    handlers.register(bot, ImagePipeline(aws.client("stepfunctions", settings), settings.state_machine_arn))
-    return BotService(bot=bot, credentials=credentials, app=create_app(bot, credentials.webhook_secret))
+    pipeline = ImagePipeline(aws.client("stepfunctions", settings), settings.state_machine_arn)
+    telegram = TelegramConnection(
+        settings, aws.client("secretsmanager", settings), lambda bot: handlers.register(bot, pipeline)
+    )
+    return BotService(telegram=telegram, app=create_app(telegram, telegram.status))

@@ -38,7 +38,7 @@ def client(received: Received, refused_api_url: str) -> flask.testing.FlaskClien
             raise received.error
         received.messages.append(message)
 
-    return webhook.create_app(bot, SECRET).test_client()
+    return webhook.create_app(lambda: (bot, SECRET)).test_client()
 
 
 @pytest.fixture
@@ -142,9 +142,20 @@ def test_healthz_is_ok_without_a_secret(client: flask.testing.FlaskClient) -> No
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "telegram": "ready"}
 
 
-def test_a_webhook_without_a_secret_cannot_be_created() -> None:
-    with pytest.raises(ValueError, match="secret"):
-        webhook.create_app(telebot.TeleBot("123:ABC", threaded=False), "")
+def not_ready() -> tuple[telebot.TeleBot, str]:
+    raise webhook.BotNotReady("the secret's telegram_token is not a bot token")
+
+
+def test_until_the_bot_is_ready_webhooks_answer_503_and_health_is_still_ok(update: str) -> None:
+    app = webhook.create_app(not_ready, status=lambda: "not ready: no token").test_client()
+
+    response = post(app, update)
+    health = app.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(webhook.RETRY_AFTER_S)
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "ok", "telegram": "not ready: no token"}

@@ -1,62 +1,53 @@
-"""bot.wsgi: the module gunicorn serves in the bot's container (`bot.wsgi:app`)."""
+"""bot.wsgi: the module gunicorn serves in the bot's container (`bot.wsgi:app`).
+
+Importing it must not call Telegram or AWS: here both are unreachable (local
+ports nobody listens on), as when an instance boots while Secrets Manager or
+Telegram misbehave, and the app still comes up and answers its health check.
+"""
 
 from __future__ import annotations
 
 import importlib
+import socket
 import sys
 from collections.abc import Iterator
-from typing import Any
+from types import ModuleType
 
 import pytest
-from flask import Flask
 
-from bot import service
-from polybot.settings import Settings
+from bot import app as webhook
 
 
-class BuiltService:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.app = Flask("built")
-        self.webhooks: list[str] = []
-
-    def register_webhook(self, public_url: str) -> None:
-        self.webhooks.append(public_url)
+def refused_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 @pytest.fixture
-def built(monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> Iterator[list[BuiltService]]:
-    """service.build replaced by one that records what it was given; bot.wsgi imported afresh."""
-    services: list[BuiltService] = []
-
-    def build(settings: Settings) -> Any:
-        services.append(BuiltService(settings))
-        return services[-1]
-
-    monkeypatch.setattr(service, "build", build)
+def wsgi(monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> Iterator[ModuleType]:
+    monkeypatch.setenv("POLYBOT_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:p")
+    monkeypatch.setenv("POLYBOT_TELEGRAM_SECRET_ID", "arn:aws:secretsmanager:us-east-1:123456789012:secret:s")
+    monkeypatch.setenv("POLYBOT_AWS_ENDPOINT_URL", refused_url())
+    monkeypatch.setenv("POLYBOT_TELEGRAM_API_URL", refused_url())
+    monkeypatch.setenv("POLYBOT_PUBLIC_URL", "https://bot.example.com:8443")
     sys.modules.pop("bot.wsgi", None)
-    yield services
+    yield importlib.import_module("bot.wsgi")
     sys.modules.pop("bot.wsgi", None)
 
 
-def test_importing_the_module_builds_the_app_from_the_environment(
-    built: list[BuiltService], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("POLYBOT_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:1:stateMachine:p")
-    monkeypatch.delenv("POLYBOT_PUBLIC_URL", raising=False)
+def test_the_app_comes_up_and_is_healthy_with_aws_and_telegram_unreachable(wsgi: ModuleType) -> None:
+    response = wsgi.app.test_client().get("/healthz")
 
-    wsgi = importlib.import_module("bot.wsgi")
-
-    [only] = built
-    assert wsgi.app is only.app
-    assert only.settings.state_machine_arn == "arn:aws:states:us-east-1:1:stateMachine:p"
-    assert only.webhooks == []
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "telegram": "not ready: not connected yet"}
 
 
-def test_a_public_url_registers_the_webhook(built: list[BuiltService], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("POLYBOT_PUBLIC_URL", raising=False)
-    wsgi = importlib.import_module("bot.wsgi")
+def test_webhook_calls_are_refused_with_503_until_the_secret_can_be_read(wsgi: ModuleType) -> None:
+    client = wsgi.app.test_client()
 
-    wsgi.create_app(Settings(public_url="https://bot.example.com:8443"))
+    response = client.post(webhook.WEBHOOK_PATH, json={"update_id": 1}, headers={webhook.SECRET_HEADER: "x"})
+    health = client.get("/healthz").get_json()
 
-    assert built[-1].webhooks == ["https://bot.example.com:8443"]
+    assert response.status_code == 503
+    assert health["telegram"].startswith("not ready: cannot read the secret from Secrets Manager")

@@ -1,0 +1,123 @@
+"""bot.webhook: the deploy step that registers the webhook, against the
+project's Telegram stand-in over HTTP (with its 429 and error answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import telebot
+
+from bot.webhook import ALLOWED_UPDATES, Outcome, WebhookNotRegistered, ensure_webhook, webhook_url
+from local.telegram_standin import TelegramStandIn
+from polybot.settings import Settings
+from polybot.telegram import make_bot
+
+TOKEN = "7000000009:WEBHOOK-TEST-TOKEN"
+PUBLIC_URL = "https://bot.example.com:8443"
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramStandIn]:
+    stand_in = TelegramStandIn(TOKEN)
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def bot(telegram: TelegramStandIn) -> telebot.TeleBot:
+    return make_bot(TOKEN, Settings(telegram_api_url=telegram.api_url))
+
+
+class Waits:
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def test_the_first_registration_sets_the_webhook_and_the_next_ones_change_nothing(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    first = ensure_webhook(bot, PUBLIC_URL, "secret-1")
+    second = ensure_webhook(bot, PUBLIC_URL, "secret-1")
+
+    assert (first, second) == (Outcome.REGISTERED, Outcome.UNCHANGED)
+    assert telegram.set_webhook_calls == 1
+    assert telegram.webhook_url == webhook_url(PUBLIC_URL) == "https://bot.example.com:8443/telegram/webhook"
+    assert telegram.webhook_secret == "secret-1"
+    assert telegram.webhook_allowed_updates == ALLOWED_UPDATES
+
+
+def test_a_new_address_is_registered_again(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    ensure_webhook(bot, PUBLIC_URL, "secret-1")
+
+    outcome = ensure_webhook(bot, "https://other.example.com:8443", "secret-1")
+
+    assert outcome is Outcome.REGISTERED
+    assert telegram.webhook_url == "https://other.example.com:8443/telegram/webhook"
+
+
+def test_a_webhook_telegram_reports_as_answering_403_gets_the_secret_again(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    ensure_webhook(bot, PUBLIC_URL, "old-secret")
+    telegram.webhook_last_error = "Wrong response from the webhook: 403 Forbidden"
+
+    outcome = ensure_webhook(bot, PUBLIC_URL, "rotated-secret")
+
+    assert outcome is Outcome.REGISTERED
+    assert telegram.webhook_secret == "rotated-secret"
+
+
+def test_a_rate_limit_is_waited_out_for_the_time_telegram_names(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    waits = Waits()
+    telegram.fail_next("setWebhook", 429, "Too Many Requests: retry after 7", times=2, retry_after=7)
+
+    outcome = ensure_webhook(bot, PUBLIC_URL, "s", sleep=waits.sleep, clock=waits.clock)
+
+    assert outcome is Outcome.REGISTERED
+    assert waits.seconds == [7.0, 7.0]
+
+
+def test_telegram_errors_are_retried_with_backoff(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    waits = Waits()
+    telegram.fail_next("getWebhookInfo", 502, "Bad Gateway", times=3)
+
+    outcome = ensure_webhook(bot, PUBLIC_URL, "s", sleep=waits.sleep, clock=waits.clock)
+
+    assert outcome is Outcome.REGISTERED
+    assert waits.seconds == [2.0, 4.0, 8.0]
+
+
+def test_it_gives_up_when_the_wait_would_pass_its_limit(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    waits = Waits()
+    telegram.fail_next("setWebhook", 429, "Too Many Requests: retry after 200", times=5, retry_after=200)
+
+    with pytest.raises(WebhookNotRegistered, match="429"):
+        ensure_webhook(bot, PUBLIC_URL, "s", max_wait_s=300, sleep=waits.sleep, clock=waits.clock)
+
+    assert waits.seconds == [200.0]
+
+
+def test_a_refusal_is_not_retried_and_the_error_never_shows_the_token(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    waits = Waits()
+    telegram.fail_next("setWebhook", 400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+
+    with pytest.raises(WebhookNotRegistered) as raised:
+        ensure_webhook(bot, "http://insecure.example.com", "s", sleep=waits.sleep, clock=waits.clock)
+
+    assert waits.seconds == []
+    assert TOKEN not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
