@@ -24,7 +24,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    detector = Detector(settings.model, settings.confidence, settings.image_size)
+    detector = Detector.from_settings(settings)
     worker = DetectionWorker(
         settings,
         detector,

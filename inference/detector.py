@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from polybot import logs
+from polybot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,25 @@ def offline_safe_environment() -> None:
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "polybot-ultralytics"))
 
 
-def load_model(spec: str) -> Any:
-    """Load weights from a file path, else let Ultralytics fetch the model of the
-    same name; fail with a message that says how to provide the weights."""
+def weights_path(spec: str, model_dir: str = "") -> Path:
+    """Where the weights named `spec` are: `spec` itself if it is a file, else the
+    file of that name in `model_dir`, else `spec` (for Ultralytics to fetch)."""
+    path = Path(spec).expanduser()
+    if not path.is_file() and model_dir and (Path(model_dir) / path.name).is_file():
+        return Path(model_dir) / path.name
+    return path
+
+
+def load_model(spec: str, model_dir: str = "") -> Any:
+    """Load weights from a file (in `model_dir` or as given), else let Ultralytics
+    fetch the model of the same name; fail with a message that says how to
+    provide the weights."""
     offline_safe_environment()
     from ultralytics import YOLO
 
     logs.adopt("ultralytics")
 
-    path = Path(spec).expanduser()
+    path = weights_path(spec, model_dir)
     if path.is_file():
         return YOLO(str(path), task="detect")
     name = path.name
@@ -61,25 +72,29 @@ def load_model(spec: str) -> Any:
         return YOLO(name, task="detect")
     except Exception as exc:
         raise ModelUnavailable(
-            f"Cannot load the YOLO model {spec!r}: no such file, and Ultralytics could not "
-            f"download {name!r} ({type(exc).__name__}: {exc}). Put a weights file there, or set "
-            "POLYBOT_MODEL to the path of one (developer machines: ../shared/models/yolov8n.pt)."
+            f"Cannot load the YOLO model {spec!r}: no such file here or in POLYBOT_MODEL_DIR={model_dir!r}, "
+            f"and Ultralytics could not download {name!r} ({type(exc).__name__}: {exc}). Run `make models`, "
+            "or set POLYBOT_MODEL to the path of a weights file."
         ) from exc
 
 
 class Detector:
-    def __init__(self, model_spec: str, confidence: float = 0.25, image_size: int = 640) -> None:
+    def __init__(self, model_spec: str, confidence: float = 0.25, image_size: int = 640, model_dir: str = "") -> None:
         import torch
 
         # Ultralytics leaves one core idle; a worker instance exists to run this model.
         torch.set_num_threads(os.cpu_count() or 1)
-        self._model = load_model(model_spec)
+        self._model = load_model(model_spec, model_dir)
         self.name = Path(model_spec).stem
         self.confidence = confidence
         self.image_size = image_size
         # The first prediction builds the network's buffers (seconds on a CPU):
         # pay it at start-up, not on a user's photo.
         self.detect(np.zeros((image_size, image_size, 3), dtype=np.uint8))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Detector:
+        return cls(settings.model, settings.confidence, settings.image_size, settings.model_dir)
 
     def detect(self, image_bgr: np.ndarray) -> DetectionOutput:
         started = time.perf_counter()

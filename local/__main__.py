@@ -94,9 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     # The local run's own two switches; everything else comes through Settings.
     token = os.environ.get("TELEGRAM_TOKEN")
     options = StackOptions(telegram_token=token)
-    model = os.environ.get("POLYBOT_MODEL")
-    if model:
-        options.model = model
     print("starting Polybot locally: embedded AWS, template.yaml deployed, YOLO worker, bot ...", flush=True)
     with PolybotStack(options) as stack:
         if token:

@@ -8,6 +8,7 @@ the tests exercise exactly what a developer runs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,9 +23,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot import service as bot_service
 from bot.service import BotService
+from bot.webhook import ALLOWED_UPDATES, ensure_webhook
 from inference.detector import Detector
 from inference.worker import DetectionWorker
 from local.embedded_aws import EmbeddedAws
+from local.models import DEVELOPER_MODELS
 from local.stack import Deployment, deploy
 from local.telegram_standin import TelegramStandIn
 from polybot import aws
@@ -34,8 +37,7 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
-DEFAULT_MODEL = REPO_ROOT.parent / "shared" / "models" / "yolov8n.pt"
-"""Developer machines keep the COCO weights beside the repository (see README)."""
+
 STACK_NAME = "polybot-local"
 STANDIN_TOKEN = "7000000001:LOCAL-STAND-IN-TOKEN"  # noqa: S105 - only the stand-in accepts it
 
@@ -49,17 +51,22 @@ def sample_images() -> list[Path]:
 
 @dataclass
 class StackOptions:
-    model: str = str(DEFAULT_MODEL)
+    model: str | None = None
+    """Weights to run instead of the production model (polybot.settings)."""
+    model_dir: str = str(DEVELOPER_MODELS)
     telegram_token: str | None = None
     """Real Telegram token: serve Telegram by long polling. None: use the stand-in."""
     queue_wait_s: int = 1
     heartbeat_interval_s: float = 5.0
+    listen_host: str = "127.0.0.1"
+    """Where the embedded AWS and the stand-in listen: "0.0.0.0" lets containers
+    (the Lambda container of `make invoke`) reach them too."""
 
 
 class PolybotStack:
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
-        self.aws = EmbeddedAws()
+        self.aws = EmbeddedAws(self.options.listen_host)
         self.telegram: TelegramStandIn | None = None
         self.deployment: Deployment | None = None
         self.settings = Settings()
@@ -70,13 +77,15 @@ class PolybotStack:
         self._bot_server: BaseWSGIServer | None = None
 
     # --- lifecycle ---------------------------------------------------------
-    def start(self, *, worker: bool = True) -> PolybotStack:
+    def start(self, *, worker: bool = True, bot: bool = True) -> PolybotStack:
+        """Start the embedded AWS, deploy the template, then the YOLO worker and the
+        bot unless told not to (tests run those two from their images instead)."""
         self.aws.start()
         token = self.options.telegram_token or STANDIN_TOKEN
         parameters: dict[str, str] = {}
         if self.options.telegram_token is None:
             self.telegram = TelegramStandIn(STANDIN_TOKEN)
-            parameters["TelegramApiUrl"] = self.telegram.start()
+            parameters["TelegramApiUrl"] = self.telegram.start(self.options.listen_host)
         credentials = {"telegram_token": token, "webhook_secret": secrets.token_urlsafe(32)}
         self.deployment = deploy(
             TEMPLATE,
@@ -95,13 +104,16 @@ class PolybotStack:
             results_table=outputs["ResultsTableName"],
             images_bucket=outputs["ImagesBucketName"],
             telegram_secret_id=outputs["TelegramSecretArn"],
-            model=self.options.model,
+            model_dir=self.options.model_dir,
             queue_wait_s=self.options.queue_wait_s,
             heartbeat_interval_s=self.options.heartbeat_interval_s,
         )
+        if self.options.model:
+            self.settings = dataclasses.replace(self.settings, model=self.options.model)
         if worker:
             self.start_worker()
-        self._start_bot()
+        if bot:
+            self._start_bot()
         return self
 
     def stop(self) -> None:
@@ -133,7 +145,7 @@ class PolybotStack:
         if self._worker_thread is not None:
             return
         if self.detector is None:
-            self.detector = Detector(self.settings.model, self.settings.confidence, self.settings.image_size)
+            self.detector = Detector.from_settings(self.settings)
         worker = DetectionWorker(
             self.settings,
             self.detector,
@@ -160,14 +172,16 @@ class PolybotStack:
             self.bot.bot.delete_webhook()
             threading.Thread(
                 target=self.bot.bot.infinity_polling,
-                kwargs={"timeout": 30, "long_polling_timeout": 20, "allowed_updates": ["message"]},
+                kwargs={"timeout": 30, "long_polling_timeout": 20, "allowed_updates": ALLOWED_UPDATES},
                 name="bot-polling",
                 daemon=True,
             ).start()
             return
         self._bot_server = make_server("127.0.0.1", 0, self.bot.app, threaded=True)
         threading.Thread(target=self._bot_server.serve_forever, name="bot-webhook", daemon=True).start()
-        self.bot.register_webhook(self.bot_url)
+        # The deploy step of bot/webhook.py, as a bot instance runs it at boot.
+        bot, credentials = self.bot.telegram.connect()
+        ensure_webhook(bot, self.bot_url, credentials.webhook_secret)
 
     # --- executions ----------------------------------------------------------
     def execution_arn(self, name: str) -> str:

@@ -9,22 +9,20 @@ the Telegram stand-in. One per test session: starting it loads the model.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from local.polybot_stack import DEFAULT_MODEL, PolybotStack, StackOptions
+from local.polybot_stack import PolybotStack
 
 _chat_ids = itertools.count(9100)
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[PolybotStack]:
-    # POLYBOT_MODEL picks other weights; the default is ../shared/models/yolov8n.pt,
-    # and where that is absent the worker asks Ultralytics to download it.
-    options = StackOptions(model=os.environ.get("POLYBOT_MODEL", str(DEFAULT_MODEL)))
-    with PolybotStack(options) as running:
+    # The production model (polybot.settings) from ../shared/models; POLYBOT_MODEL
+    # picks other weights, and where none is found Ultralytics is asked for it.
+    with PolybotStack() as running:
         yield running
 
 

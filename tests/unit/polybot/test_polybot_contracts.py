@@ -33,7 +33,7 @@ STAGED: dict[str, Any] = {
 }
 DETECTION: dict[str, Any] = {"label": "person", "class_id": 0, "confidence": 0.91, "box": [10.5, 20, 300, 940.25]}
 RESULT: dict[str, Any] = {
-    "model": "yolov5nu.pt",
+    "model": "yolov8n",
     "detections": [DETECTION, {**DETECTION, "label": "bus", "class_id": 5, "confidence": 0.4}],
     "annotated_key": "annotated/tg-1001234567890_77.jpg",
     "timings": {"queue_wait_ms": 30, "download_ms": 12, "inference_ms": 150, "upload_ms": 9},
