@@ -1,18 +1,32 @@
 # The commands the README shows; CI (.ci/run) calls the same targets.
-#   make run    - Polybot's main job on this machine (sets everything up first)
-#   make test   - every test, linter and validator (sets everything up first)
-#   make lint   - only the linters and validators (tests marked `tools`)
-#   make bench  - speed and memory figures of the worker
+#   make run     - Polybot's main job on this machine (sets everything up first)
+#   make test    - every test, linter and validator (sets everything up first)
+#   make lint    - only the linters and validators (tests marked `tools`)
+#   make bench   - speed and memory figures of the worker
+#   make build   - `sam build`: the workflow's functions and their layer, as deployed
+#   make invoke FN=StageImage - one function in its Lambda container (sam local invoke)
+#                  against the embedded AWS and the Telegram stand-in
+#   make models  - the production model's weights into build/models/ (for the worker image)
+#   make images  - the bot and worker images (BOT_IMAGE, WORKER_IMAGE, TORCH_INDEX_URL)
 # Set-up is idempotent: each environment is rebuilt only when what it installs changed.
 
 PYTHON ?= python3
 VENV := .venv
 TOOLS := .tools
 PY := $(VENV)/bin/python
+SAM := $(TOOLS)/sam/bin/sam
+BOT_IMAGE ?= polybot-bot:dev
+WORKER_IMAGE ?= polybot-worker:dev
+# PyTorch's CPU wheels, as production uses; where only PyPI is reachable,
+# TORCH_INDEX_URL=https://pypi.org/simple (a CUDA build, much larger).
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+# Machines without a container registry get local base images from this script
+# (Docker, python:3.11-slim, the Lambda base image); elsewhere it is not needed.
+BASE_IMAGES := ../shared/docker/make-base-images.sh
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean base-images build invoke models images bot-image worker-image
 
 setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
 
@@ -41,8 +55,30 @@ $(TOOLS)/checkov/.installed:
 run: setup
 	$(PY) -m local $(ARGS)
 
-test: setup
+test: setup base-images
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+base-images:
+	@if [ -x $(BASE_IMAGES) ]; then $(BASE_IMAGES); fi
+
+build: setup
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) build
+
+invoke: build base-images
+	@test -n "$(FN)" || { echo "usage: make invoke FN=StageImage (or SendReply, NotifyFailure)"; exit 2; }
+	$(PY) -m local.invoke $(FN)
+
+# Standard library only: runs without `make setup` (CI's image job).
+models:
+	$(PYTHON) -m local.models build/models
+
+images: bot-image worker-image
+
+bot-image: base-images
+	docker build -f bot/Dockerfile -t $(BOT_IMAGE) .
+
+worker-image: models base-images
+	docker build -f inference/Dockerfile --build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL) -t $(WORKER_IMAGE) .
 
 lint: setup
 	$(PY) -m pytest -m tools $(PYTEST_ARGS)
@@ -51,4 +87,4 @@ bench: setup
 	$(PY) -m benchmarks $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules out build .aws-sam .pytest_cache .mypy_cache .ruff_cache
