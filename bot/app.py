@@ -15,9 +15,12 @@ import hmac
 import logging
 from collections.abc import Callable
 
+import requests
 import telebot
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, jsonify, request
 from telebot import types
+from telebot.apihelper import ApiException
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 class BotNotReady(RuntimeError):
     """The bot cannot serve Telegram yet; the message says why (no token, no secret)."""
 
+
+TRANSIENT = (ApiException, requests.RequestException, BotoCoreError, ClientError)
+"""Failures of Telegram or AWS, which a redelivery of the same update may not meet again."""
 
 Connect = Callable[[], tuple[telebot.TeleBot, str]]
 """Returns the bot with its handlers and the webhook secret, or raises BotNotReady."""
@@ -54,12 +60,19 @@ def create_app(connect: Connect, status: Callable[[], str] = lambda: "ready") ->
         body = request.get_data(as_text=True)
         try:
             update = types.Update.de_json(body)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             update = None
         if update is None:
             # 400, not 500: redelivering a body that is not an update cannot help.
             return "not an update", 400
-        bot.process_new_updates([update])
+        try:
+            bot.process_new_updates([update])
+        except TRANSIENT:
+            raise  # 500: Telegram delivers the update again, when AWS or Telegram may be back
+        except Exception:
+            # A bug or an update shape nobody foresaw: redelivering it would fail the
+            # same way, forever. Log it for us, and take it off Telegram's queue.
+            log.exception("update %s could not be handled", update.update_id)
         return "", 200
 
     @app.get("/healthz")

@@ -1,6 +1,12 @@
 """What the bot does with each message: images start the pipeline, /start and
 /help get the welcome, anything else a short hint. Registered on a TeleBot by
-`register`; the same handlers serve the webhook and long polling."""
+`register`; the same handlers serve the webhook and long polling.
+
+Every message gets its answer here or from the workflow, never a crash: an
+image message Telegram sent without usable file details is told so, a chat
+over its photo quota is asked to slow down, and only when neither the
+pipeline nor Telegram can be reached does an error leave the handler (the
+webhook answers 500 and Telegram delivers the update again)."""
 
 from __future__ import annotations
 
@@ -12,13 +18,23 @@ import telebot
 from telebot import types, util
 
 from bot import texts
-from polybot import logs, naming
+from polybot import contracts, logs, naming
+from polybot.errors import ContractViolation
 
 log = logging.getLogger(__name__)
 
 
 class Pipeline(Protocol):
     def start(self, request: dict[str, Any]) -> bool: ...
+
+
+class Quota(Protocol):
+    def allow(self, chat_id: int) -> bool: ...
+
+
+class Unlimited:
+    def allow(self, chat_id: int) -> bool:
+        return True
 
 
 def is_image_document(message: types.Message) -> bool:
@@ -35,7 +51,9 @@ def image_request(message: types.Message, received_at: datetime | None = None) -
         "language_code": message.from_user.language_code if message.from_user else None,
         "received_at": received,
     }
-    if message.photo:
+    if message.content_type == "photo":
+        if not message.photo:
+            raise ValueError("a photo message without any size")
         # Telegram lists the sizes it made, smallest first; analyse the largest.
         largest = max(message.photo, key=lambda p: p.width * p.height)
         return {
@@ -61,7 +79,9 @@ def image_request(message: types.Message, received_at: datetime | None = None) -
     }
 
 
-def register(bot: telebot.TeleBot, pipeline: Pipeline) -> None:
+def register(bot: telebot.TeleBot, pipeline: Pipeline, quota: Quota | None = None) -> None:
+    quota = quota or Unlimited()
+
     @bot.message_handler(commands=["start", "help"])
     def welcome(message: types.Message) -> None:
         bot.reply_to(message, texts.WELCOME)
@@ -69,7 +89,7 @@ def register(bot: telebot.TeleBot, pipeline: Pipeline) -> None:
     @bot.message_handler(content_types=["photo"])
     @bot.message_handler(content_types=["document"], func=is_image_document)
     def analyse(message: types.Message) -> None:
-        start_analysis(bot, pipeline, message)
+        start_analysis(bot, pipeline, quota, message)
 
     @bot.message_handler(content_types=["document"])
     def not_an_image(message: types.Message) -> None:
@@ -80,8 +100,17 @@ def register(bot: telebot.TeleBot, pipeline: Pipeline) -> None:
         bot.reply_to(message, texts.HINT)
 
 
-def start_analysis(bot: telebot.TeleBot, pipeline: Pipeline, message: types.Message) -> None:
-    request = image_request(message)
+def start_analysis(bot: telebot.TeleBot, pipeline: Pipeline, quota: Quota, message: types.Message) -> None:
+    try:
+        request = contracts.validate("ImageRequest", image_request(message))
+    except (ValueError, ContractViolation) as exc:
+        # Redelivering this update cannot make it readable: answer it now.
+        log.warning("image message %s without usable file details: %s", message.message_id, exc)
+        bot.reply_to(message, texts.UNREADABLE_IMAGE_MESSAGE)
+        return
+    if not quota.allow(request["chat_id"]):
+        bot.reply_to(message, texts.SLOW_DOWN)
+        return
     with logs.correlate(naming.execution_name(request["chat_id"], request["message_id"])):
         try:
             started = pipeline.start(request)

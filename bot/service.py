@@ -25,6 +25,7 @@ from telebot import util
 from bot import handlers
 from bot.app import BotNotReady, create_app
 from bot.pipeline import ImagePipeline
+from bot.quota import ChatQuota
 from polybot import aws
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, load_credentials, make_bot
@@ -113,8 +114,18 @@ class BotService:
 
 def build(settings: Settings) -> BotService:
     settings.require("state_machine_arn", "telegram_secret_id")
-    pipeline = ImagePipeline(aws.client("stepfunctions", settings), settings.state_machine_arn)
+    # Every AWS call here happens while Telegram waits for the webhook's answer.
+    pipeline = ImagePipeline(aws.client("stepfunctions", settings, aws.IN_WEBHOOK), settings.state_machine_arn)
+    quota = (
+        ChatQuota(
+            aws.client("dynamodb", settings, aws.IN_WEBHOOK), settings.results_table, settings.chat_photos_per_minute
+        )
+        if settings.results_table
+        else None
+    )
     telegram = TelegramConnection(
-        settings, aws.client("secretsmanager", settings), lambda bot: handlers.register(bot, pipeline)
+        settings,
+        aws.client("secretsmanager", settings, aws.IN_WEBHOOK),
+        lambda bot: handlers.register(bot, pipeline, quota),
     )
     return BotService(telegram=telegram, app=create_app(telegram, telegram.status))

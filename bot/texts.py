@@ -12,3 +12,10 @@ HINT = "I understand photos. Send me one (or an image file), or /help to see wha
 NOT_AN_IMAGE_FILE = "That file doesn't look like an image. Send me a photo, or an image file (JPEG, PNG or WebP)."
 
 UNAVAILABLE = "Sorry, I can't start analysing photos right now. Please send it again in a minute."
+
+UNREADABLE_IMAGE_MESSAGE = "I couldn't get that image from Telegram's message. Please send it again."
+
+SLOW_DOWN = (
+    "You're sending photos faster than I can look at them. "
+    "Please wait a minute, then send the ones I haven't answered again."
+)

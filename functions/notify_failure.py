@@ -1,7 +1,9 @@
 """NotifyFailure: tell the user, in plain words, why their photo got no result.
 
 Every Catch of the workflow leads here, so every photo ends in exactly one
-reply. Input: NotifyFailureInput. Output: ReplyReceipt.
+reply; it is sent at most once per execution (polybot/reply_ledger.py), and a
+429 from Telegram is waited out by the workflow. Input: NotifyFailureInput.
+Output: ReplyOutcome.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from typing import Any
 import telebot
 
 from polybot import aws, contracts, logs
+from polybot.errors import TelegramRateLimited
+from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
-from polybot.telegram import bot_from_secret, reply_to, telegram_errors
+from polybot.telegram import bot_from_secret, reply_to
 
 TRY_AGAIN = "Sorry, something went wrong on my side while analysing your photo. Please send it again in a few minutes."
 
@@ -34,20 +38,27 @@ def plain_message(error: str, max_download_bytes: int) -> str:
 
 
 @cache
-def _services() -> tuple[Settings, telebot.TeleBot]:
+def _services() -> tuple[Settings, telebot.TeleBot, ReplyLedger]:
     settings = Settings.from_env()
     logs.configure("functions", settings.log_level, keep_existing=True)
-    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings))
-    return settings, bot
+    settings.require("results_table")
+    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
+    return settings, bot, ReplyLedger(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job = contracts.validate("NotifyFailureInput", event)
-    with logs.correlate(job["execution_name"]):
-        settings, bot = _services()
+    name, request = job["execution_name"], job["request"]
+    with logs.correlate(name), aws.aws_errors():
+        settings, bot, ledger = _services()
         text = plain_message(job["failure"]["Error"], settings.max_download_bytes)
         # The reference lets support find the execution by name in the console.
-        text += f"\n(ref {job['execution_name']})"
-        with telegram_errors():
-            sent = bot.send_message(job["request"]["chat_id"], text, reply_parameters=reply_to(job["request"]))
-    return contracts.validate("ReplyReceipt", {"kind": "failure_notice", "message_id": sent.message_id})
+        text += f"\n(ref {name})"
+        try:
+            message_id = ledger.once(name).send(
+                "notice", lambda: bot.send_message(request["chat_id"], text, reply_parameters=reply_to(request))
+            )
+            outcome: dict[str, Any] = {"kind": "failure_notice", "message_id": message_id}
+        except TelegramRateLimited as limited:
+            outcome = ledger.wait_for_telegram(name, limited)
+    return contracts.validate("ReplyOutcome", outcome)

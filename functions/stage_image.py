@@ -17,7 +17,7 @@ import telebot
 from polybot import aws, contracts, imaging, logs, naming
 from polybot.errors import FileTooLarge
 from polybot.settings import Settings
-from polybot.telegram import bot_from_secret, telegram_errors
+from polybot.telegram import bot_from_secret, download, telegram_errors
 
 
 @cache
@@ -25,13 +25,13 @@ def _services() -> tuple[Settings, telebot.TeleBot, Any]:
     settings = Settings.from_env()
     logs.configure("functions", settings.log_level, keep_existing=True)
     settings.require("images_bucket")
-    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings))
-    return settings, bot, aws.client("s3", settings)
+    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
+    return settings, bot, aws.client("s3", settings, aws.IN_FUNCTION)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job = contracts.validate("StageImageInput", event)
-    with logs.correlate(job["execution_name"]):
+    with logs.correlate(job["execution_name"]), aws.aws_errors():
         settings, bot, s3 = _services()
         staged = stage_image(job["request"], job["execution_name"], settings, bot, s3)
     return contracts.validate("StagedImage", staged)
@@ -52,9 +52,7 @@ def stage_image(
         file = bot.get_file(request["file_id"])
         if (file.file_size or 0) > limit:
             raise _too_large(file.file_size or 0, limit)
-        data = bot.download_file(str(file.file_path))
-    if len(data) > limit:
-        raise _too_large(len(data), limit)
+        data = download(bot.token, str(file.file_path), limit, settings)
     info = imaging.inspect_image(data)
     key = naming.original_key(execution_name, info.content_type)
     s3.put_object(

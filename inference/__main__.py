@@ -30,7 +30,7 @@ def main() -> None:
         detector,
         sqs=aws.client("sqs", settings),
         s3=aws.client("s3", settings),
-        sfn=aws.client("stepfunctions", settings),
+        sfn=aws.client("stepfunctions", settings, aws.WITHIN_HEARTBEAT),
     )
     worker.run(stop)
 

@@ -146,9 +146,13 @@ class DetectionWorker:
         try:
             task = contracts.validate("DetectionTask", json.loads(message["Body"]))
         except (ValueError, ContractViolation) as exc:
-            # Without a valid task token nobody can be told; leave the message to
-            # the queue's redrive policy, which moves it to the dead-letter queue.
+            # Without a valid task token nobody can be told. Make it visible again at
+            # once: the queue's redrive policy moves it to the dead-letter queue after
+            # a few receives, within seconds instead of three visibility timeouts.
             log.error("unreadable DetectionTask message %s: %s", message.get("MessageId"), exc)
+            self._sqs.change_message_visibility(
+                QueueUrl=self._settings.detection_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
             return
         sent_ms = float(message.get("Attributes", {}).get("SentTimestamp", received_ms))
         queue_wait_ms = max(0, int(received_ms - sent_ms))

@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("local", args.log_level)
     # The local run's own two switches; everything else comes through Settings.
     token = os.environ.get("TELEGRAM_TOKEN")
+    if token:
+        logs.redact(token)  # before anything could fail with it in a URL
     options = StackOptions(telegram_token=token)
     print("starting Polybot locally: embedded AWS, template.yaml deployed, YOLO worker, bot ...", flush=True)
     with PolybotStack(options) as stack:

@@ -1,6 +1,7 @@
 """AWS on this machine: a moto server, in this process, with real Step
 Functions execution turned on and Lambda invocations served by `LambdaRuntime`.
 
+`faults` lets tests make chosen calls fail as AWS can (local/aws_faults.py).
 While it runs, this process's AWS clients reach it: `start()` sets the
 standard variables boto3 reads (AWS_ENDPOINT_URL, fake credentials, region)
 and MOTO_PORT, which moto's Step Functions interpreter uses to call the
@@ -16,6 +17,7 @@ import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.aws_faults import AwsFaults
 from local.lambda_runtime import LambdaRuntime
 
 REGION = "us-east-1"
@@ -27,6 +29,7 @@ class EmbeddedAws:
         """`host` is the address to listen on: "0.0.0.0" lets containers reach it too."""
         self.host = host
         self.lambda_runtime = LambdaRuntime(DomainDispatcherApplication(create_backend_app))
+        self.faults = AwsFaults(self.lambda_runtime)
         self._server: BaseWSGIServer | None = None
 
     @property
@@ -39,7 +42,7 @@ class EmbeddedAws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> str:
-        self._server = make_server(self.host, 0, self.lambda_runtime, threaded=True)
+        self._server = make_server(self.host, 0, self.faults, threaded=True)
         threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True).start()
         os.environ.update(
             {

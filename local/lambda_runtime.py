@@ -7,6 +7,10 @@ for a registered function calls its Python handler in this process and
 answers as Lambda does (the result, or `X-Amz-Function-Error: Unhandled` with
 `errorType` set to the exception's class name, which is the error name Step
 Functions sees); every other request goes to moto unchanged.
+
+The function's `Timeout` holds as on Lambda: a handler still running when it
+passes is answered `Sandbox.Timedout`. (Lambda then freezes the sandbox; here
+the handler's thread runs on in the background and its result is dropped.)
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import traceback
 import uuid
@@ -26,6 +31,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+TIMED_OUT = "Sandbox.Timedout"
+"""The error Lambda reports for a function that ran past its Timeout."""
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations$")
 
@@ -73,18 +81,32 @@ class LambdaRuntime:
     def invoke(self, name: str, payload: Any) -> tuple[list[tuple[str, str]], bytes]:
         handler, timeout_s = self._functions[name]
         context = LambdaContext(name, str(uuid.uuid4()), timeout_s, time.monotonic())
-        try:
-            result = handler(payload, context)
-        except Exception as exc:
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = handler(payload, context)
+            except Exception as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name=f"lambda-{name}", daemon=True)
+        thread.start()
+        thread.join(timeout_s)
+        if thread.is_alive():
+            self.invocations.append(Invocation(name, payload, TIMED_OUT))
+            timed_out = {"errorMessage": f"Task timed out after {timeout_s:.2f} seconds", "errorType": TIMED_OUT}
+            return [("X-Amz-Function-Error", "Unhandled")], json.dumps(timed_out).encode()
+        if "error" in outcome:
+            exc = outcome["error"]
             self.invocations.append(Invocation(name, payload, type(exc).__name__))
-            error = {
+            error: dict[str, Any] = {
                 "errorMessage": str(exc),
                 "errorType": type(exc).__name__,
                 "stackTrace": traceback.format_tb(exc.__traceback__),
             }
             return [("X-Amz-Function-Error", "Unhandled")], json.dumps(error).encode()
         self.invocations.append(Invocation(name, payload, None))
-        return [], json.dumps(result).encode()
+        return [], json.dumps(outcome["result"]).encode()
 
 
 def _function_name(name_or_arn: str) -> str:

@@ -86,6 +86,9 @@ class PolybotStack:
         if self.options.telegram_token is None:
             self.telegram = TelegramStandIn(STANDIN_TOKEN)
             parameters["TelegramApiUrl"] = self.telegram.start(self.options.listen_host)
+        else:
+            # Telegram's API, or the self-hosted Bot API server POLYBOT_TELEGRAM_API_URL names.
+            parameters["TelegramApiUrl"] = Settings.from_env().telegram_api_url
         credentials = {"telegram_token": token, "webhook_secret": secrets.token_urlsafe(32)}
         self.deployment = deploy(
             TEMPLATE,
@@ -151,7 +154,7 @@ class PolybotStack:
             self.detector,
             sqs=self.client("sqs"),
             s3=self.client("s3"),
-            sfn=self.client("stepfunctions"),
+            sfn=aws.client("stepfunctions", self.settings, aws.WITHIN_HEARTBEAT),
         )
         self._worker_stop.clear()
         self._worker_thread = threading.Thread(

@@ -3,23 +3,32 @@
 Polybot's bot and Lambda functions talk to it exactly as to Telegram (or a
 self-hosted Bot API server): `POLYBOT_TELEGRAM_API_URL` points at it. It
 serves the methods Polybot uses (getMe, setWebhook, deleteWebhook,
-getUpdates, getFile and file downloads, sendChatAction, sendMessage,
-sendPhoto), keeps Telegram's rules that matter here (the 20 MB `getFile`
-limit, 401 for a wrong token, parameters in the query string, a form or a
-multipart body), and plays the user's side: `user_sends_photo` delivers a
-real-shaped Update to the registered webhook (with the secret header) or to
-`getUpdates`, and `replies_to` returns what the bot sent back.
+getWebhookInfo, getUpdates, getFile and file downloads, sendChatAction,
+sendMessage, sendPhoto, sendDocument), keeps Telegram's documented rules (the
+20 MB `getFile` limit; sendPhoto's 10 MB, width + height 10000 and ratio 20;
+50 MB uploads; 1024-character captions and 4096-character texts; 401 for a
+wrong token; parameters in the query string, a form or a multipart body), and
+plays the user's side: `user_sends_photo` delivers a real-shaped Update to the
+registered webhook (with the secret header) or to `getUpdates`, and
+`replies_to` returns what the bot sent back.
+
+It fails as Telegram and its network do, per method and for the next calls
+only (`inject`): a Bot API error (429 with `parameters.retry_after`), an HTML
+error page from the front end (502), a connection dropped before the call or
+after it took effect (the answer lost), a slow answer.
 
 Used by the local run (`python -m local`) and the tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +40,11 @@ from PIL import Image
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from polybot.settings import TELEGRAM_DOWNLOAD_LIMIT_BYTES
+from polybot.summary import CAPTION_LIMIT
+from polybot.telegram import PHOTO_MAX_BYTES, PHOTO_MAX_RATIO, PHOTO_MAX_SIDES, UPLOAD_MAX_BYTES
+
+TEXT_LIMIT = 4096
+"""Telegram's limit on a message's text, in characters."""
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +62,8 @@ class SentMessage:
     caption: str | None = None
     photo: bytes | None = None
     reply_to_message_id: int | None = None
+    document: bytes | None = None
+    file_name: str | None = None
 
 
 @dataclass
@@ -59,12 +75,26 @@ class StoredFile:
 
 
 @dataclass
-class FailureRule:
-    method: str
-    error_code: int
-    description: str
-    times: int
+class Fault:
+    """What the next `times` calls of one Bot API method (or "file" downloads) meet.
+
+    kind "api_error": the Bot API's JSON error (`status`, `description`, `retry_after`);
+    "html": an HTML error page with `status`, as Telegram's front end sends;
+    "drop": the connection closes without an answer, before the call takes
+    effect, or after it (`after_effect`: the message is sent, the answer lost);
+    "slow": the answer comes `seconds` late."""
+
+    kind: str
+    status: int = 0
+    description: str = ""
     retry_after: int | None = None
+    after_effect: bool = False
+    seconds: float = 0.0
+    times: int = 1
+
+
+class _Dropped(Exception):
+    """Raised to close the caller's connection without an answer."""
 
 
 class TelegramStandIn:
@@ -81,7 +111,7 @@ class TelegramStandIn:
         self.deliveries: list[int] = []
         self._files: dict[str, StoredFile] = {}
         self._updates: list[dict[str, Any]] = []
-        self._failures: list[FailureRule] = []
+        self._faults: dict[str, list[Fault]] = {}
         self._ids = itertools.count(1000)
         self._update_ids = itertools.count(500000)
         self._changed = threading.Condition()
@@ -184,11 +214,24 @@ class TelegramStandIn:
                 self._changed.wait(remaining)
             return self.replies_to(chat_id, message_id)[0]
 
+    def inject(self, method: str, fault: Fault) -> None:
+        """The next `fault.times` calls of `method` ("file": downloads) meet `fault`."""
+        with self._changed:
+            self._faults.setdefault(method, []).append(fault)
+
     def fail_next(
         self, method: str, error_code: int, description: str, times: int = 1, retry_after: int | None = None
     ) -> None:
         """Answer the next `times` calls of `method` with this Bot API error."""
-        self._failures.append(FailureRule(method, error_code, description, times, retry_after))
+        self.inject(method, Fault("api_error", error_code, description, retry_after, times=times))
+
+    def _next_fault(self, method: str) -> Fault | None:
+        with self._changed:
+            for fault in self._faults.get(method, []):
+                if fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
 
     # --- delivery --------------------------------------------------------
     def _message(self, chat_id: int) -> dict[str, Any]:
@@ -236,29 +279,48 @@ class TelegramStandIn:
             if request.is_json:
                 params.update(request.get_json(silent=True) or {})
             files = {name: f.read() for name, f in request.files.items()}
-            for rule in self._failures:
-                if rule.method == method and rule.times > 0:
-                    rule.times -= 1
-                    extra = {"retry_after": rule.retry_after} if rule.retry_after else None
-                    return _error(rule.error_code, rule.description, extra)
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
                 return _error(404, "Not Found: method not found")
-            result = handler(params, files)
-            if isinstance(result, Response):
-                return result
-            return _json({"ok": True, "result": result})
+            return self._answer(method, lambda: handler(params, files))
 
         @app.route("/file/bot<token>/<path:file_path>")
         def download(token: str, file_path: str) -> Response:
             if token != self.token:
                 return _error(401, "Unauthorized")
-            for stored in self._files.values():
-                if stored.file_path == file_path:
-                    return Response(stored.data, mimetype="application/octet-stream")
-            return _error(404, "Not Found")
+            return self._answer("file", lambda: self._file(file_path))
+
+        @app.errorhandler(_Dropped)
+        def dropped(error: _Dropped) -> Response:
+            # The socket is already shut; werkzeug's attempt to answer goes nowhere.
+            return Response(status=500)
 
         return app
+
+    def _answer(self, method: str, call: Any) -> Response:
+        """`call`'s answer, or what the next injected fault for `method` makes of it."""
+        fault = self._next_fault(method)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.seconds)
+        elif fault is not None and fault.kind == "api_error":
+            extra = {"retry_after": fault.retry_after} if fault.retry_after else None
+            return _error(fault.status, fault.description, extra)
+        elif fault is not None and fault.kind == "html":
+            return Response(_HTML_ERROR.format(status=fault.status), status=fault.status, mimetype="text/html")
+        elif fault is not None and fault.kind == "drop" and not fault.after_effect:
+            _drop_connection()
+        result = call()
+        if fault is not None and fault.kind == "drop":
+            _drop_connection()
+        if isinstance(result, Response):
+            return result
+        return _json({"ok": True, "result": result})
+
+    def _file(self, file_path: str) -> Response:
+        for stored in self._files.values():
+            if stored.file_path == file_path:
+                return Response(stored.data, mimetype="application/octet-stream")
+        return _error(404, "Not Found")
 
     def _api_getMe(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         return BOT_USER
@@ -322,17 +384,40 @@ class TelegramStandIn:
         return True
 
     def _api_sendMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        return self._record(SentMessage("sendMessage", int(params["chat_id"]), 0, text=params.get("text")), params)
+        text = str(params.get("text") or "")
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if len(text) > TEXT_LIMIT:
+            return _error(400, "Bad Request: message is too long")
+        return self._record(SentMessage("sendMessage", int(params["chat_id"]), 0, text=text), params)
 
     def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         photo = files.get("photo")
         if photo is None:
             return _error(400, "Bad Request: there is no photo in the request")
+        if len(photo) > PHOTO_MAX_BYTES:
+            return _error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
         try:
-            _image_size(photo)
+            width, height = _image_size(photo)
         except Exception:
             return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        if width + height > PHOTO_MAX_SIDES or max(width, height) > PHOTO_MAX_RATIO * min(width, height):
+            return _error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        if len(params.get("caption") or "") > CAPTION_LIMIT:
+            return _error(400, "Bad Request: message caption is too long")
         sent = SentMessage("sendPhoto", int(params["chat_id"]), 0, caption=params.get("caption"), photo=photo)
+        return self._record(sent, params)
+
+    def _api_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        document = files.get("document")
+        if document is None:
+            return _error(400, "Bad Request: there is no document in the request")
+        if len(document) > UPLOAD_MAX_BYTES:
+            return _error(413, "Request Entity Too Large")
+        name = request.files["document"].filename
+        sent = SentMessage(
+            "sendDocument", int(params["chat_id"]), 0, caption=params.get("caption"), document=document, file_name=name
+        )
         return self._record(sent, params)
 
     def _record(self, sent: SentMessage, params: dict[str, Any]) -> dict[str, Any]:
@@ -368,6 +453,25 @@ class TelegramStandIn:
             if sent.caption:
                 message["caption"] = sent.caption
         return message
+
+
+_HTML_ERROR = """<html>
+<head><title>{status} Bad Gateway</title></head>
+<body>
+<center><h1>{status} Bad Gateway</h1></center>
+<hr><center>nginx/1.18.0</center>
+</body>
+</html>
+"""
+
+
+def _drop_connection() -> None:
+    """Close the caller's connection now, with no answer (a network failure, as the caller sees it)."""
+    connection = request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+    raise _Dropped()
 
 
 def _image_size(data: bytes) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""One factory for AWS clients, so every part gets the same region and retries.
+"""One factory for AWS clients, so every part gets the same region and a call
+budget that fits its caller's limit.
 
 The endpoint is each service's own on AWS. Locally it is the embedded AWS:
 boto3's own `AWS_ENDPOINT_URL` in-process (set by the local stack), or the
@@ -8,17 +9,88 @@ containers under `sam local invoke`, the bot and worker containers).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from polybot.errors import AwsUnavailable
 from polybot.settings import Settings
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+
+@dataclass(frozen=True)
+class CallBudget:
+    """How long one AWS call may take, its retries included (botocore's standard mode)."""
+
+    connect_timeout_s: float
+    read_timeout_s: float
+    attempts: int
+
+    @property
+    def worst_case_s(self) -> float:
+        # Standard mode waits at most min(2 ** (n - 1), 20) s after failed attempt n (throttling).
+        backoff = sum(min(2.0 ** (n - 1), 20.0) for n in range(1, self.attempts))
+        return self.attempts * (self.connect_timeout_s + self.read_timeout_s) + backoff
+
+    def config(self) -> Config:
+        return Config(
+            retries={"mode": "standard", "max_attempts": self.attempts},
+            connect_timeout=self.connect_timeout_s,
+            read_timeout=self.read_timeout_s,
+        )
 
 
-def client(service: str, settings: Settings) -> Any:
+LONG_RUNNING = CallBudget(connect_timeout_s=5, read_timeout_s=30, attempts=4)
+"""Processes that wait for nobody: the YOLO worker, the local stack's tools."""
+IN_FUNCTION = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
+"""A Lambda function's calls, within its Timeout (tests/unit/test_timeouts.py)."""
+IN_WEBHOOK = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
+"""The bot's calls while Telegram waits for the webhook's answer."""
+WITHIN_HEARTBEAT = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
+"""The worker's Step Functions calls: a heartbeat must land within HeartbeatSeconds."""
+
+
+def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) -> Any:
     return boto3.session.Session().client(
-        service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url or None, config=_CONFIG
+        service,
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url or None,
+        config=budget.config(),
     )
+
+
+_THROTTLING = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "RequestThrottled",
+}
+
+
+def transient(exc: BotoCoreError | ClientError) -> bool:
+    """Whether trying the call again later may succeed: throttling, 5xx, no connection."""
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in _THROTTLING
+    return True
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Inside a function: an AWS failure that a later try may not meet becomes
+    AwsUnavailable, which the workflow retries; any other passes unchanged."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        if not transient(exc):
+            raise
+        code = exc.response["Error"].get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+        raise AwsUnavailable(f"AWS call failed after its retries: {code}") from exc

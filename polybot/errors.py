@@ -46,7 +46,17 @@ class TelegramUnavailable(PolybotError):
 
 
 class TelegramRateLimited(PolybotError):
-    """Telegram answered 429 Too Many Requests."""
+    """Telegram answered 429 Too Many Requests, naming how long to wait (retry_after)."""
+
+    retryable = True
+
+    def __init__(self, message: str = "", retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class AwsUnavailable(PolybotError):
+    """An AWS call inside a function failed after its own retries: throttled, 5xx, unreachable."""
 
     retryable = True
 

@@ -103,7 +103,64 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            pixels = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+            pixels = np.asarray(_eight_bit(ImageOps.exif_transpose(image)).convert("RGB"))
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageNotDecodable(f"the image data is damaged: {exc}") from exc
     return np.ascontiguousarray(pixels[:, :, ::-1])
+
+
+# Pillow's modes for one channel of more than 8 bits: 16-bit grayscale PNGs and
+# TIFFs, 32-bit integer and float images.
+_WIDE_GRAY = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """`image` with wide grayscale scaled into 8 bits. Pillow's own conversion
+    clips every value above 255 to white: a 16-bit photo would come out blank."""
+    import numpy as np
+
+    if image.mode not in _WIDE_GRAY and image.mode != "F":
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    top = float(values.max()) if image.mode == "F" else _WIDE_GRAY[image.mode]
+    if image.mode == "I" and values.max() <= 255:
+        top = 255.0  # an 8-bit image Pillow happened to open as 32-bit
+    scaled = np.clip(values * (255.0 / top if top > 0 else 0.0), 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled, mode="L")
+
+
+def photo_rendition(
+    jpeg: bytes, *, longest_side: int, max_sides: int, max_ratio: float, max_bytes: int
+) -> bytes | None:
+    """A JPEG that Telegram shows as a photo for the image `jpeg`, or None when
+    `jpeg` already is one at full size. Scaled so its longest side is at most
+    `longest_side` (and width + height at most `max_sides`), padded with grey to
+    a ratio of at most `max_ratio`, within `max_bytes`."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        width, height = image.size
+        fits = (
+            max(width, height) <= longest_side
+            and width + height <= max_sides
+            and max(width, height) <= max_ratio * min(width, height)
+            and len(jpeg) <= max_bytes
+        )
+        if fits:
+            return None
+        scale = min(1.0, longest_side / max(width, height), max_sides / (width + height))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        # draft() lets the JPEG decoder skip pixels it would only scale away:
+        # a 100-megapixel original never needs its full size in memory.
+        image.draft("RGB", size)
+        shown = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    short_needed = int(-(-max(shown.size) // max_ratio))
+    if min(shown.size) < short_needed:
+        padded_size = (shown.width, short_needed) if shown.width >= shown.height else (short_needed, shown.height)
+        padded = Image.new("RGB", padded_size, (128, 128, 128))
+        padded.paste(shown, ((padded_size[0] - shown.width) // 2, (padded_size[1] - shown.height) // 2))
+        shown = padded
+    for quality in (90, 80, 70, 60):
+        buffer = io.BytesIO()
+        shown.save(buffer, "JPEG", quality=quality)
+        if buffer.tell() <= max_bytes:
+            return buffer.getvalue()
+    raise ValueError("no JPEG quality brings this rendition under the photo size limit")

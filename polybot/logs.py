@@ -4,17 +4,22 @@ Each process calls `configure(component)` once. Code that works on one image
 wraps that work in `correlate(execution_name)`, and every line logged inside
 (from our code or a library's) carries `"execution": "<name>"`, so an operator
 can follow one image from the webhook to the reply across bot, functions and
-worker. Secrets registered with `redact()` are masked in every line; image
-bytes are never logged.
+worker. Secrets registered with `redact()`, and anything shaped like a bot
+token, are masked in every line; image bytes are never logged. An exception
+nobody caught (in the main thread or another) is logged the same way instead
+of Python printing its raw traceback, whose text may hold a URL with the token.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -36,12 +41,32 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
+_TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}")
+"""A Telegram bot token (<bot id>:<35 characters>), even one nobody registered."""
+
+
+def mask(text: str) -> str:
+    """`text` with every registered secret and every token-shaped string masked."""
+    for secret in _secrets:
+        text = text.replace(secret, _MASK)
+    return _TOKEN_SHAPE.sub(_MASK, text)
+
+
 class _RedactingFormatter(JsonFormatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        for secret in _secrets:
-            line = line.replace(secret, _MASK)
-        return line
+        return mask(super().format(record))
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    logging.getLogger("polybot").critical("uncaught %s", kind.__name__, exc_info=(kind, error, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
 
 
 def configure(component: str, level: str = "INFO", stream: Any = None, *, keep_existing: bool = False) -> None:
@@ -65,6 +90,8 @@ def configure(component: str, level: str = "INFO", stream: Any = None, *, keep_e
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     # These libraries log request URLs, which contain the bot token, at DEBUG.
     for noisy in _LIBRARIES:
         adopt(noisy)

@@ -28,6 +28,10 @@ ENV_VARS: dict[str, str] = {
     "state_machine_arn": "POLYBOT_STATE_MACHINE_ARN",
     "telegram_secret_id": "POLYBOT_TELEGRAM_SECRET_ID",
     "telegram_api_url": "POLYBOT_TELEGRAM_API_URL",
+    "telegram_connect_timeout_s": "POLYBOT_TELEGRAM_CONNECT_TIMEOUT_S",
+    "telegram_read_timeout_s": "POLYBOT_TELEGRAM_READ_TIMEOUT_S",
+    "telegram_download_timeout_s": "POLYBOT_TELEGRAM_DOWNLOAD_TIMEOUT_S",
+    "chat_photos_per_minute": "POLYBOT_CHAT_PHOTOS_PER_MINUTE",
     "public_url": "POLYBOT_PUBLIC_URL",
     "bot_port": "POLYBOT_BOT_PORT",
     "max_download_bytes": "POLYBOT_MAX_DOWNLOAD_BYTES",
@@ -60,6 +64,12 @@ class Settings:
     """Secrets Manager id of the secret holding the bot token and webhook secret."""
     telegram_api_url: str = "https://api.telegram.org"
     """Bot API base URL; point it at a self-hosted Bot API server or a stand-in."""
+    telegram_connect_timeout_s: float = 3.05
+    telegram_read_timeout_s: float = 10.0
+    """Every Bot API call gives up after these (telebot's own defaults are 15 and 30 s);
+    tests/unit/test_timeouts.py holds them inside each caller's limit."""
+    telegram_download_timeout_s: float = 20.0
+    """A file download (up to 20 MB) must be complete within this, however it trickles."""
     public_url: str = ""
     """HTTPS address Telegram calls (the load balancer's name, port 8443); empty
     means the bot does not register a webhook."""
@@ -76,8 +86,13 @@ class Settings:
     downloaded by Ultralytics when it is not a file."""
     confidence: float = 0.25
     image_size: int = 640
-    heartbeat_interval_s: float = 10.0
+    heartbeat_interval_s: float = 3.0
+    """The workflow's DetectObjects gives a worker HeartbeatSeconds (15) between beats:
+    a dead worker's image is handed on within seconds, five missed beats before that."""
     queue_wait_s: int = 20
+    chat_photos_per_minute: int = 20
+    """Photos one chat may have analysed per minute; more get a friendly "slow down"
+    (counted in the results table, so across all bot instances). 0: no limit."""
     log_level: str = "INFO"
     liveness_file: str = ""
     """File the YOLO worker touches after each successful queue poll, for a

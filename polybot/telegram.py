@@ -9,6 +9,7 @@ a self-hosted Bot API server, or the local stand-in in `local/`.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import requests
 import telebot
 from telebot import apihelper
-from telebot.apihelper import ApiTelegramException
+from telebot.apihelper import ApiException, ApiHTTPException, ApiTelegramException
 from telebot.types import ReplyParameters
 
 from polybot import logs
@@ -29,6 +30,18 @@ from polybot.errors import (
     TelegramUnavailable,
 )
 from polybot.settings import Settings
+
+# What the Bot API accepts (core.telegram.org/bots/api#sendphoto, #senddocument).
+# The local stand-in refuses what Telegram refuses, with these same numbers.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDES = 10_000
+"""sendPhoto: the photo's width and height must not exceed 10000 in total."""
+PHOTO_MAX_RATIO = 20
+"""sendPhoto: width and height ratio must be at most 20."""
+UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+"""What a bot may upload as a document."""
+PHOTO_SHOWN_SIDE = 2560
+"""Telegram scales photos down to this longest side anyway; a photo rendition need not be larger."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,27 @@ def use_api_url(api_url: str) -> None:
     apihelper.FILE_URL = base + "/file/bot{0}/{1}"  # type: ignore[assignment]
 
 
+def use_timeouts(settings: Settings) -> None:
+    """Every Bot API call of this process: at most these seconds to connect and to
+    read (telebot's defaults, 15 and 30 s, outlast a Lambda function), no retry
+    inside telebot; retries belong to the caller (the workflow, the webhook)."""
+    # telebot annotates them as int; requests takes float seconds.
+    apihelper.CONNECT_TIMEOUT = settings.telegram_connect_timeout_s  # type: ignore[assignment]
+    apihelper.READ_TIMEOUT = settings.telegram_read_timeout_s  # type: ignore[assignment]
+    apihelper.RETRY_ON_ERROR = False
+
+
 def make_bot(token: str, settings: Settings) -> telebot.TeleBot:
     use_api_url(settings.telegram_api_url)
+    use_timeouts(settings)
     # threaded=False: handlers run inside the webhook request, so a failure is
     # visible to the caller instead of dying in a worker thread.
     return telebot.TeleBot(token, threaded=False, parse_mode=None)
+
+
+def _retry_after(exc: ApiTelegramException) -> int | None:
+    value = (exc.result_json or {}).get("parameters", {}).get("retry_after")
+    return int(value) if isinstance(value, int | float) else None
 
 
 def named_error(exc: Exception) -> PolybotError:
@@ -74,17 +103,47 @@ def named_error(exc: Exception) -> PolybotError:
         code = exc.error_code
         description = str(exc.description or "")
         if code == 429:
-            retry_after = (exc.result_json or {}).get("parameters", {}).get("retry_after")
-            return TelegramRateLimited(f"Telegram asks to retry after {retry_after} s")
-        if code == 400 and "too big" in description.lower():
+            retry_after = _retry_after(exc)
+            return TelegramRateLimited(f"Telegram asks to retry after {retry_after} s", retry_after)
+        if code == 400 and "too big" in description.lower() and exc.function_name == "getFile":
             return FileTooLarge(description)
         if code >= 500:
             return TelegramUnavailable(f"Telegram answered {code}: {description}")
         return TelegramRefused(f"Telegram answered {code}: {description}")
+    if isinstance(exc, ApiHTTPException):
+        # Not the Bot API's JSON: a proxy's HTML error page, or a failed file download.
+        status = int(getattr(exc.result, "status_code", 0) or 0)
+        if status == 429:
+            header = str(getattr(exc.result, "headers", {}).get("Retry-After", ""))
+            retry_after = int(header) if header.isdigit() else None
+            return TelegramRateLimited(f"Telegram asks to retry after {retry_after} s", retry_after)
+        if status >= 500 or status == 0:
+            return TelegramUnavailable(f"Telegram answered HTTP {status} without a Bot API answer")
+        return TelegramRefused(f"Telegram answered HTTP {status} without a Bot API answer")
     # Only the type: a requests error's text holds the URL, and the URL holds the
     # token, and this text ends up in the execution history.
     kind = "network error" if isinstance(exc, requests.RequestException) else "error"
     return TelegramUnavailable(f"{kind} talking to Telegram: {type(exc).__name__}")
+
+
+def download(token: str, file_path: str, max_bytes: int, settings: Settings) -> bytes:
+    """A file's bytes from the Bot API's file endpoint, read in chunks and refused
+    (FileTooLarge) as soon as it passes `max_bytes`, within the Telegram timeouts.
+    telebot's own download_file has no timeout and reads everything first."""
+    url = apihelper.FILE_URL.format(token, file_path)  # type: ignore[attr-defined]
+    timeouts = (settings.telegram_connect_timeout_s, settings.telegram_read_timeout_s)
+    deadline = time.monotonic() + settings.telegram_download_timeout_s
+    with requests.get(url, stream=True, timeout=timeouts) as answer:
+        if answer.status_code != 200:
+            raise ApiHTTPException("Download file", answer)
+        data = bytearray()
+        for chunk in answer.iter_content(chunk_size=256 * 1024):
+            data += chunk
+            if len(data) > max_bytes:
+                raise FileTooLarge(f"the file has more than {max_bytes} bytes; bots may download at most {max_bytes}")
+            if time.monotonic() > deadline:
+                raise requests.Timeout(f"the download took over {settings.telegram_download_timeout_s} s")
+    return bytes(data)
 
 
 def bot_from_secret(settings: Settings, secrets_client: object) -> tuple[telebot.TeleBot, BotCredentials]:
@@ -98,8 +157,9 @@ def telegram_errors() -> Iterator[None]:
     """Turn a failed Bot API call inside the block into Polybot's named error."""
     try:
         yield
-    except (ApiTelegramException, requests.RequestException) as exc:
-        raise named_error(exc) from exc
+    except (ApiException, requests.RequestException) as exc:
+        # No `from exc`: its text and traceback hold the URL, and the URL the token.
+        raise named_error(exc) from None
 
 
 def reply_to(request: dict[str, Any]) -> ReplyParameters:

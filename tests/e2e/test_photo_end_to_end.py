@@ -82,6 +82,8 @@ def test_photo_comes_back_annotated_with_a_summary(stack: PolybotStack, chat_id:
         "DetectObjects",
         "PersistResults",
         "SendReply",
+        "ReplyDelivered",
+        "Answered",
     ]
 
     item = stack.client("dynamodb").get_item(TableName=stack.settings.results_table, Key={"image_id": {"S": name}})[

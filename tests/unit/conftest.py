@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -83,6 +84,8 @@ def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     handlers, level = list(root.handlers), root.level
     quietened = {name: logging.getLogger(name).level for name in _QUIETENED}
     monkeypatch.setattr(logs, "_secrets", set())
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     yield
     for handler in list(root.handlers):
         root.removeHandler(handler)

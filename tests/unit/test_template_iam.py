@@ -43,6 +43,8 @@ LOG_DELIVERY = {
     )
 }
 SECRET = {("secretsmanager:GetSecretValue", "TelegramSecret")}
+# polybot/reply_ledger.py: what an execution has sent, read and recorded in the results table.
+REPLY_LEDGER = {("dynamodb:GetItem", "ResultsTable.Arn"), ("dynamodb:UpdateItem", "ResultsTable.Arn")}
 
 
 def own_logs(log_group: str) -> set[tuple[str, str]]:
@@ -51,7 +53,8 @@ def own_logs(log_group: str) -> set[tuple[str, str]]:
 
 # What each role's code does, as (action, resource) with resources named by
 # logical id: functions/stage_image.py stores originals, send_reply.py reads
-# the annotated image, every function reads the bot token; the workflow
+# the annotated image, both reply functions keep their ledger, every function
+# reads the bot token; the workflow
 # invokes the three functions, sends detection tasks, puts results.
 EXPECTED: dict[str, set[tuple[str, str]]] = {
     "StageImageRole": {("s3:PutObject", f"ImagesBucket.Arn/{ORIGINALS_PREFIX}*")}
@@ -59,10 +62,11 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     | own_logs("StageImageLogGroup")
     | XRAY_WRITE,
     "SendReplyRole": {("s3:GetObject", f"ImagesBucket.Arn/{ANNOTATED_PREFIX}*")}
+    | REPLY_LEDGER
     | SECRET
     | own_logs("SendReplyLogGroup")
     | XRAY_WRITE,
-    "NotifyFailureRole": SECRET | own_logs("NotifyFailureLogGroup") | XRAY_WRITE,
+    "NotifyFailureRole": SECRET | REPLY_LEDGER | own_logs("NotifyFailureLogGroup") | XRAY_WRITE,
     "ImagePipelineRole": {
         ("lambda:InvokeFunction", "StageImageFunction.Arn"),
         ("lambda:InvokeFunction", "SendReplyFunction.Arn"),

@@ -149,7 +149,8 @@ def test_notify_failure_catches_everything_into_failed_keeping_the_original_fail
     assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
     assert state["Catch"][-1]["Next"] == "Failed"
     assert state["Catch"][-1]["ResultPath"] != "$.failure"
-    assert state["Next"] == "Failed"
+    assert STATES[state["Next"]]["Type"] == "Choice"
+    assert STATES[state["Next"]]["Default"] == "Failed"
     assert STATES["Failed"]["Type"] == "Fail"
     assert STATES["Failed"]["ErrorPath"] == "$.failure.Error"
 
@@ -160,6 +161,11 @@ def test_user_input_errors_are_never_retried(state_name: str) -> None:
     assert "States.ALL" not in retried_errors(TASKS[state_name])
 
 
+# Tasks whose function answers Telegram's 429 with a TelegramWait the workflow
+# waits out; they raise TelegramRateLimited only to give up, which is not retried.
+WAITING_TASKS = {"SendReply": "WaitForTelegramToReply", "NotifyFailure": "WaitForTelegramToNotify"}
+
+
 @pytest.mark.parametrize("state_name", sorted(LAMBDA_TASKS))
 def test_lambda_tasks_retry_exactly_the_retryable_named_errors(state_name: str) -> None:
     named = {
@@ -168,8 +174,23 @@ def test_lambda_tasks_retry_exactly_the_retryable_named_errors(state_name: str) 
         if isinstance(value, type) and issubclass(value, errors.PolybotError) and value is not errors.PolybotError
     }
     retryable = {name for name in named if getattr(errors, name).retryable}
+    if state_name in WAITING_TASKS:
+        retryable -= {"TelegramRateLimited"}
 
     assert retried_errors(LAMBDA_TASKS[state_name]) & named == retryable
+    assert "Sandbox.Timedout" in retried_errors(LAMBDA_TASKS[state_name]), "a function that timed out is run again"
+
+
+@pytest.mark.parametrize(("task", "wait"), sorted(WAITING_TASKS.items()))
+def test_a_rate_limited_reply_waits_the_time_telegram_names_then_tries_again(task: str, wait: str) -> None:
+    [choice] = STATES[STATES[task]["Next"]]["Choices"]
+
+    assert choice == {"Variable": "$.reply.kind", "StringEquals": "rate_limited", "Next": wait}
+    assert STATES[task]["ResultPath"] == "$.reply"
+    assert STATES[wait] == {**STATES[wait], "Type": "Wait", "SecondsPath": "$.reply.retry_after_s", "Next": task}
+    message = contracts.schema_document()["$defs"]["TelegramWait"]
+    assert message["properties"]["kind"] == {"const": choice["StringEquals"]}
+    assert "retry_after_s" in message["required"]
 
 
 def test_detection_retries_a_silent_or_slow_worker() -> None:
@@ -209,6 +230,7 @@ def test_every_state_is_reachable_and_every_next_exists() -> None:
     for state in STATES.values():
         targets |= {state[key] for key in ("Next", "Default") if key in state}
         targets |= {catcher["Next"] for catcher in state.get("Catch", [])}
+        targets |= {choice["Next"] for choice in state.get("Choices", [])}
 
     assert targets == set(STATES)
     assert json.loads(ASL_TEXT)["StartAt"] == "StageImage"

@@ -7,6 +7,7 @@ from typing import Any
 
 import flask
 import pytest
+import requests
 import telebot
 from telebot import types
 
@@ -120,15 +121,33 @@ def test_an_update_larger_than_the_limit_is_refused(
     assert received.messages == []
 
 
-def test_a_failing_handler_answers_500_so_telegram_redelivers(
+def test_a_handler_failing_on_telegram_or_aws_answers_500_so_telegram_redelivers(
     client: flask.testing.FlaskClient, received: Received, update: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    received.error = RuntimeError("could not start the pipeline")
+    received.error = requests.ConnectionError("Telegram is unreachable")
 
     with caplog.at_level(logging.CRITICAL):  # Flask logs the traceback; it is expected here
         response = post(client, update)
 
     assert response.status_code == 500
+
+
+def test_a_handler_failing_on_the_update_itself_answers_200_so_it_is_not_redelivered_forever(
+    client: flask.testing.FlaskClient, received: Received, update: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    received.error = KeyError("a field nobody foresaw")
+
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        response = post(client, update)
+
+    assert response.status_code == 200
+    assert "update 5001 could not be handled" in caplog.text
+
+
+def test_deeply_nested_json_is_a_bad_request(client: flask.testing.FlaskClient, received: Received) -> None:
+    response = post(client, "[" * 100_000 + "]" * 100_000)
+
+    assert response.status_code == 400
 
 
 def test_only_post_reaches_the_webhook(client: flask.testing.FlaskClient, received: Received) -> None:

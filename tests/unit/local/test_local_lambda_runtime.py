@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -99,6 +101,21 @@ def test_context_reports_the_time_left_within_the_timeout(runtime: LambdaRuntime
     runtime.invoke("f", {})
 
     assert 0 < seen[0] <= 3000
+
+
+def test_a_handler_running_past_its_timeout_is_answered_as_lambda_does(runtime: LambdaRuntime) -> None:
+    release = threading.Event()
+    runtime.register("slow", lambda event, context: release.wait(30), timeout_s=1)
+
+    started = time.monotonic()
+    headers, body = runtime.invoke("slow", {})
+    waited = time.monotonic() - started
+    release.set()
+
+    assert ("X-Amz-Function-Error", "Unhandled") in headers
+    assert json.loads(body) == {"errorMessage": "Task timed out after 1.00 seconds", "errorType": "Sandbox.Timedout"}
+    assert 1 <= waited < 5
+    assert runtime.invocations[-1].error_type == "Sandbox.Timedout"
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ def test_name_is_the_class_name(error_class: type[errors.PolybotError]) -> None:
     assert error_class("detail").name == error_class.__name__
 
 
-def test_only_telegram_outages_are_retryable() -> None:
+def test_only_outages_of_telegram_or_aws_are_retryable() -> None:
     retryable = {c.__name__ for c in named_errors() if c.retryable}
 
-    assert retryable == {"TelegramUnavailable", "TelegramRateLimited"}
+    assert retryable == {"TelegramUnavailable", "TelegramRateLimited", "AwsUnavailable"}
     assert errors.TelegramUnavailable().retryable is True
     assert errors.TelegramRateLimited().retryable is True
     assert errors.NotAnImage().retryable is False

@@ -147,7 +147,9 @@ def test_telegram_errors_reraises_an_api_error_as_the_named_error() -> None:
     with pytest.raises(errors.TelegramRefused) as raised, telegram.telegram_errors():
         raise original
 
-    assert raised.value.__cause__ is original
+    # Not chained: the original's text and traceback may hold the URL, and the URL the token.
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert str(raised.value) == "Telegram answered 403: Forbidden: bot was blocked by the user"
 
 
 def test_telegram_errors_reraises_a_network_error_without_the_token() -> None:

@@ -1,0 +1,113 @@
+"""Failures of AWS itself, injected into the embedded AWS for the fault tests:
+throttling and 5xx answers of S3, SQS, DynamoDB, Step Functions, Lambda and
+Secrets Manager, for the next calls of one operation only.
+
+WSGI middleware in front of the embedded AWS. It reads each request's service
+(from the credential scope of its signature) and operation (the JSON
+protocols' X-Amz-Target, S3's method and path, Lambda's Invoke path) and, when
+a fault is due, answers with that service's own error format, so boto3's
+retries and the workflow's Retry clauses meet what AWS would send them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+@dataclass
+class AwsFault:
+    service: str
+    """As in the signature's scope: s3, sqs, dynamodb, states, lambda, secretsmanager."""
+    operation: str
+    """PutObject, ReceiveMessage, PutItem, StartExecution, Invoke, GetSecretValue, ..."""
+    status: int = 503
+    code: str = "ServiceUnavailable"
+    times: int = 1
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    faulted: bool
+
+
+def _operation(service: str, environ: dict[str, Any]) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return str(target.rsplit(".", 1)[-1])
+    method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+    if service == "lambda" and path.endswith("/invocations"):
+        return "Invoke"
+    if service == "s3":
+        is_object = path.strip("/").count("/") >= 1
+        names = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
+        return names.get(method, method) if is_object else f"{method}Bucket"
+    return method
+
+
+def _error(service: str, fault: AwsFault) -> tuple[str, list[tuple[str, str]], bytes]:
+    status = f"{fault.status} {'Bad Request' if fault.status < 500 else 'Service Unavailable'}"
+    message = f"injected by the fault tests: {fault.code}"
+    if service == "s3":
+        body = f"<Error><Code>{fault.code}</Code><Message>{message}</Message></Error>".encode()
+        return status, [("Content-Type", "application/xml")], body
+    if service == "lambda":
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", fault.code)]
+        return status, headers, json.dumps({"Type": "Service", "message": message}).encode()
+    prefix = "com.amazonaws.dynamodb.v20120810#" if service == "dynamodb" else ""
+    body = json.dumps({"__type": prefix + fault.code, "message": message}).encode()
+    return (
+        status,
+        [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", f"{fault.code};Sender")],
+        body,
+    )
+
+
+class AwsFaults:
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self._faults: list[AwsFault] = []
+        self._lock = threading.Lock()
+        self.calls: list[Call] = []
+        self.recording = False
+
+    def inject(self, fault: AwsFault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope is None or (not self._faults and not self.recording):
+            return self._app(environ, start_response)
+        service = scope.group(1)
+        operation = _operation(service, environ)
+        fault = self._due(service, operation)
+        if self.recording:
+            self.calls.append(Call(service, operation, fault is not None))
+        if fault is None:
+            return self._app(environ, start_response)
+        status, headers, body = _error(service, fault)
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _due(self, service: str, operation: str) -> AwsFault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.times > 0 and fault.service == service and fault.operation == operation:
+                    fault.times -= 1
+                    return fault
+        return None

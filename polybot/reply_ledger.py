@@ -1,0 +1,103 @@
+"""What an execution has already said to its user, so that no retry says it twice.
+
+SendReply and NotifyFailure record each message in the results table (the
+item keyed by the execution name) the moment Telegram confirms it, and look
+there before sending. A retry after a timeout, a crash or a failed later step
+therefore skips what was sent. The one case left: Telegram accepted a message
+and the connection dropped before its answer; nothing was recorded, and the
+retry sends it again (at least once rather than never; docs/reliability.md
+measures it).
+
+Telegram's 429 is waited out by the workflow (a Wait state for the
+`retry_after` Telegram names); the ledger counts those waits, so a chat that
+stays rate-limited ends in a failure instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from polybot.errors import TelegramRateLimited
+from polybot.telegram import telegram_errors
+
+log = logging.getLogger(__name__)
+
+MAX_TELEGRAM_WAITS = 5
+"""Rate-limit waits per execution before the reply is given up (then the failure notice, which waits too)."""
+MAX_WAIT_S = 600
+"""A longer `retry_after` means the bot is flood-limited: waiting would not bring a timely answer."""
+
+
+class SentMessage(Protocol):
+    message_id: int
+
+
+@dataclass
+class ReplyLedger:
+    dynamodb: Any
+    table: str
+
+    def _key(self, execution_name: str) -> dict[str, Any]:
+        return {"image_id": {"S": execution_name}}
+
+    def sent(self, execution_name: str) -> dict[str, int]:
+        """Message ids already sent for this execution, by step ("reply", "document", "notice")."""
+        item = self.dynamodb.get_item(TableName=self.table, Key=self._key(execution_name), ConsistentRead=True).get(
+            "Item", {}
+        )
+        return {name.removeprefix("sent_"): int(value["N"]) for name, value in item.items() if name.startswith("sent_")}
+
+    def record(self, execution_name: str, step: str, message_id: int) -> None:
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key=self._key(execution_name),
+            UpdateExpression="SET #step = :id",
+            ExpressionAttributeNames={"#step": f"sent_{step}"},
+            ExpressionAttributeValues={":id": {"N": str(message_id)}},
+        )
+
+    def count_wait(self, execution_name: str) -> int:
+        """One more rate-limit wait for this execution; how many there have been."""
+        answer = self.dynamodb.update_item(
+            TableName=self.table,
+            Key=self._key(execution_name),
+            UpdateExpression="ADD telegram_waits :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(answer["Attributes"]["telegram_waits"]["N"])
+
+    def once(self, execution_name: str) -> Once:
+        return Once(self, execution_name, self.sent(execution_name))
+
+    def wait_for_telegram(self, execution_name: str, limited: TelegramRateLimited) -> dict[str, Any]:
+        """The TelegramWait the workflow waits out, or `limited` again when waiting is no use."""
+        retry_after_s = max(1, limited.retry_after_s or 1)
+        waits = self.count_wait(execution_name)
+        if waits > MAX_TELEGRAM_WAITS or retry_after_s > MAX_WAIT_S:
+            log.warning("giving up after %d rate-limit waits (Telegram asks for %d s more)", waits - 1, retry_after_s)
+            raise limited
+        log.info("Telegram rate-limits this chat: waiting %d s (wait %d)", retry_after_s, waits)
+        return {"kind": "rate_limited", "retry_after_s": retry_after_s}
+
+
+@dataclass
+class Once:
+    """Sends each step of one execution's answer at most once (see the module)."""
+
+    ledger: ReplyLedger
+    execution_name: str
+    recorded: dict[str, int]
+
+    def send(self, step: str, send: Callable[[], SentMessage]) -> int:
+        if step in self.recorded:
+            log.info("%s already sent as message %d; not sending it again", step, self.recorded[step])
+            return self.recorded[step]
+        with telegram_errors():
+            message = send()
+        self.ledger.record(self.execution_name, step, message.message_id)
+        self.recorded[step] = message.message_id
+        return message.message_id

@@ -1,0 +1,81 @@
+"""Timeouts nest: every outbound call's timeout and retries fit inside its
+caller's limit, so a stalled Telegram or AWS call ends as a named, retryable
+error of ours instead of the caller's own timeout.
+
+The worst case of each call comes from the budgets in force (polybot/aws.py,
+polybot.settings' Telegram timeouts); the calls each function makes, at most,
+are listed here from functions/*.py. The budgets' values as the libraries hold
+them at run time are checked by the fault suite (tests/faults).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import app as webhook_app
+from local.stack import load_template
+from polybot import aws
+from polybot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+STATES: dict[str, Any] = json.loads((ROOT / "statemachines" / "image_pipeline.asl.json").read_text())["States"]
+SETTINGS = Settings()
+
+AWS_CALL = aws.IN_FUNCTION.worst_case_s
+TELEGRAM_CALL = SETTINGS.telegram_connect_timeout_s + SETTINGS.telegram_read_timeout_s  # telebot does not retry
+DOWNLOAD = SETTINGS.telegram_connect_timeout_s + SETTINGS.telegram_download_timeout_s
+
+# The most each function calls in one invocation.
+WORST_CASE_S = {
+    # the secret (first invocation), getFile, the download, the original into S3
+    "StageImage": AWS_CALL + TELEGRAM_CALL + DOWNLOAD + AWS_CALL,
+    # the secret, the ledger, the annotated image; the photo and the document,
+    # each recorded (or the wait counted)
+    "SendReply": 3 * AWS_CALL + 2 * (TELEGRAM_CALL + AWS_CALL),
+    # the secret, the ledger, the notice, recorded (or the wait counted)
+    "NotifyFailure": 2 * AWS_CALL + TELEGRAM_CALL + AWS_CALL,
+}
+TELEGRAM_WEBHOOK_PATIENCE_S = 60
+"""Telegram does not document how long it waits for a webhook's answer before
+delivering again; 60 s is assumed, and the bot stays well inside it."""
+
+
+def function_timeout(state: str) -> int:
+    properties = TEMPLATE["Resources"][f"{state}Function"]["Properties"]
+    return int(properties.get("Timeout", TEMPLATE["Globals"]["Function"]["Timeout"]))
+
+
+@pytest.mark.parametrize("state", sorted(WORST_CASE_S))
+def test_each_functions_calls_end_before_its_timeout(state: str) -> None:
+    assert WORST_CASE_S[state] < function_timeout(state)
+
+
+@pytest.mark.parametrize("state", sorted(WORST_CASE_S))
+def test_each_function_ends_before_its_task_gives_up_on_it(state: str) -> None:
+    assert function_timeout(state) < STATES[state]["TimeoutSeconds"]
+
+
+def test_a_heartbeat_call_lands_before_the_task_times_out() -> None:
+    # A beat is due every interval; however long the call takes, it ends before the deadline.
+    assert (
+        SETTINGS.heartbeat_interval_s + aws.WITHIN_HEARTBEAT.worst_case_s < STATES["DetectObjects"]["HeartbeatSeconds"]
+    )
+    assert STATES["DetectObjects"]["HeartbeatSeconds"] >= 4 * SETTINGS.heartbeat_interval_s, "no false timeouts"
+
+
+def test_the_webhook_answers_before_telegram_gives_up_on_it() -> None:
+    # The chat's quota, StartExecution, then the chat action (or the "unavailable" reply).
+    worst = 2 * aws.IN_WEBHOOK.worst_case_s + TELEGRAM_CALL
+    assert worst < TELEGRAM_WEBHOOK_PATIENCE_S
+    assert webhook_app.RETRY_AFTER_S <= TELEGRAM_WEBHOOK_PATIENCE_S
+
+
+def test_budgets_end_well_before_the_defaults_they_replace() -> None:
+    # botocore's own default: 60 s connect, 60 s read, 3 to 5 attempts; telebot's 15 + 30 s.
+    assert aws.IN_FUNCTION.worst_case_s < 15
+    assert TELEGRAM_CALL < 15
