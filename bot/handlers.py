@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import telebot
+from botocore.exceptions import ReadTimeoutError
 from telebot import types, util
 
 from bot import texts
@@ -114,8 +115,14 @@ def start_analysis(bot: telebot.TeleBot, pipeline: Pipeline, quota: Quota, messa
     with logs.correlate(naming.execution_name(request["chat_id"], request["message_id"])):
         try:
             started = pipeline.start(request)
+        except ReadTimeoutError:
+            # AWS took the call but its answer never came: the execution may be
+            # running. Let Telegram deliver the update again; by then the start
+            # either happened (ExecutionAlreadyExists, it will answer) or not.
+            log.warning("no answer from StartExecution in time; Telegram will redeliver")
+            raise
         except Exception:
-            # The user gets a reply either way; if this reply fails too, the
+            # Nothing started: tell the user now. If this reply fails too, the
             # error reaches the webhook, which answers 500 and Telegram redelivers.
             log.exception("could not start the image pipeline")
             bot.reply_to(message, texts.UNAVAILABLE)

@@ -118,7 +118,7 @@ def build(settings: Settings) -> BotService:
     pipeline = ImagePipeline(aws.client("stepfunctions", settings, aws.IN_WEBHOOK), settings.state_machine_arn)
     quota = (
         ChatQuota(
-            aws.client("dynamodb", settings, aws.IN_WEBHOOK), settings.results_table, settings.chat_photos_per_minute
+            aws.client("dynamodb", settings, aws.COUNTING), settings.results_table, settings.chat_photos_per_minute
         )
         if settings.results_table
         else None

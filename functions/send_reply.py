@@ -13,6 +13,7 @@ Input: SendReplyInput. Output: ReplyOutcome.
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from typing import Any
 
@@ -74,6 +75,6 @@ def send_reply(
     )
     if photo is not None and len(annotated) <= telegram.UPLOAD_MAX_BYTES:
         # The photo had to be scaled: the full resolution goes along as a file.
-        document = telebot.types.InputFile(annotated, file_name=f"{once.execution_name}-annotated.jpg")
+        document = telebot.types.InputFile(io.BytesIO(annotated), file_name=f"{once.execution_name}-annotated.jpg")
         once.send("document", lambda: bot.send_document(chat, document, reply_parameters=quote))
     return {"kind": "annotated_photo", "message_id": message_id}

@@ -3,9 +3,13 @@
 For each message: a first heartbeat (a task the workflow gave up on is dropped
 before any work), download the original from S3, detect, upload the annotated
 JPEG, report `SendTaskSuccess` with a `DetectionResult` (or `SendTaskFailure`
-with a named error), and only then delete the message. Heartbeats continue in
-the background while the image is processed, so a worker that dies goes silent
-and the workflow retries the task on another worker.
+with a named error), and only then delete the message. A taken message stays hidden from
+other workers for a short lease (`task_lease_s`), renewed with every heartbeat
+while the image is processed: a worker that dies stops renewing, and within one
+lease another worker takes the same message, whose task token the workflow is
+still waiting on. (Step Functions' HeartbeatSeconds cannot tell a dead worker
+from a task still waiting in a backlog: it counts from the moment the message
+is sent. It is the last resort, sized for backlogs.)
 
 Run by `inference/__main__.py` in production and by the local stack in a thread.
 """
@@ -16,6 +20,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,12 +62,16 @@ def _ms_since(started: float) -> int:
 
 
 class Heartbeat:
-    """Sends SendTaskHeartbeat now and every `interval_s` until the block ends."""
+    """Sends SendTaskHeartbeat now and every `interval_s` until the block ends,
+    renewing the lease on the task's queue message with each beat."""
 
-    def __init__(self, sfn: Any, task_token: str, interval_s: float) -> None:
+    def __init__(
+        self, sfn: Any, task_token: str, interval_s: float, renew_lease: Callable[[], None] = lambda: None
+    ) -> None:
         self._sfn = sfn
         self._token = task_token
         self._interval_s = interval_s
+        self._renew_lease = renew_lease
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat_until_done, name="heartbeat", daemon=True)
 
@@ -78,6 +87,7 @@ class Heartbeat:
         while not self._done.wait(self._interval_s):
             try:
                 self._beat()
+                self._renew_lease()
             except Exception as exc:  # keep working; the report will tell
                 log.warning("heartbeat failed: %s", type(exc).__name__)
                 return
@@ -134,6 +144,7 @@ class DetectionWorker:
             QueueUrl=self._settings.detection_queue_url,
             MaxNumberOfMessages=1,
             WaitTimeSeconds=self._settings.queue_wait_s,
+            VisibilityTimeout=self._settings.task_lease_s,
             MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
         )
         messages = response.get("Messages", [])
@@ -157,8 +168,11 @@ class DetectionWorker:
         sent_ms = float(message.get("Attributes", {}).get("SentTimestamp", received_ms))
         queue_wait_ms = max(0, int(received_ms - sent_ms))
         with logs.correlate(task["execution_name"]):
+            log.info("task received after %d ms in the queue", queue_wait_ms)
             try:
-                with Heartbeat(self._sfn, task["task_token"], self._settings.heartbeat_interval_s):
+                with Heartbeat(
+                    self._sfn, task["task_token"], self._settings.heartbeat_interval_s, self._lease_renewer(message)
+                ):
                     outcome = self._outcome(task["image"], queue_wait_ms)
                 self._report(task["task_token"], outcome)
             except TaskGone as gone:
@@ -166,6 +180,18 @@ class DetectionWorker:
             self._sqs.delete_message(
                 QueueUrl=self._settings.detection_queue_url, ReceiptHandle=message["ReceiptHandle"]
             )
+
+    def _lease_renewer(self, message: dict[str, Any]) -> Callable[[], None]:
+        """Keeps `message` hidden from other workers for another lease while this one works."""
+
+        def renew() -> None:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._settings.detection_queue_url,
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=self._settings.task_lease_s,
+            )
+
+        return renew
 
     def _outcome(self, image: dict[str, Any], queue_wait_ms: int) -> dict[str, Any] | PolybotError:
         try:

@@ -1,6 +1,6 @@
 """Failures of AWS itself, injected into the embedded AWS for the fault tests:
-throttling and 5xx answers of S3, SQS, DynamoDB, Step Functions, Lambda and
-Secrets Manager, for the next calls of one operation only.
+throttling and 5xx answers, and slow answers, of S3, SQS, DynamoDB, Step
+Functions, Lambda and Secrets Manager, for the next calls of one operation only.
 
 WSGI middleware in front of the embedded AWS. It reads each request's service
 (from the credential scope of its signature) and operation (the JSON
@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +32,11 @@ class AwsFault:
     operation: str
     """PutObject, ReceiveMessage, PutItem, StartExecution, Invoke, GetSecretValue, ..."""
     status: int = 503
+    """0: no error; the call goes through after `delay_s`."""
     code: str = "ServiceUnavailable"
     times: int = 1
+    delay_s: float = 0.0
+    """Seconds the answer is held back (a slow AWS)."""
 
 
 @dataclass
@@ -98,10 +103,15 @@ class AwsFaults:
         fault = self._due(service, operation)
         if self.recording:
             self.calls.append(Call(service, operation, fault is not None))
-        if fault is None:
+        if fault is not None and fault.delay_s:
+            time.sleep(fault.delay_s)
+        if fault is None or not fault.status:
             return self._app(environ, start_response)
         status, headers, body = _error(service, fault)
-        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        # AWS names every answer, errors included; SDKs (and Step Functions) read it.
+        request_id = str(uuid.uuid4())
+        ids = [("x-amzn-RequestId", request_id), ("x-amz-request-id", request_id)]
+        start_response(status, [*headers, *ids, ("Content-Length", str(len(body)))])
         return [body]
 
     def _due(self, service: str, operation: str) -> AwsFault | None:

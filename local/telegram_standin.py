@@ -64,6 +64,8 @@ class SentMessage:
     reply_to_message_id: int | None = None
     document: bytes | None = None
     file_name: str | None = None
+    at: float = 0.0
+    """When the stand-in received it (time.monotonic())."""
 
 
 @dataclass
@@ -428,6 +430,7 @@ class TelegramStandIn:
         elif params.get("reply_to_message_id"):
             sent.reply_to_message_id = int(params["reply_to_message_id"])
         sent.message_id = next(self._ids)
+        sent.at = time.monotonic()
         with self._changed:
             self.sent.append(sent)
             self._changed.notify_all()

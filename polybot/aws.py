@@ -38,7 +38,7 @@ class CallBudget:
 
     def config(self) -> Config:
         return Config(
-            retries={"mode": "standard", "max_attempts": self.attempts},
+            retries={"mode": "standard", "total_max_attempts": self.attempts},
             connect_timeout=self.connect_timeout_s,
             read_timeout=self.read_timeout_s,
         )
@@ -48,8 +48,11 @@ LONG_RUNNING = CallBudget(connect_timeout_s=5, read_timeout_s=30, attempts=4)
 """Processes that wait for nobody: the YOLO worker, the local stack's tools."""
 IN_FUNCTION = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
 """A Lambda function's calls, within its Timeout (tests/unit/test_timeouts.py)."""
-IN_WEBHOOK = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
-"""The bot's calls while Telegram waits for the webhook's answer."""
+IN_WEBHOOK = CallBudget(connect_timeout_s=1, read_timeout_s=10, attempts=2)
+"""The bot's StartExecution while Telegram waits for the webhook's answer: a late
+answer is a redelivery (the start may have happened), so it may take a while."""
+COUNTING = CallBudget(connect_timeout_s=1, read_timeout_s=2, attempts=1)
+"""The bot's per-chat photo count: it fails open, so it never holds the webhook long."""
 WITHIN_HEARTBEAT = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
 """The worker's Step Functions calls: a heartbeat must land within HeartbeatSeconds."""
 

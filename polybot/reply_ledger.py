@@ -3,10 +3,11 @@
 SendReply and NotifyFailure record each message in the results table (the
 item keyed by the execution name) the moment Telegram confirms it, and look
 there before sending. A retry after a timeout, a crash or a failed later step
-therefore skips what was sent. The one case left: Telegram accepted a message
-and the connection dropped before its answer; nothing was recorded, and the
-retry sends it again (at least once rather than never; docs/reliability.md
-measures it).
+therefore skips what was sent. A record that cannot be written does not fail
+the function (the message is out). The cases left: Telegram accepted a message
+and the connection dropped before its answer, or the record failed and a later
+step of the same call failed too; nothing was recorded, and the retry sends it
+again (at least once rather than never; docs/reliability.md measures it).
 
 Telegram's 429 is waited out by the workflow (a Wait state for the
 `retry_after` Telegram names); the ledger counts those waits, so a chat that
@@ -19,6 +20,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from polybot.errors import TelegramRateLimited
 from polybot.telegram import telegram_errors
@@ -98,6 +101,11 @@ class Once:
             return self.recorded[step]
         with telegram_errors():
             message = send()
-        self.ledger.record(self.execution_name, step, message.message_id)
         self.recorded[step] = message.message_id
+        try:
+            self.ledger.record(self.execution_name, step, message.message_id)
+        except (BotoCoreError, ClientError) as exc:
+            # The message is out: failing now would make the workflow send it again.
+            # Unrecorded, it is repeated only if a later step of this call fails.
+            log.warning("could not record %s as sent (%s); going on", step, type(exc).__name__)
         return message.message_id

@@ -40,6 +40,7 @@ ENV_VARS: dict[str, str] = {
     "confidence": "POLYBOT_CONFIDENCE",
     "image_size": "POLYBOT_IMAGE_SIZE",
     "heartbeat_interval_s": "POLYBOT_HEARTBEAT_INTERVAL_S",
+    "task_lease_s": "POLYBOT_TASK_LEASE_S",
     "queue_wait_s": "POLYBOT_QUEUE_WAIT_S",
     "log_level": "POLYBOT_LOG_LEVEL",
     "liveness_file": "POLYBOT_LIVENESS_FILE",
@@ -87,8 +88,10 @@ class Settings:
     confidence: float = 0.25
     image_size: int = 640
     heartbeat_interval_s: float = 3.0
-    """The workflow's DetectObjects gives a worker HeartbeatSeconds (15) between beats:
-    a dead worker's image is handed on within seconds, five missed beats before that."""
+    """How often a busy worker heartbeats and renews its lease on the task's message."""
+    task_lease_s: int = 15
+    """How long a taken task stays hidden from other workers unless renewed: a dead
+    worker's image is taken by another within this (tests/faults measure it)."""
     queue_wait_s: int = 20
     chat_photos_per_minute: int = 20
     """Photos one chat may have analysed per minute; more get a friendly "slow down"

@@ -20,3 +20,51 @@ def plain_image(
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format=format)
     return buffer.getvalue()
+
+
+def _encode(image: Image.Image, format: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def asset_image(name: str) -> Image.Image:
+    return Image.open(io.BytesIO(ultralytics_asset(name))).convert("RGB")
+
+
+def resized(name: str, size: tuple[int, int], quality: int = 90) -> bytes:
+    """An Ultralytics sample scaled to `size` (a large original, a panorama), as JPEG."""
+    return _encode(asset_image(name).resize(size), "JPEG", quality=quality)
+
+
+def exif_rotated(name: str) -> bytes:
+    """A JPEG whose pixels lie on their side, with EXIF orientation 6 ("rotate 90°
+    clockwise to show"), as phone cameras write them: upright, it is the sample."""
+    sideways = asset_image(name).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return _encode(sideways, "JPEG", quality=92, exif=exif.tobytes())
+
+
+def sixteen_bit_gray(name: str) -> bytes:
+    """A 16-bit grayscale PNG of the sample (values across the whole 0..65535 range)."""
+    import numpy as np
+
+    gray = np.asarray(asset_image(name).convert("L"), dtype=np.uint16) * 257
+    return _encode(Image.fromarray(gray), "PNG")
+
+
+def in_mode(name: str, mode: str, format: str) -> bytes:
+    """The sample converted to a Pillow mode (L, RGBA, CMYK) and saved as `format`."""
+    return _encode(asset_image(name).convert(mode), format)
+
+
+def animated_gif(name: str, frames: int = 3) -> bytes:
+    first = asset_image(name).convert("P")
+    rest = [first.transpose(Image.Transpose.FLIP_LEFT_RIGHT) for _ in range(frames - 1)]
+    return _encode(first, "GIF", save_all=True, append_images=rest, duration=200, loop=0)
+
+
+def decompression_bomb(width: int = 12_000, height: int = 12_000) -> bytes:
+    """A few kilobytes of PNG that decode to more pixels than any photo has."""
+    return _encode(Image.new("L", (width, height)), "PNG", optimize=True)

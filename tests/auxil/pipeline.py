@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from local.polybot_stack import PolybotStack
+from local.telegram_standin import SentMessage
 from local.trace import StateTrace, trace
 from polybot import naming
 
@@ -59,3 +60,13 @@ def photo_waiting_for_a_worker(stack: PolybotStack, chat_id: int, photo: bytes) 
         yield message_id, name
     finally:
         stack.start_worker()
+
+
+def only_reply(stack: PolybotStack, chat_id: int, message_id: int, timeout_s: float = 120) -> SentMessage:
+    """The reply, after checking the execution (if any) has ended and it is the only one."""
+    assert stack.telegram is not None
+    reply = stack.telegram.wait_for_reply(chat_id, message_id, timeout=timeout_s)
+    wait_for_execution(stack, naming.execution_name(chat_id, message_id))
+    replies = stack.telegram.replies_to(chat_id, message_id)
+    assert len(replies) == 1, replies
+    return reply

@@ -9,27 +9,17 @@ import time
 import pytest
 
 from local.polybot_stack import PolybotStack
-from local.telegram_standin import SentMessage
 from polybot import naming
 from tests.auxil.images import plain_image, ultralytics_asset
 from tests.auxil.pipeline import (
     execution_trace,
     executions_named,
+    only_reply,
     photo_waiting_for_a_worker,
     wait_for_execution,
 )
 
 pytestmark = [pytest.mark.aws, pytest.mark.model]
-
-
-def only_reply(stack: PolybotStack, chat_id: int, message_id: int) -> SentMessage:
-    """The reply, after checking the execution (if any) has ended and it is the only one."""
-    assert stack.telegram is not None
-    reply = stack.telegram.wait_for_reply(chat_id, message_id, timeout=120)
-    wait_for_execution(stack, naming.execution_name(chat_id, message_id))
-    replies = stack.telegram.replies_to(chat_id, message_id)
-    assert len(replies) == 1, replies
-    return reply
 
 
 def test_zidane_photo_is_summarised(stack: PolybotStack, chat_id: int) -> None:

@@ -153,6 +153,8 @@ def test_notify_failure_catches_everything_into_failed_keeping_the_original_fail
     assert STATES[state["Next"]]["Default"] == "Failed"
     assert STATES["Failed"]["Type"] == "Fail"
     assert STATES["Failed"]["ErrorPath"] == "$.failure.Error"
+    # A caught timeout has no Cause: a CausePath would fail the execution with States.Runtime.
+    assert "CausePath" not in STATES["Failed"]
 
 
 @pytest.mark.parametrize("state_name", sorted(TASKS))
@@ -205,6 +207,7 @@ def test_a_detection_message_is_not_redelivered_while_the_task_may_still_run() -
 
 def test_the_worker_heartbeats_well_within_the_heartbeat_timeout() -> None:
     assert Settings().heartbeat_interval_s * 2 <= STATES["DetectObjects"]["HeartbeatSeconds"]
+    assert Settings().heartbeat_interval_s * 3 <= Settings().task_lease_s
 
 
 def test_function_timeouts_fit_in_their_task_timeouts() -> None:

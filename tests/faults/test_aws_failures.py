@@ -1,0 +1,168 @@
+"""AWS throttling, 5xx answers and slowness, injected into the embedded AWS
+(local/aws_faults.py) on the calls each part makes: retried by boto3 within
+its budget or by the workflow's Retry, with no duplicate record and no image
+lost; and the budgets in force are the ones the timeout tests reason about."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from telebot import apihelper
+
+from local.aws_faults import AwsFault
+from local.polybot_stack import PolybotStack
+from polybot import aws, naming
+from tests.auxil.images import ultralytics_asset
+from tests.auxil.pipeline import execution_trace, only_reply, photo_waiting_for_a_worker, wait_for_execution
+from tests.faults.conftest import FaultSession
+
+pytestmark = [pytest.mark.faults, pytest.mark.aws, pytest.mark.model]
+
+# (service, operation, who calls it, fault): each call of the pipeline once.
+CALLS = [
+    ("s3", "PutObject", "StageImage (the original)", AwsFault("s3", "PutObject", 503, "SlowDown", times=3)),
+    ("s3", "GetObject", "the worker (the original)", AwsFault("s3", "GetObject", 500, "InternalError", times=2)),
+    ("sqs", "SendMessage", "DetectObjects (the task)", AwsFault("sqs", "SendMessage", 500, "InternalError", times=2)),
+    ("sqs", "ReceiveMessage", "the worker", AwsFault("sqs", "ReceiveMessage", 400, "ThrottlingException", times=2)),
+    ("dynamodb", "PutItem", "PersistResults", AwsFault("dynamodb", "PutItem", 400, "ThrottlingException", times=2)),
+    (
+        "dynamodb",
+        "UpdateItem",
+        "the bot (the chat's photo count)",
+        AwsFault("dynamodb", "UpdateItem", 500, "InternalServerError", times=1),
+    ),
+    ("states", "StartExecution", "the bot", AwsFault("states", "StartExecution", 400, "ThrottlingException", times=1)),
+    (
+        "states",
+        "SendTaskSuccess",
+        "the worker",
+        AwsFault("states", "SendTaskSuccess", 500, "ServiceUnavailable", times=1),
+    ),
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "caller", "fault"), CALLS, ids=[f"{c[0]}-{c[1]}" for c in CALLS])
+def test_throttling_and_5xx_from_aws_are_retried_without_duplicates_or_loss(
+    stack: PolybotStack,
+    chat_id: int,
+    faults: FaultSession,
+    service: str,
+    operation: str,
+    caller: str,
+    fault: AwsFault,
+) -> None:
+    assert stack.telegram is not None
+    injected = fault.times
+    stack.aws.faults.inject(fault)
+    started = time.monotonic()
+    message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
+    name = naming.execution_name(chat_id, message["message_id"])
+
+    reply = only_reply(stack, chat_id, message["message_id"])
+    seconds = time.monotonic() - started
+    execution = wait_for_execution(stack, name)
+
+    assert reply.caption == "I see 2 people and a tie."
+    assert execution["status"] == "SUCCEEDED"
+    met = injected - fault.times
+    # The worker's long poll may already be waiting when the faults go in: then the
+    # next poll meets them, after this photo; for every other call all are met.
+    assert met == injected or (operation == "ReceiveMessage" and met >= 1), f"{met} of {injected} faults met"
+    items = stack.client("dynamodb").query(
+        TableName=stack.settings.results_table,
+        KeyConditionExpression="image_id = :name",
+        ExpressionAttributeValues={":name": {"S": name}},
+    )["Items"]
+    assert len(items) == 1 and items[0]["object_count"] == {"N": "3"}, "one record"
+    keys = stack.client("s3").list_objects_v2(Bucket=stack.settings.images_bucket, Prefix="")["Contents"]
+    assert {k["Key"] for k in keys} >= {f"originals/{name}.jpg", f"annotated/{name}.jpg"}, "no image lost"
+    workflow_retries = sum(row.retries for row in execution_trace(stack, name))
+    faults.record(
+        f"{met}× {fault.code} ({fault.status}) on {service} {operation}, called by {caller}",
+        "retried (boto3 within the call's budget, then the workflow's Retry); one record, both images, one reply",
+        f"workflow retries {workflow_retries}; reply after {seconds:.1f} s",
+    )
+
+
+def test_the_budgets_in_force_are_the_ones_the_timeout_tests_reason_about(
+    stack: PolybotStack, chat_id: int, faults: FaultSession
+) -> None:
+    from functions import send_reply, stage_image
+
+    assert stack.telegram is not None
+    message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
+    only_reply(stack, chat_id, message["message_id"])
+
+    # What the functions that just ran hold, as the libraries keep it (not what was asked for).
+    _, s3, ledger = send_reply._services()
+    settings, _, staging_s3 = stage_image._services()
+    for client in (s3, ledger.dynamodb, staging_s3):
+        config = client.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (
+            aws.IN_FUNCTION.connect_timeout_s,
+            aws.IN_FUNCTION.read_timeout_s,
+        )
+        assert config.retries["total_max_attempts"] == aws.IN_FUNCTION.attempts
+    assert (
+        settings.telegram_connect_timeout_s,
+        settings.telegram_read_timeout_s,
+        False,
+    ) == (apihelper.CONNECT_TIMEOUT, apihelper.READ_TIMEOUT, apihelper.RETRY_ON_ERROR)
+    faults.record(
+        "call budgets, as the running functions hold them",
+        "AWS clients and telebot carry the timeouts tests/unit/test_timeouts.py adds up",
+        f"AWS {aws.IN_FUNCTION.connect_timeout_s:g}+{aws.IN_FUNCTION.read_timeout_s:g} s × "
+        f"{aws.IN_FUNCTION.attempts}; Telegram {settings.telegram_connect_timeout_s:g}+"
+        f"{settings.telegram_read_timeout_s:g} s, no retry",
+    )
+
+
+def test_slow_aws_at_the_webhook_never_multiplies_replies(
+    stack: PolybotStack, chat_id: int, faults: FaultSession
+) -> None:
+    assert stack.telegram is not None
+    # Both of the bot's tries of StartExecution get their answer too late (but AWS
+    # starts the execution): the webhook answers 500, Telegram delivers again.
+    delay_s = aws.IN_WEBHOOK.read_timeout_s + 2
+    stack.aws.faults.inject(AwsFault("states", "StartExecution", 0, times=aws.IN_WEBHOOK.attempts, delay_s=delay_s))
+    deliveries = len(stack.telegram.deliveries)
+    started = time.monotonic()
+    message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
+    webhook_s = time.monotonic() - started
+
+    reply = only_reply(stack, chat_id, message["message_id"])
+
+    statuses = stack.telegram.deliveries[deliveries:]
+    assert statuses[0] == 500 and statuses[-1] == 200
+    assert reply.caption == "I see 2 people and a tie."
+    faults.record(
+        f"StartExecution answers {delay_s:.0f} s late (the execution does start)",
+        "the bot cannot know: webhook answers 500 instead of 'unavailable'; the redelivery finds the "
+        "execution already started; one reply",
+        f"deliveries {statuses}; webhook done in {webhook_s:.1f} s",
+    )
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_a_sent_reply_that_cannot_be_recorded_is_not_sent_again(
+    stack: PolybotStack, chat_id: int, faults: FaultSession, failures: int
+) -> None:
+    assert stack.telegram is not None
+    with photo_waiting_for_a_worker(stack, chat_id, ultralytics_asset("zidane.jpg")) as (message_id, name):
+        # SendReply's first UpdateItem is the one recording the sent photo.
+        stack.aws.faults.inject(AwsFault("dynamodb", "UpdateItem", 500, "InternalServerError", times=failures))
+    stack.telegram.wait_for_reply(chat_id, message_id, timeout=120)
+    execution = wait_for_execution(stack, name)
+    replies = stack.telegram.replies_to(chat_id, message_id)
+
+    assert execution["status"] == "SUCCEEDED"
+    assert len(replies) == 1
+    outcome = (
+        "boto3 retries the write within SendReply; recorded; one reply"
+        if failures < aws.IN_FUNCTION.attempts
+        else "the record fails for good; SendReply goes on (the photo is out) instead of failing into a resend"
+    )
+    faults.record(
+        f"{failures}× InternalServerError (500) on dynamodb UpdateItem recording the sent photo", outcome, "1 reply"
+    )
