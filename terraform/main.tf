@@ -38,6 +38,7 @@ module "iam" {
   images_bucket_arn   = local.bkt_arn
 
   container_repository_arns = var.container_repository_arns
+  session_manager_access    = var.session_manager_access
 }
 
 module "bastion" {

@@ -155,3 +155,9 @@ variable "container_repository_arns" {
   description = "ECR repositories of the bot and worker images, which the instances may then pull from; empty for images in a public registry."
   default     = []
 }
+
+variable "session_manager_access" {
+  type        = bool
+  description = "Let operators open Session Manager shells on the bot and worker instances; off: SSH through the bastion only."
+  default     = false
+}

@@ -6,8 +6,8 @@ found at run time and named in a CLI config file of our own, so `init` never
 reaches the registry. Configurations are copied to a temporary folder before
 `init`, so no `.terraform/`, lock file or state ever lands in the repository.
 Also here: what the plan and apply tests share about the embedded AWS they run
-against (`TerraformAws`, seeded by tests/infrastructure/conftest.py) and the
-IAM wildcard check on policy documents.
+against (`TerraformAws`, seeded by tests/infrastructure/conftest.py) and how
+to read IAM policy documents out of a plan.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ ECR_REPOSITORY_ARNS = [
     "arn:aws:ecr:us-east-1:123456789012:repository/polybot-worker",
 ]
 SAM_STACK_NAME = "polybot-tftest"
+# The environment name of the root configuration's plan (tests/infrastructure/conftest.py).
+PLAN_ENVIRONMENT = "tfplan"
 DOMAIN = "bot.polybot-tftest.example.com"
 # The AWS services the root configuration calls, pointed at the emulator.
 SERVICES = (
@@ -274,3 +276,49 @@ def walk_modules(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from module.get("resources", [])
     for child in module.get("child_modules", []):
         yield from walk_modules(child)
+
+
+def planned(plan: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    """The planned resources of one type, child modules included."""
+    return [r for r in walk_modules(plan["planned_values"]["root_module"]) if r["type"] == resource_type]
+
+
+# Resource types whose `policy` or `assume_role_policy` is an IAM policy document
+# (an ECR lifecycle policy, say, is not).
+_POLICY_RESOURCE_TYPES = frozenset(
+    {"aws_iam_policy", "aws_iam_role", "aws_iam_role_policy", "aws_iam_user_policy", "aws_s3_bucket_policy"}
+)
+
+
+def policy_documents(plan: dict[str, Any]) -> dict[str, str]:
+    """Every IAM policy document a saved plan knows, by address: policy-document data
+    sources read during planning, and the policy attributes of planned resources
+    (inline role policies, managed policies, trust policies, bucket policies) that are known."""
+    documents: dict[str, str] = {}
+    for r in walk_modules(plan.get("prior_state", {}).get("values", {}).get("root_module", {})):
+        if r["type"] == "aws_iam_policy_document" and r["values"].get("json"):
+            documents[r["address"]] = r["values"]["json"]
+    for r in walk_modules(plan["planned_values"]["root_module"]):
+        if r["type"] not in _POLICY_RESOURCE_TYPES:
+            continue
+        for attribute in ("policy", "assume_role_policy"):
+            value = r.get("values", {}).get(attribute)
+            if isinstance(value, str) and value:
+                documents[f"{r['address']}.{attribute}"] = value
+    return documents
+
+
+def unknown_policy_values(plan: dict[str, Any]) -> list[str]:
+    """Addresses of planned resources whose policy attribute is known only after apply,
+    so a check of the plan's documents would not see it."""
+    unknown: list[str] = []
+    for change in plan.get("resource_changes", []):
+        if change["type"] not in _POLICY_RESOURCE_TYPES:
+            continue
+        after_unknown = change.get("change", {}).get("after_unknown") or {}
+        unknown += [
+            f"{change['address']}.{attribute}"
+            for attribute in ("policy", "assume_role_policy")
+            if after_unknown.get(attribute) is True
+        ]
+    return unknown

@@ -36,16 +36,10 @@ variable "container_repository_arns" {
   default     = []
 }
 
-variable "attach_ssm_core" {
+variable "session_manager_access" {
   type        = bool
-  description = "Attach AmazonSSMManagedInstanceCore so operators reach the instances with Session Manager and CI can redeploy with Run Command."
-  default     = true
-}
-
-variable "attach_cloudwatch_agent" {
-  type        = bool
-  description = "Attach CloudWatchAgentServerPolicy so the CloudWatch agent can ship logs and memory metrics."
-  default     = true
+  description = "Let operators open Session Manager shells on the instances (ssm:UpdateInstanceInformation and the ssmmessages channels). Off: SSH through the bastion only."
+  default     = false
 }
 
 variable "tags" {
