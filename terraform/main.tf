@@ -37,6 +37,9 @@ module "iam" {
   detection_queue_arn = local.sam["DetectionQueueArn"]
   images_bucket_arn   = local.bkt_arn
 
+  bot_log_group_name        = module.bot.log_group_name
+  worker_log_group_name     = module.yolo.log_group_name
+  worker_group_name_prefix  = module.yolo.autoscaling_group_name_prefix
   container_repository_arns = var.container_repository_arns
   session_manager_access    = var.session_manager_access
 }
@@ -90,6 +93,9 @@ module "bot" {
   public_url                = module.load_balancer.public_url
   images_bucket             = local.bucket
   results_table             = local.sam["ResultsTableName"]
+  log_retention_days        = var.log_retention_days
+  # Explicit: nothing in the module refers to the routes, yet each boot needs them.
+  nat_route_ids = module.network.nat_route_ids
 }
 
 module "yolo" {
@@ -113,4 +119,7 @@ module "yolo" {
   detection_queue_arn         = local.sam["DetectionQueueArn"]
   backlog_per_instance_target = var.backlog_per_instance_target
   alarm_actions               = local.alarms
+  log_retention_days          = var.log_retention_days
+  # Explicit: nothing in the module refers to the routes, yet each boot needs them.
+  nat_route_ids = module.network.nat_route_ids
 }

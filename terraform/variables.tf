@@ -156,6 +156,12 @@ variable "container_repository_arns" {
   default     = []
 }
 
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch Logs keeps the bot and worker containers' output."
+  default     = 30
+}
+
 variable "session_manager_access" {
   type        = bool
   description = "Let operators open Session Manager shells on the bot and worker instances; off: SSH through the bastion only."

@@ -37,6 +37,10 @@ ECR_REPOSITORY_ARNS = [
     "arn:aws:ecr:us-east-1:123456789012:repository/polybot-worker",
 ]
 SAM_STACK_NAME = "polybot-tftest"
+# Image references as CI produces them: ECR, tagged with a git commit SHA.
+IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
+BOT_IMAGE = f"{ECR_REGISTRY}/polybot-bot:{IMAGE_TAG}"
+WORKER_IMAGE = f"{ECR_REGISTRY}/polybot-worker:{IMAGE_TAG}"
 # The environment name of the root configuration's plan (tests/infrastructure/conftest.py).
 PLAN_ENVIRONMENT = "tfplan"
 DOMAIN = "bot.polybot-tftest.example.com"
@@ -231,8 +235,8 @@ class TerraformAws:
             "sam_stack_name": SAM_STACK_NAME,
             "domain_name": DOMAIN,
             "hosted_zone_id": self.hosted_zone_id,
-            "bot_image": f"{ECR_REGISTRY}/polybot-bot:test",
-            "worker_image": f"{ECR_REGISTRY}/polybot-worker:test",
+            "bot_image": BOT_IMAGE,
+            "worker_image": WORKER_IMAGE,
             "container_repository_arns": json.dumps(ECR_REPOSITORY_ARNS),
             "allowed_ssh_cidr_blocks": '["203.0.113.10/32"]',
             "alb_deletion_protection": "false",

@@ -7,10 +7,15 @@ data "aws_caller_identity" "current" {}
 locals {
   # ARNs built from names, not taken from the resources, so every policy
   # document is known at plan time (and checked there: tests/infrastructure).
-  arn_prefix    = "arn:${data.aws_partition.current.partition}"
-  region        = data.aws_region.current.name
-  account_id    = data.aws_caller_identity.current.account_id
-  instances_arn = "${local.arn_prefix}:ec2:${local.region}:${local.account_id}:instance/*"
+  arn_prefix = "arn:${data.aws_partition.current.partition}"
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+  log_stream_arns = {
+    bot  = "${local.arn_prefix}:logs:${local.region}:${local.account_id}:log-group:${var.bot_log_group_name}:*"
+    yolo = "${local.arn_prefix}:logs:${local.region}:${local.account_id}:log-group:${var.worker_log_group_name}:*"
+  }
+  worker_groups_arn = "${local.arn_prefix}:autoscaling:${local.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/${var.worker_group_name_prefix}*"
+  instances_arn     = "${local.arn_prefix}:ec2:${local.region}:${local.account_id}:instance/*"
 }
 
 data "aws_iam_policy_document" "ec2_assume" {
@@ -80,6 +85,14 @@ data "aws_iam_policy_document" "yolo" {
     resources = ["*"]
   }
 
+  # polybot-report-health (user data) marks its own instance Unhealthy when the
+  # worker container is not; only in the workers' group(s).
+  statement {
+    sid       = "ReportContainerHealth"
+    actions   = ["autoscaling:SetInstanceHealth"]
+    resources = [local.worker_groups_arn]
+  }
+
   dynamic "statement" {
     for_each = length(var.kms_key_arns) > 0 ? [1] : []
     content {
@@ -87,6 +100,19 @@ data "aws_iam_policy_document" "yolo" {
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = var.kms_key_arns
     }
+  }
+}
+
+# --- both: write their container's output to their own log group (Docker's
+# awslogs driver, on the host's credentials) ---
+
+data "aws_iam_policy_document" "container_logs" {
+  for_each = local.log_stream_arns
+
+  statement {
+    sid       = "WriteContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [each.value]
   }
 }
 
@@ -137,6 +163,14 @@ resource "aws_iam_role_policy" "this" {
   name   = "polybot-${each.key}"
   role   = aws_iam_role.this[each.key].id
   policy = each.value.policy
+}
+
+resource "aws_iam_role_policy" "container_logs" {
+  for_each = local.roles
+
+  name   = "polybot-${each.key}-container-logs"
+  role   = aws_iam_role.this[each.key].id
+  policy = data.aws_iam_policy_document.container_logs[each.key].json
 }
 
 resource "aws_iam_role_policy" "session_manager" {

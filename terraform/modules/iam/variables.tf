@@ -36,6 +36,21 @@ variable "container_repository_arns" {
   default     = []
 }
 
+variable "bot_log_group_name" {
+  type        = string
+  description = "CloudWatch Logs group the bot containers write to (bot module output); the bot role may create streams and put events there only."
+}
+
+variable "worker_log_group_name" {
+  type        = string
+  description = "CloudWatch Logs group the worker containers write to (yolo module output); the workers' role may create streams and put events there only."
+}
+
+variable "worker_group_name_prefix" {
+  type        = string
+  description = "What the workers' auto-scaling group name starts with (yolo module output); the workers may mark their own instance Unhealthy only in groups named so."
+}
+
 variable "session_manager_access" {
   type        = bool
   description = "Let operators open Session Manager shells on the instances (ssm:UpdateInstanceInformation and the ssmmessages channels). Off: SSH through the bastion only."
