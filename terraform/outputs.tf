@@ -28,6 +28,21 @@ output "yolo_user_data" {
   value       = module.yolo.user_data
 }
 
+output "bot_image" {
+  description = "Image reference the bot instances run (also in the SSM parameter image_parameter_names.bot)."
+  value       = local.images["bot"]
+}
+
+output "worker_image" {
+  description = "Image reference the workers run (also in the SSM parameter image_parameter_names.worker)."
+  value       = local.images["worker"]
+}
+
+output "image_parameter_names" {
+  description = "SSM parameters holding the deployed image references, by part (bot, worker)."
+  value       = local.image_parameter_names
+}
+
 output "log_group_names" {
   description = "CloudWatch Logs groups of the containers, by part (bot, worker); one stream per instance ID."
   value       = { bot = module.bot.log_group_name, worker = module.yolo.log_group_name }

@@ -235,9 +235,9 @@ class TerraformAws:
             "sam_stack_name": SAM_STACK_NAME,
             "domain_name": DOMAIN,
             "hosted_zone_id": self.hosted_zone_id,
+            # The ECR repositories the instances may pull from are derived from these.
             "bot_image": BOT_IMAGE,
             "worker_image": WORKER_IMAGE,
-            "container_repository_arns": json.dumps(ECR_REPOSITORY_ARNS),
             "allowed_ssh_cidr_blocks": '["203.0.113.10/32"]',
             "alb_deletion_protection": "false",
             # moto does not implement MonitorInstances (detailed monitoring).

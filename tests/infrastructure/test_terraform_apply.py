@@ -24,6 +24,7 @@ from tests.auxil.terraform import (
     BOT_IMAGE,
     BOT_SETTINGS,
     DOMAIN,
+    WORKER_IMAGE,
     Terraform,
     TerraformAws,
     emulator_configuration,
@@ -155,7 +156,11 @@ def test_bot_instances_start_the_container_with_its_settings(
     assert f"docker pull {BOT_IMAGE}" in user_data
 
 
-def test_container_log_groups_exist(applied: dict[str, Any], terraform_aws: TerraformAws) -> None:
+def test_deployed_images_and_log_groups_exist(applied: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    ssm = terraform_aws.client("ssm")
+    parameters = applied["image_parameter_names"]
+    assert ssm.get_parameter(Name=parameters["bot"])["Parameter"]["Value"] == BOT_IMAGE
+    assert ssm.get_parameter(Name=parameters["worker"])["Parameter"]["Value"] == WORKER_IMAGE
     logs = terraform_aws.client("logs")
     for name in applied["log_group_names"].values():
         found = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]

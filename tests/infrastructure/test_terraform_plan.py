@@ -20,10 +20,13 @@ from tests.auxil.terraform import (
     BOT_IMAGE,
     BOT_SETTINGS,
     DOMAIN,
+    ECR_REGISTRY,
     ECR_REPOSITORY_ARNS,
     PLAN_ENVIRONMENT,
     WORKER_IMAGE,
+    Terraform,
     TerraformAws,
+    TerraformFailed,
     planned,
     policy_documents,
     wildcard_statements,
@@ -37,6 +40,11 @@ ENVIRONMENT = PLAN_ENVIRONMENT
 @pytest.fixture
 def plan(root_plan: dict[str, Any]) -> dict[str, Any]:
     return root_plan
+
+
+@pytest.fixture
+def configuration(root_configuration: Terraform) -> Terraform:
+    return root_configuration
 
 
 def groups(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -224,7 +232,41 @@ def test_workers_report_their_container_health(plan: dict[str, Any], tmp_path: P
     assert f"retry 10 docker pull {WORKER_IMAGE}" in user_data
 
 
-def test_image_pull_policy_is_scoped_to_the_repositories(plan: dict[str, Any]) -> None:
+def test_one_immutable_image_reference_per_part(plan: dict[str, Any]) -> None:
+    outputs = plan["planned_values"]["outputs"]
+    assert (outputs["bot_image"]["value"], outputs["worker_image"]["value"]) == (BOT_IMAGE, WORKER_IMAGE)
+    parameters = {r["values"]["name"]: r["values"] for r in planned(plan, "aws_ssm_parameter")}
+    names = outputs["image_parameter_names"]["value"]
+    assert parameters[names["bot"]]["insecure_value"] == BOT_IMAGE
+    assert parameters[names["worker"]]["insecure_value"] == WORKER_IMAGE
+    text = json.dumps(plan["planned_values"])
+    assert ":latest" not in text
+
+
+def test_a_latest_tag_is_refused(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    variables = {**terraform_aws.variables(ENVIRONMENT), "bot_image": f"{ECR_REGISTRY}/polybot-bot:latest"}
+    with pytest.raises(TerraformFailed, match="tag other than latest"):
+        configuration.run("plan", "-no-color", "-input=false", "-refresh=false", *Terraform.var_args(variables))
+
+
+def test_an_image_not_given_is_the_one_deployed(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    """A pipeline that rebuilt only the bot passes only bot_image: the workers keep
+    the reference the last apply recorded in SSM."""
+    environment = "tfkeep"
+    deployed = f"{ECR_REGISTRY}/polybot-worker:{'f' * 40}"
+    terraform_aws.client("ssm").put_parameter(
+        Name=f"/polybot-{environment}/worker-image", Value=deployed, Type="String", Overwrite=True
+    )
+    variables = {k: v for k, v in terraform_aws.variables(environment).items() if k != "worker_image"}
+    configuration.plan(variables, out="keep.tfplan")
+    kept = json.loads(configuration.show_json(["keep.tfplan"]))
+    outputs = kept["planned_values"]["outputs"]
+    assert outputs["worker_image"]["value"] == deployed
+    assert outputs["bot_image"]["value"] == BOT_IMAGE
+    assert f"docker pull {deployed}" in outputs["yolo_user_data"]["value"]
+
+
+def test_instances_may_pull_from_the_repositories_of_their_images(plan: dict[str, Any]) -> None:
     documents = policy_documents(plan)
     [pull] = [json.loads(d) for a, d in documents.items() if "aws_iam_policy_document.pull_images" in a]
     for statement in pull["Statement"]:
@@ -233,6 +275,7 @@ def test_image_pull_policy_is_scoped_to_the_repositories(plan: dict[str, Any]) -
         if resources == ["*"]:
             assert actions == ["ecr:GetAuthorizationToken"], "only the login token may be granted on every resource"
         else:
+            # Derived from bot_image and worker_image; the tests pass no repository list.
             assert set(resources) == set(ECR_REPOSITORY_ARNS)
             assert all(a.startswith("ecr:") for a in actions)
     attachments = [r for r in planned(plan, "aws_iam_role_policy_attachment") if "pull_images" in r["address"]]
