@@ -4,10 +4,13 @@ Used by tests/infrastructure. Providers come from the filesystem mirror on the
 machine (../shared/NOTES.md: a folder holding `registry.terraform.io/...`),
 found at run time and named in a CLI config file of our own, so `init` never
 reaches the registry. Configurations are copied to a temporary folder before
-`init`, so no `.terraform/`, lock file or state ever lands in the repository.
-Also here: what the plan and apply tests share about the embedded AWS they run
-against (`TerraformAws`, seeded by tests/infrastructure/conftest.py) and how
-to read IAM policy documents out of a plan.
+`init`, so no `.terraform/` or state ever lands in the repository; the
+committed `.terraform.lock.hcl` files travel with the copy and `init` may not
+change them (`-lockfile=readonly`), so a lock that does not match the provider
+the mirror holds fails the tests. Also here: what the plan and apply tests
+share about the embedded AWS they run against (`TerraformAws`, seeded by
+tests/infrastructure/conftest.py) and how to read IAM policy documents out of
+a plan.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
+LOCK_FILE = ".terraform.lock.hcl"
 MIRROR_SEARCH_ROOTS = (Path("/opt"), Path("/usr/local/share"), Path.home() / ".terraform.d")
 DEFAULT_TIMEOUT_S = 300
 
@@ -109,11 +113,12 @@ def write_cli_config(directory: Path) -> Path:
 
 
 def copy_configuration(destination: Path, source: Path = TERRAFORM_DIR) -> Path:
-    """A working copy of `source` without local state, so terraform can write into it freely."""
+    """A working copy of `source` without local state, so terraform can write into it
+    freely; committed lock files are kept, so `init` checks the provider against them."""
     shutil.copytree(
         source,
         destination,
-        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*.tfplan"),
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"),
     )
     return destination
 
@@ -159,7 +164,10 @@ class Terraform:
         return completed.stdout
 
     def init(self) -> str:
-        return self.run("init", "-backend=false", "-no-color", "-input=false")
+        """`init` offline; where a lock file was committed, it must already hold the
+        provider init installs (a module on its own has none and gets a fresh one)."""
+        readonly = ["-lockfile=readonly"] if (self.workdir / LOCK_FILE).is_file() else []
+        return self.run("init", "-backend=false", "-no-color", "-input=false", *readonly)
 
     def validate(self) -> str:
         return self.run("validate", "-no-color")

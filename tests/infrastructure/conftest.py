@@ -118,7 +118,7 @@ def _register_stack(cloudformation: Any, outputs: dict[str, str]) -> None:
 
 @pytest.fixture(scope="session")
 def root_configuration(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> Terraform:
-    """The root configuration, initialised against the embedded AWS."""
+    """The root configuration, initialised against the embedded AWS (with its committed lock file)."""
     return emulator_configuration(tmp_path_factory.mktemp("root"), terraform_aws)
 
 
