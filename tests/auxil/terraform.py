@@ -30,6 +30,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
+BOOTSTRAP_DIR = TERRAFORM_DIR / "bootstrap"
 LOCK_FILE = ".terraform.lock.hcl"
 MIRROR_SEARCH_ROOTS = (Path("/opt"), Path("/usr/local/share"), Path.home() / ".terraform.d")
 DEFAULT_TIMEOUT_S = 300
@@ -41,13 +42,13 @@ ECR_REPOSITORY_ARNS = [
     "arn:aws:ecr:us-east-1:123456789012:repository/polybot-worker",
 ]
 SAM_STACK_NAME = "polybot-tftest"
+# The environment name of the root configuration's plan (tests/infrastructure/conftest.py).
+PLAN_ENVIRONMENT = "tfplan"
+DOMAIN = "bot.polybot-tftest.example.com"
 # Image references as CI produces them: ECR, tagged with a git commit SHA.
 IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
 BOT_IMAGE = f"{ECR_REGISTRY}/polybot-bot:{IMAGE_TAG}"
 WORKER_IMAGE = f"{ECR_REGISTRY}/polybot-worker:{IMAGE_TAG}"
-# The environment name of the root configuration's plan (tests/infrastructure/conftest.py).
-PLAN_ENVIRONMENT = "tfplan"
-DOMAIN = "bot.polybot-tftest.example.com"
 # The AWS services the root configuration calls, pointed at the emulator.
 SERVICES = (
     "acm",
@@ -62,6 +63,16 @@ SERVICES = (
     "ssm",
     "sts",
 )
+# The bootstrap configuration: the services it calls, and its variables in the tests.
+BOOTSTRAP_SERVICES = ("ecr", "iam", "s3", "sts")
+GITHUB_OWNER = "polybot-org"
+GITHUB_REPOSITORY = "polybot"
+BOOTSTRAP_VARIABLES = {
+    "region": "us-east-1",
+    "github_owner": GITHUB_OWNER,
+    "github_repository": GITHUB_REPOSITORY,
+    "environments": '["prod", "dev"]',
+}
 # The settings the bot container must get from its instance's user data.
 BOT_SETTINGS = (
     "POLYBOT_STATE_MACHINE_ARN",
@@ -253,10 +264,12 @@ class TerraformAws:
         }
 
 
-def emulator_configuration(base: Path, aws: TerraformAws) -> Terraform:
-    """The root configuration copied under `base`, its provider pointed at `aws`, initialised."""
-    work = copy_configuration(base / "terraform")
-    (work / "emulator_override.tf").write_text(provider_override(aws.endpoint_url, SERVICES))
+def emulator_configuration(
+    base: Path, aws: TerraformAws, source: Path = TERRAFORM_DIR, services: Sequence[str] = SERVICES
+) -> Terraform:
+    """A configuration (the root by default) copied under `base`, its provider pointed at `aws`, initialised."""
+    work = copy_configuration(base / source.name, source)
+    (work / "emulator_override.tf").write_text(provider_override(aws.endpoint_url, services))
     terraform = Terraform(work, write_cli_config(base), env=aws.environment())
     terraform.init()
     return terraform

