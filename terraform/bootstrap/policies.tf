@@ -652,6 +652,15 @@ data "aws_iam_policy_document" "sam_resources" {
     resources = [for prefix in local.prefixes : "${local.arn}:lambda:${local.regional}:function:${prefix}-*"]
   }
 
+  # The functions' shared layer (AWS::Serverless::LayerVersion), which SAM names
+  # after its logical ID, without the stack's name: any layer of the account
+  # and region, and its versions.
+  statement {
+    sid       = "ManageLayer"
+    actions   = ["lambda:DeleteLayerVersion", "lambda:GetLayerVersion", "lambda:PublishLayerVersion"]
+    resources = ["${local.arn}:lambda:${local.regional}:layer:*", "${local.arn}:lambda:${local.regional}:layer:*:*"]
+  }
+
   # CloudFormation names a state machine and a secret <logical id>-<random>,
   # without the stack's name: scoped to the account and region only.
   statement {
@@ -722,6 +731,8 @@ data "aws_iam_policy_document" "sam_observability" {
     ]
     resources = flatten([
       for prefix in local.prefixes : [
+        # /aws/lambda/<stack>/<function>, and Lambda's default /aws/lambda/<function name>.
+        "${local.arn}:logs:${local.regional}:log-group:/aws/lambda/${prefix}/*",
         "${local.arn}:logs:${local.regional}:log-group:/aws/lambda/${prefix}-*",
         "${local.arn}:logs:${local.regional}:log-group:/aws/vendedlogs/states/${prefix}-*",
       ]
@@ -764,7 +775,8 @@ data "aws_iam_policy_document" "sam_observability" {
     resources = [for prefix in local.prefixes : "${local.arn}:sns:${local.regional}:${prefix}-*"]
   }
 
-  # The functions' and the state machine's roles, which SAM creates as <stack>-<function>Role-<random>.
+  # The functions' and the state machine's roles: CloudFormation names them
+  # <stack>-<logical id>-<random>.
   statement {
     sid = "ManageStackRoles"
     actions = [
@@ -784,8 +796,8 @@ data "aws_iam_policy_document" "sam_observability" {
     resources = local.role_arns
   }
 
-  # SAM attaches AWS managed service-role policies (basic Lambda execution,
-  # X-Ray); nothing broader can be attached.
+  # Roles SAM generates may get AWS managed service-role policies (basic Lambda
+  # execution, X-Ray); nothing broader can be attached.
   statement {
     sid       = "AttachServiceRolePolicies"
     actions   = ["iam:AttachRolePolicy"]
