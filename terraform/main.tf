@@ -20,6 +20,59 @@ locals {
   bkt_arn = lookup(local.sam, "ImagesBucketArn", "arn:${data.aws_partition.current.partition}:s3:::${local.bucket}")
 }
 
+# --- the image each part runs: one immutable reference per image (CI tags
+# with the git commit SHA, ECR refuses to move a tag), given here, written to
+# the launch templates (a new reference is a new launch template version,
+# which starts a rolling instance refresh) and recorded in SSM. A pipeline
+# that rebuilt only one image passes only that reference; the other is read
+# back from its parameter, inside the same plan, so two deploys serialised by
+# the state lock can never put an older reference back. ---
+
+locals {
+  # A full reference with a tag (never "latest") or a digest.
+  image_reference_pattern = "^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})$"
+  image_parameter_names = {
+    bot    = "/${local.name}/bot-image"
+    worker = "/${local.name}/worker-image"
+  }
+  given_images = { bot = var.bot_image, worker = var.worker_image }
+  images = {
+    for part, given in local.given_images :
+    part => given != null ? given : data.aws_ssm_parameter.deployed_image[part].insecure_value
+  }
+  # Images in ECR: the instances may pull from exactly those repositories.
+  ecr_image_pattern = "^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com[.a-z]*/(?P<repository>[^:@]+)"
+  ecr_images        = [for image in values(local.images) : regex(local.ecr_image_pattern, image) if can(regex(local.ecr_image_pattern, image))]
+  container_repository_arns = distinct(concat(var.container_repository_arns, [
+    for image in local.ecr_images :
+    "arn:${data.aws_partition.current.partition}:ecr:${image.region}:${image.account}:repository/${image.repository}"
+  ]))
+}
+
+data "aws_ssm_parameter" "deployed_image" {
+  for_each = { for part, given in local.given_images : part => local.image_parameter_names[part] if given == null }
+
+  name = each.value
+}
+
+resource "aws_ssm_parameter" "deployed_image" {
+  #checkov:skip=CKV2_AWS_34:An image reference is not a secret: it is in every launch template and on every instance; a String keeps it readable without KMS permissions.
+  for_each = local.image_parameter_names
+
+  name           = each.value
+  description    = "Image the Polybot ${each.key} instances of ${local.name} run (written by terraform apply; read back when a deploy does not pass it)"
+  type           = "String"
+  insecure_value = local.images[each.key]
+
+  # A reference read back from the parameter is checked like a given one.
+  lifecycle {
+    precondition {
+      condition     = can(regex(local.image_reference_pattern, local.images[each.key])) && !endswith(local.images[each.key], ":latest")
+      error_message = "The ${each.key} image must be a full reference with a tag other than latest, or a digest."
+    }
+  }
+}
+
 module "network" {
   source = "./modules/network"
 
@@ -37,7 +90,11 @@ module "iam" {
   detection_queue_arn = local.sam["DetectionQueueArn"]
   images_bucket_arn   = local.bkt_arn
 
-  container_repository_arns = var.container_repository_arns
+  bot_log_group_name        = module.bot.log_group_name
+  worker_log_group_name     = module.yolo.log_group_name
+  worker_group_name_prefix  = module.yolo.autoscaling_group_name_prefix
+  container_repository_arns = local.container_repository_arns
+  session_manager_access    = var.session_manager_access
 }
 
 module "bastion" {
@@ -82,13 +139,16 @@ module "bot" {
   alb_security_group_id     = module.load_balancer.alb_security_group_id
   bastion_security_group_id = module.bastion.security_group_id
   target_group_arn          = module.load_balancer.target_group_arn
-  bot_image                 = var.bot_image
+  bot_image                 = local.images["bot"]
   region                    = var.region
   state_machine_arn         = local.sam["ImagePipelineArn"]
   telegram_secret_id        = local.sam["TelegramSecretArn"]
   public_url                = module.load_balancer.public_url
   images_bucket             = local.bucket
   results_table             = local.sam["ResultsTableName"]
+  log_retention_days        = var.log_retention_days
+  # Explicit: nothing in the module refers to the routes, yet each boot needs them.
+  nat_route_ids = module.network.nat_route_ids
 }
 
 module "yolo" {
@@ -105,11 +165,14 @@ module "yolo" {
   min_size                    = var.yolo_min_size
   max_size                    = var.yolo_max_size
   desired_capacity            = var.yolo_desired_capacity
-  worker_image                = var.worker_image
+  worker_image                = local.images["worker"]
   model                       = var.model
   region                      = var.region
   detection_queue_url         = local.sam["DetectionQueueUrl"]
   detection_queue_arn         = local.sam["DetectionQueueArn"]
   backlog_per_instance_target = var.backlog_per_instance_target
   alarm_actions               = local.alarms
+  log_retention_days          = var.log_retention_days
+  # Explicit: nothing in the module refers to the routes, yet each boot needs them.
+  nat_route_ids = module.network.nat_route_ids
 }

@@ -28,12 +28,24 @@ variable "hosted_zone_id" {
 
 variable "bot_image" {
   type        = string
-  description = "Container image of the bot (bot/Dockerfile), with tag."
+  description = "Full reference of the bot image (bot/Dockerfile): registry/repository:tag or @sha256:digest, never :latest; CI passes ECR's <repository>:<git commit SHA>. Null keeps the image running now (read back from the SSM parameter /polybot-<environment>/bot-image that every apply writes)."
+  default     = null
+
+  validation {
+    condition     = var.bot_image == null || (can(regex(local.image_reference_pattern, var.bot_image)) && !endswith(coalesce(var.bot_image, "-"), ":latest"))
+    error_message = "bot_image must be a full reference with a tag other than latest, or a digest: <registry>/<repository>:<tag> or <registry>/<repository>@sha256:<digest>."
+  }
 }
 
 variable "worker_image" {
   type        = string
-  description = "Container image of the YOLO worker (inference/Dockerfile), with tag."
+  description = "Full reference of the YOLO worker image (inference/Dockerfile): registry/repository:tag or @sha256:digest, never :latest; CI passes ECR's <repository>:<git commit SHA>. Null keeps the image running now (read back from the SSM parameter /polybot-<environment>/worker-image that every apply writes)."
+  default     = null
+
+  validation {
+    condition     = var.worker_image == null || (can(regex(local.image_reference_pattern, var.worker_image)) && !endswith(coalesce(var.worker_image, "-"), ":latest"))
+    error_message = "worker_image must be a full reference with a tag other than latest, or a digest: <registry>/<repository>:<tag> or <registry>/<repository>@sha256:<digest>."
+  }
 }
 
 variable "model" {
@@ -152,6 +164,18 @@ variable "detailed_monitoring" {
 
 variable "container_repository_arns" {
   type        = list(string)
-  description = "ECR repositories of the bot and worker images, which the instances may then pull from; empty for images in a public registry."
+  description = "Extra ECR repositories the instances may pull from. Those of bot_image and worker_image, when they are ECR references, are derived from them and need not be listed."
   default     = []
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch Logs keeps the bot and worker containers' output."
+  default     = 30
+}
+
+variable "session_manager_access" {
+  type        = bool
+  description = "Let operators open Session Manager shells on the bot and worker instances; off: SSH through the bastion only."
+  default     = false
 }

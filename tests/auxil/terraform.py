@@ -4,10 +4,13 @@ Used by tests/infrastructure. Providers come from the filesystem mirror on the
 machine (../shared/NOTES.md: a folder holding `registry.terraform.io/...`),
 found at run time and named in a CLI config file of our own, so `init` never
 reaches the registry. Configurations are copied to a temporary folder before
-`init`, so no `.terraform/`, lock file or state ever lands in the repository.
-Also here: what the plan and apply tests share about the embedded AWS they run
-against (`TerraformAws`, seeded by tests/infrastructure/conftest.py) and the
-IAM wildcard check on policy documents.
+`init`, so no `.terraform/` or state ever lands in the repository; the
+committed `.terraform.lock.hcl` files travel with the copy and `init` may not
+change them (`-lockfile=readonly`), so a lock that does not match the provider
+the mirror holds fails the tests. Also here: what the plan and apply tests
+share about the embedded AWS they run against (`TerraformAws`, seeded by
+tests/infrastructure/conftest.py) and how to read IAM policy documents out of
+a plan.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
+BOOTSTRAP_DIR = TERRAFORM_DIR / "bootstrap"
+LOCK_FILE = ".terraform.lock.hcl"
 MIRROR_SEARCH_ROOTS = (Path("/opt"), Path("/usr/local/share"), Path.home() / ".terraform.d")
 DEFAULT_TIMEOUT_S = 300
 
@@ -37,7 +42,13 @@ ECR_REPOSITORY_ARNS = [
     "arn:aws:ecr:us-east-1:123456789012:repository/polybot-worker",
 ]
 SAM_STACK_NAME = "polybot-tftest"
+# The environment name of the root configuration's plan (tests/infrastructure/conftest.py).
+PLAN_ENVIRONMENT = "tfplan"
 DOMAIN = "bot.polybot-tftest.example.com"
+# Image references as CI produces them: ECR, tagged with a git commit SHA.
+IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
+BOT_IMAGE = f"{ECR_REGISTRY}/polybot-bot:{IMAGE_TAG}"
+WORKER_IMAGE = f"{ECR_REGISTRY}/polybot-worker:{IMAGE_TAG}"
 # The AWS services the root configuration calls, pointed at the emulator.
 SERVICES = (
     "acm",
@@ -52,6 +63,16 @@ SERVICES = (
     "ssm",
     "sts",
 )
+# The bootstrap configuration: the services it calls, and its variables in the tests.
+BOOTSTRAP_SERVICES = ("ecr", "iam", "s3", "sts")
+GITHUB_OWNER = "polybot-org"
+GITHUB_REPOSITORY = "polybot"
+BOOTSTRAP_VARIABLES = {
+    "region": "us-east-1",
+    "github_owner": GITHUB_OWNER,
+    "github_repository": GITHUB_REPOSITORY,
+    "environments": '["prod", "dev"]',
+}
 # The settings the bot container must get from its instance's user data.
 BOT_SETTINGS = (
     "POLYBOT_STATE_MACHINE_ARN",
@@ -103,11 +124,12 @@ def write_cli_config(directory: Path) -> Path:
 
 
 def copy_configuration(destination: Path, source: Path = TERRAFORM_DIR) -> Path:
-    """A working copy of `source` without local state, so terraform can write into it freely."""
+    """A working copy of `source` without local state, so terraform can write into it
+    freely; committed lock files are kept, so `init` checks the provider against them."""
     shutil.copytree(
         source,
         destination,
-        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*.tfplan"),
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"),
     )
     return destination
 
@@ -153,7 +175,10 @@ class Terraform:
         return completed.stdout
 
     def init(self) -> str:
-        return self.run("init", "-backend=false", "-no-color", "-input=false")
+        """`init` offline; where a lock file was committed, it must already hold the
+        provider init installs (a module on its own has none and gets a fresh one)."""
+        readonly = ["-lockfile=readonly"] if (self.workdir / LOCK_FILE).is_file() else []
+        return self.run("init", "-backend=false", "-no-color", "-input=false", *readonly)
 
     def validate(self) -> str:
         return self.run("validate", "-no-color")
@@ -229,9 +254,9 @@ class TerraformAws:
             "sam_stack_name": SAM_STACK_NAME,
             "domain_name": DOMAIN,
             "hosted_zone_id": self.hosted_zone_id,
-            "bot_image": f"{ECR_REGISTRY}/polybot-bot:test",
-            "worker_image": f"{ECR_REGISTRY}/polybot-worker:test",
-            "container_repository_arns": json.dumps(ECR_REPOSITORY_ARNS),
+            # The ECR repositories the instances may pull from are derived from these.
+            "bot_image": BOT_IMAGE,
+            "worker_image": WORKER_IMAGE,
             "allowed_ssh_cidr_blocks": '["203.0.113.10/32"]',
             "alb_deletion_protection": "false",
             # moto does not implement MonitorInstances (detailed monitoring).
@@ -239,10 +264,12 @@ class TerraformAws:
         }
 
 
-def emulator_configuration(base: Path, aws: TerraformAws) -> Terraform:
-    """The root configuration copied under `base`, its provider pointed at `aws`, initialised."""
-    work = copy_configuration(base / "terraform")
-    (work / "emulator_override.tf").write_text(provider_override(aws.endpoint_url, SERVICES))
+def emulator_configuration(
+    base: Path, aws: TerraformAws, source: Path = TERRAFORM_DIR, services: Sequence[str] = SERVICES
+) -> Terraform:
+    """A configuration (the root by default) copied under `base`, its provider pointed at `aws`, initialised."""
+    work = copy_configuration(base / source.name, source)
+    (work / "emulator_override.tf").write_text(provider_override(aws.endpoint_url, services))
     terraform = Terraform(work, write_cli_config(base), env=aws.environment())
     terraform.init()
     return terraform
@@ -274,3 +301,49 @@ def walk_modules(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from module.get("resources", [])
     for child in module.get("child_modules", []):
         yield from walk_modules(child)
+
+
+def planned(plan: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    """The planned resources of one type, child modules included."""
+    return [r for r in walk_modules(plan["planned_values"]["root_module"]) if r["type"] == resource_type]
+
+
+# Resource types whose `policy` or `assume_role_policy` is an IAM policy document
+# (an ECR lifecycle policy, say, is not).
+_POLICY_RESOURCE_TYPES = frozenset(
+    {"aws_iam_policy", "aws_iam_role", "aws_iam_role_policy", "aws_iam_user_policy", "aws_s3_bucket_policy"}
+)
+
+
+def policy_documents(plan: dict[str, Any]) -> dict[str, str]:
+    """Every IAM policy document a saved plan knows, by address: policy-document data
+    sources read during planning, and the policy attributes of planned resources
+    (inline role policies, managed policies, trust policies, bucket policies) that are known."""
+    documents: dict[str, str] = {}
+    for r in walk_modules(plan.get("prior_state", {}).get("values", {}).get("root_module", {})):
+        if r["type"] == "aws_iam_policy_document" and r["values"].get("json"):
+            documents[r["address"]] = r["values"]["json"]
+    for r in walk_modules(plan["planned_values"]["root_module"]):
+        if r["type"] not in _POLICY_RESOURCE_TYPES:
+            continue
+        for attribute in ("policy", "assume_role_policy"):
+            value = r.get("values", {}).get(attribute)
+            if isinstance(value, str) and value:
+                documents[f"{r['address']}.{attribute}"] = value
+    return documents
+
+
+def unknown_policy_values(plan: dict[str, Any]) -> list[str]:
+    """Addresses of planned resources whose policy attribute is known only after apply,
+    so a check of the plan's documents would not see it."""
+    unknown: list[str] = []
+    for change in plan.get("resource_changes", []):
+        if change["type"] not in _POLICY_RESOURCE_TYPES:
+            continue
+        after_unknown = change.get("change", {}).get("after_unknown") or {}
+        unknown += [
+            f"{change['address']}.{attribute}"
+            for attribute in ("policy", "assume_role_policy")
+            if after_unknown.get(attribute) is True
+        ]
+    return unknown

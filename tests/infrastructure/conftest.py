@@ -7,12 +7,16 @@ are the deployment's resolved Outputs) and the Route 53 hosted zone of the
 bot's domain. moto keeps its state per process, so everything here is named
 apart from the other tests' stack, and the AWS variables `EmbeddedAws.start()`
 sets are put back at once (terraform and boto3 here get the endpoint explicitly).
+
+Also here, because several test files read them: the saved plans of the root
+configuration and of the bootstrap configuration against that server.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +24,23 @@ from typing import Any
 import moto.settings
 import pytest
 
-from local.embedded_aws import ACCOUNT_ID, REGION, EmbeddedAws
+from local.embedded_aws import REGION, EmbeddedAws
 from local.stack import deploy
-from tests.auxil.terraform import DOMAIN, SAM_STACK_NAME, TerraformAws, aws_session, terraform_binary
+from tests.auxil.terraform import (
+    BOOTSTRAP_DIR,
+    BOOTSTRAP_SERVICES,
+    BOOTSTRAP_VARIABLES,
+    DOMAIN,
+    PLAN_ENVIRONMENT,
+    SAM_STACK_NAME,
+    Terraform,
+    TerraformAws,
+    aws_session,
+    emulator_configuration,
+    terraform_binary,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-# AWS managed policies the iam module attaches (attach_ssm_core, attach_cloudwatch_agent).
-AWS_MANAGED_POLICIES = ("AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy")
 _AWS_VARIABLES = (
     "MOTO_PORT",
     "AWS_ENDPOINT_URL",
@@ -68,7 +82,6 @@ def terraform_aws() -> Iterator[TerraformAws]:
             aws.lambda_runtime,
             secret_strings={"TelegramSecret": json.dumps({"token": "123:ABC", "webhook_secret": "s"})},
         )
-        _load_aws_managed_policies(AWS_MANAGED_POLICIES)
         _register_stack(session.client("cloudformation", endpoint_url=endpoint_url), deployment.outputs)
         zone = session.client("route53", endpoint_url=endpoint_url).create_hosted_zone(
             Name=DOMAIN.split(".", 1)[1], CallerReference=SAM_STACK_NAME
@@ -106,19 +119,32 @@ def _register_stack(cloudformation: Any, outputs: dict[str, str]) -> None:
     cloudformation.create_stack(StackName=SAM_STACK_NAME, TemplateBody=json.dumps(template))
 
 
-def _load_aws_managed_policies(names: tuple[str, ...]) -> None:
-    """Make AWS managed policies attachable in moto's IAM.
+@pytest.fixture(scope="session")
+def root_configuration(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> Terraform:
+    """The root configuration, initialised against the embedded AWS (with its committed lock file)."""
+    return emulator_configuration(tmp_path_factory.mktemp("root"), terraform_aws)
 
-    moto loads them only where MOTO_IAM_LOAD_MANAGED_POLICIES was set when the
-    account's IAM backend was created, which other tests of the session may
-    already have done without it; so the few the configuration uses are added
-    to that backend directly.
-    """
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-    from moto.iam.models import AWSManagedPolicy, iam_backends
 
-    backend = iam_backends[ACCOUNT_ID]["global"]
-    catalogue = json.loads(aws_managed_policies_data)
-    for name in names:
-        policy = AWSManagedPolicy.from_data(name, ACCOUNT_ID, backend.region_name, catalogue[name])
-        backend.managed_policies.setdefault(policy.arn, policy)
+@pytest.fixture(scope="session")
+def root_plan(root_configuration: Terraform, terraform_aws: TerraformAws) -> dict[str, Any]:
+    """`terraform show -json` of the root configuration's saved plan."""
+    started = time.monotonic()
+    root_configuration.plan(terraform_aws.variables(PLAN_ENVIRONMENT), out="polybot.tfplan")
+    print(f"terraform plan (root) took {time.monotonic() - started:.0f} s")
+    return json.loads(root_configuration.show_json(["polybot.tfplan"]))
+
+
+@pytest.fixture(scope="session")
+def bootstrap_configuration(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> Terraform:
+    """The bootstrap configuration, initialised against the embedded AWS (with its committed lock file)."""
+    base = tmp_path_factory.mktemp("bootstrap")
+    return emulator_configuration(base, terraform_aws, BOOTSTRAP_DIR, BOOTSTRAP_SERVICES)
+
+
+@pytest.fixture(scope="session")
+def bootstrap_plan(bootstrap_configuration: Terraform) -> dict[str, Any]:
+    """`terraform show -json` of the bootstrap configuration's saved plan, from an empty account."""
+    started = time.monotonic()
+    bootstrap_configuration.plan(BOOTSTRAP_VARIABLES, out="bootstrap.tfplan")
+    print(f"terraform plan (bootstrap) took {time.monotonic() - started:.0f} s")
+    return json.loads(bootstrap_configuration.show_json(["bootstrap.tfplan"]))

@@ -5,7 +5,8 @@ Everything in the root is applied, certificate validation included (moto
 issues a DNS-validated certificate at once, see conftest.py). The one setting
 changed for the emulator: detailed monitoring off, because moto does not
 implement MonitorInstances. Takes about 1.5 minutes, most of it the provider
-waiting for the load balancer to turn active.
+waiting for the load balancer to turn active. The instance refreshes the groups
+would run on a later change are not exercised: moto does not replace instances.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from urllib.parse import unquote
 import pytest
 
 from tests.auxil.terraform import (
+    BOT_IMAGE,
     BOT_SETTINGS,
     DOMAIN,
+    WORKER_IMAGE,
     Terraform,
     TerraformAws,
     emulator_configuration,
@@ -52,11 +55,25 @@ def applied(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactor
     yield {name: o["value"] for name, o in json.loads(terraform.run("output", "-json")).items()}
 
 
-def test_auto_scaling_group_of_yolo_workers(applied: dict[str, Any], terraform_aws: TerraformAws) -> None:
-    autoscaling = terraform_aws.client("autoscaling")
-    [group] = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[applied["yolo_autoscaling_group_name"]])[
+def _group(terraform_aws: TerraformAws, name: str) -> dict[str, Any]:
+    [group] = terraform_aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
         "AutoScalingGroups"
     ]
+    return group
+
+
+def test_bot_group_of_two_behind_the_load_balancer(applied: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    group = _group(terraform_aws, applied["bot_autoscaling_group_name"])
+    assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == (2, 2, 2)
+    assert group["HealthCheckType"] == "ELB"
+    assert len(group["VPCZoneIdentifier"].split(",")) == 2
+    assert len(group["TargetGroupARNs"]) == 1
+    assert len(group["Instances"]) == 2
+
+
+def test_auto_scaling_group_of_yolo_workers(applied: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    autoscaling = terraform_aws.client("autoscaling")
+    group = _group(terraform_aws, applied["yolo_autoscaling_group_name"])
     assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == (2, 6, 2)
     assert len(group["VPCZoneIdentifier"].split(",")) == 2
     policies = autoscaling.describe_policies(AutoScalingGroupName=group["AutoScalingGroupName"])["ScalingPolicies"]
@@ -77,8 +94,11 @@ def test_https_listener_on_8443_forwards_to_the_bot(applied: dict[str, Any], ter
         "HTTP",
         "/healthz",
     )
+    # The bot group registers its instances in the target group.
+    bot_group = _group(terraform_aws, applied["bot_autoscaling_group_name"])
+    assert bot_group["TargetGroupARNs"] == [target_group["TargetGroupArn"]]
     targets = elbv2.describe_target_health(TargetGroupArn=target_group["TargetGroupArn"])["TargetHealthDescriptions"]
-    assert sorted(t["Target"]["Id"] for t in targets) == sorted(applied["bot_instance_ids"])
+    assert sorted(t["Target"]["Id"] for t in targets) == sorted(i["InstanceId"] for i in bot_group["Instances"])
 
 
 def _role_documents(iam: Any, role_arn: str) -> list[dict[str, Any]]:
@@ -112,17 +132,40 @@ def test_instance_roles_grant_nothing_on_everything(
 def test_bot_instances_start_the_container_with_its_settings(
     applied: dict[str, Any], terraform_aws: TerraformAws
 ) -> None:
+    group = _group(terraform_aws, applied["bot_autoscaling_group_name"])
     ec2 = terraform_aws.client("ec2")
-    reservations = ec2.describe_instances(InstanceIds=applied["bot_instance_ids"])["Reservations"]
+    reservations = ec2.describe_instances(InstanceIds=[i["InstanceId"] for i in group["Instances"]])["Reservations"]
     instances = [i for r in reservations for i in r["Instances"]]
-    assert len({i["Placement"]["AvailabilityZone"] for i in instances}) == 2
+    assert len(instances) == 2
     assert all("PublicIpAddress" not in i for i in instances)
-    for instance in instances:
-        attribute = ec2.describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
-        user_data = base64.b64decode(attribute["UserData"]["Value"]).decode()
-        for setting in BOT_SETTINGS:
-            assert f"\n{setting}=" in user_data, setting
-        assert f"POLYBOT_PUBLIC_URL=https://{DOMAIN}:8443\n" in user_data
+    # One private subnet per zone; AWS balances the group's instances over them
+    # (moto launches them all into the first, so the instances are not checked for it).
+    subnets = ec2.describe_subnets(SubnetIds=group["VPCZoneIdentifier"].split(","))["Subnets"]
+    assert len({s["AvailabilityZone"] for s in subnets}) == 2
+    assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
+    template = group["LaunchTemplate"]
+    [version] = ec2.describe_launch_template_versions(
+        LaunchTemplateId=template["LaunchTemplateId"], Versions=[template["Version"]]
+    )["LaunchTemplateVersions"]
+    data = version["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    user_data = base64.b64decode(data["UserData"]).decode()
+    for setting in BOT_SETTINGS:
+        assert f"\n{setting}=" in user_data, setting
+    assert f"POLYBOT_PUBLIC_URL=https://{DOMAIN}:8443\n" in user_data
+    assert f"docker pull {BOT_IMAGE}" in user_data
+
+
+def test_deployed_images_and_log_groups_exist(applied: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    ssm = terraform_aws.client("ssm")
+    parameters = applied["image_parameter_names"]
+    assert ssm.get_parameter(Name=parameters["bot"])["Parameter"]["Value"] == BOT_IMAGE
+    assert ssm.get_parameter(Name=parameters["worker"])["Parameter"]["Value"] == WORKER_IMAGE
+    logs = terraform_aws.client("logs")
+    for name in applied["log_group_names"].values():
+        found = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        [group] = [g for g in found if g["logGroupName"] == name]
+        assert group["retentionInDays"] == 30
 
 
 def test_domain_points_at_the_load_balancer(applied: dict[str, Any], terraform_aws: TerraformAws) -> None:

@@ -9,42 +9,58 @@ zone; the provider reaches it through an `*_override.tf` in a temporary copy.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.auxil.terraform import (
+    BOT_IMAGE,
     BOT_SETTINGS,
     DOMAIN,
     ECR_REGISTRY,
     ECR_REPOSITORY_ARNS,
+    PLAN_ENVIRONMENT,
+    WORKER_IMAGE,
+    Terraform,
     TerraformAws,
-    emulator_configuration,
-    walk_modules,
+    TerraformFailed,
+    planned,
+    policy_documents,
     wildcard_statements,
 )
 
 pytestmark = pytest.mark.aws
 
-
-@pytest.fixture(scope="module")
-def plan(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`terraform show -json` of the saved plan."""
-    base = tmp_path_factory.mktemp("plan")
-    terraform = emulator_configuration(base, terraform_aws)
-    terraform.plan(terraform_aws.variables("tfplan"), out="polybot.tfplan")
-    return json.loads(terraform.show_json(["polybot.tfplan"]))
+ENVIRONMENT = PLAN_ENVIRONMENT
 
 
-def planned(plan: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
-    return [r for r in walk_modules(plan["planned_values"]["root_module"]) if r["type"] == resource_type]
+@pytest.fixture
+def plan(root_plan: dict[str, Any]) -> dict[str, Any]:
+    return root_plan
+
+
+@pytest.fixture
+def configuration(root_configuration: Terraform) -> Terraform:
+    return root_configuration
+
+
+def groups(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The planned auto-scaling groups by module: bot, yolo."""
+    return {r["address"].split(".")[1]: r["values"] for r in planned(plan, "aws_autoscaling_group")}
+
+
+def launch_templates(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["address"].split(".")[1]: r["values"] for r in planned(plan, "aws_launch_template")}
 
 
 def test_plan_creates_the_designed_resources(plan: dict[str, Any]) -> None:
-    [group] = planned(plan, "aws_autoscaling_group")
-    assert (group["values"]["min_size"], group["values"]["max_size"], group["values"]["desired_capacity"]) == (2, 6, 2)
-    assert group["values"]["instance_refresh"][0]["strategy"] == "Rolling"
-    assert group["values"]["instance_refresh"][0]["preferences"][0]["min_healthy_percentage"] == 50
+    yolo = groups(plan)["yolo"]
+    assert (yolo["min_size"], yolo["max_size"], yolo["desired_capacity"]) == (2, 6, 2)
+    assert yolo["instance_refresh"][0]["strategy"] == "Rolling"
+    assert yolo["instance_refresh"][0]["preferences"][0]["min_healthy_percentage"] == 50
 
     [listener] = planned(plan, "aws_lb_listener")
     assert (listener["values"]["port"], listener["values"]["protocol"]) == (8443, "HTTPS")
@@ -57,15 +73,62 @@ def test_plan_creates_the_designed_resources(plan: dict[str, Any]) -> None:
     [alb] = planned(plan, "aws_lb")
     assert alb["values"]["drop_invalid_header_fields"] is True
 
-    bots = [r for r in planned(plan, "aws_instance") if r["values"]["tags"].get("Role") == "polybot-bot"]
-    assert len(bots) == 2
-    for instance in [*bots, *planned(plan, "aws_instance")]:
-        assert instance["values"]["metadata_options"][0]["http_tokens"] == "required"
-        assert instance["values"]["root_block_device"][0]["encrypted"] is True
-    assert all(bot["values"]["associate_public_ip_address"] is False for bot in bots)
+    # The bastion is the one plain instance left; the bot and the workers are groups.
+    [bastion] = planned(plan, "aws_instance")
+    assert bastion["values"]["tags"]["Role"] == "polybot-bastion"
+    assert bastion["values"]["metadata_options"][0]["http_tokens"] == "required"
+    assert bastion["values"]["root_block_device"][0]["encrypted"] is True
 
     assert len(planned(plan, "aws_subnet")) == 4
     assert len(planned(plan, "aws_nat_gateway")) == 2
+
+
+def test_bot_is_a_group_of_two_replaced_one_at_a_time(plan: dict[str, Any]) -> None:
+    bot = groups(plan)["bot"]
+    assert (bot["min_size"], bot["max_size"], bot["desired_capacity"]) == (2, 2, 2)
+    # Health from the load balancer: a bot whose /healthz fails is replaced.
+    assert bot["health_check_type"] == "ELB"
+    assert bot["health_check_grace_period"] > 0
+    [refresh] = bot["instance_refresh"]
+    assert refresh["strategy"] == "Rolling"
+    [preferences] = refresh["preferences"]
+    assert preferences["min_healthy_percentage"] == 50, "one of the two at a time"
+    assert preferences["instance_warmup"] and int(preferences["instance_warmup"]) > 0
+    tags = {t["key"]: t["value"] for t in bot["tag"] if t["propagate_at_launch"]}
+    assert tags["Role"] == "polybot-bot"
+
+    # Attached to the load balancer's target group, across both private subnets:
+    # the references are resolved only at apply, so the configuration says it.
+    bot_call = plan["configuration"]["root_module"]["module_calls"]["bot"]
+    [group_config] = [r for r in bot_call["module"]["resources"] if r["type"] == "aws_autoscaling_group"]
+    assert group_config["expressions"]["target_group_arns"]["references"][0] == "var.target_group_arn"
+    assert "module.load_balancer.target_group_arn" in bot_call["expressions"]["target_group_arn"]["references"]
+    assert "module.network.private_subnet_ids" in bot_call["expressions"]["private_subnet_ids"]["references"]
+
+
+def test_instances_get_imdsv2_encrypted_gp3_and_no_public_address(plan: dict[str, Any]) -> None:
+    templates = launch_templates(plan)
+    assert set(templates) == {"bot", "yolo"}
+    for name, template in templates.items():
+        assert template["metadata_options"][0]["http_tokens"] == "required", name
+        [device] = template["block_device_mappings"]
+        assert device["ebs"][0]["encrypted"] == "true", name
+        assert device["ebs"][0]["volume_type"] == "gp3", name
+        assert template["monitoring"][0]["enabled"] is (name == "yolo"), "the tests turn detailed monitoring off"
+        assert template["update_default_version"] is True
+    # Neither group asks for a public address: they live in the private subnets.
+    assert all(not t.get("network_interfaces") for t in templates.values())
+
+
+def test_groups_wait_for_the_nat_routes(plan: dict[str, Any]) -> None:
+    calls = plan["configuration"]["root_module"]["module_calls"]
+    for name in ("bot", "yolo"):
+        assert "module.network.nat_route_ids" in calls[name]["expressions"]["nat_route_ids"]["references"], name
+        [group] = [r for r in calls[name]["module"]["resources"] if r["type"] == "aws_autoscaling_group"]
+        assert group.get("depends_on") == ["var.nat_route_ids"], name
+    network = calls["network"]["module"]
+    assert "aws_route.private_nat" in network["outputs"]["nat_route_ids"]["expression"]["references"]
+    assert network["outputs"]["nat_route_ids"]["depends_on"] == ["aws_route_table_association.private"]
 
 
 def test_scaling_is_step_on_cpu_and_target_tracking_on_backlog(plan: dict[str, Any]) -> None:
@@ -88,9 +151,28 @@ def test_scaling_is_step_on_cpu_and_target_tracking_on_backlog(plan: dict[str, A
     assert thresholds == {"high": 70, "low": 30}
 
 
-def test_bot_user_data_carries_its_settings(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+def test_health_alarms_watch_the_bot_target_group(plan: dict[str, Any]) -> None:
+    alarms = {a["values"]["alarm_name"]: a["values"] for a in planned(plan, "aws_cloudwatch_metric_alarm")}
+    unhealthy = alarms[f"polybot-{ENVIRONMENT}-bot-unhealthy"]
+    assert unhealthy["metric_name"] == "UnHealthyHostCount"
+    assert unhealthy["namespace"] == "AWS/ApplicationELB"
+    assert f"polybot-{ENVIRONMENT}-alb-5xx" in alarms and f"polybot-{ENVIRONMENT}-yolo-capacity-low" in alarms
+
+
+def _settings(user_data: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in user_data.splitlines() if line.startswith(("POLYBOT_", "AWS_")))
+
+
+def _bash_syntax_check(user_data: str, tmp_path: Path, name: str) -> None:
+    script = tmp_path / f"{name}.sh"
+    script.write_text(user_data)
+    done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_bot_user_data_carries_its_settings(plan: dict[str, Any], terraform_aws: TerraformAws, tmp_path: Path) -> None:
     user_data = plan["planned_values"]["outputs"]["bot_user_data"]["value"]
-    settings = dict(line.split("=", 1) for line in user_data.splitlines() if line.startswith(("POLYBOT_", "AWS_")))
+    settings = _settings(user_data)
     assert set(BOT_SETTINGS) <= set(settings)
     outputs = terraform_aws.sam_outputs
     assert settings["POLYBOT_STATE_MACHINE_ARN"] == outputs["ImagePipelineArn"]
@@ -99,63 +181,93 @@ def test_bot_user_data_carries_its_settings(plan: dict[str, Any], terraform_aws:
     assert settings["POLYBOT_RESULTS_TABLE"] == outputs["ResultsTableName"]
     assert settings["POLYBOT_PUBLIC_URL"] == f"https://{DOMAIN}:8443"
     assert settings["AWS_REGION"] == terraform_aws.region
-    assert f"docker pull {ECR_REGISTRY}/polybot-bot:test" in user_data and "docker run" in user_data
-    assert "docker login --username AWS" in user_data, "an ECR image needs a registry login first"
+    assert f"retry 10 docker pull {BOT_IMAGE}" in user_data and "docker run" in user_data
+    assert "retry 10 ecr_login" in user_data, "an ECR image needs a registry login first"
+    assert "retry 10 install_docker" in user_data
+    _bash_syntax_check(user_data, tmp_path, "bot")
 
 
-def _policy_documents(plan: dict[str, Any]) -> dict[str, str]:
-    """Every IAM policy document the plan knows: policy-document data sources read
-    during planning, and policy attributes of planned resources that are known."""
-    documents: dict[str, str] = {}
-    for r in walk_modules(plan.get("prior_state", {}).get("values", {}).get("root_module", {})):
-        if r["type"] == "aws_iam_policy_document" and r["values"].get("json"):
-            documents[r["address"]] = r["values"]["json"]
-    for r in walk_modules(plan["planned_values"]["root_module"]):
-        for attribute in ("policy", "assume_role_policy"):
-            value = r.get("values", {}).get(attribute)
-            if isinstance(value, str) and value:
-                documents[f"{r['address']}.{attribute}"] = value
-    return documents
+def test_bot_user_data_registers_the_webhook_without_failing_the_boot(plan: dict[str, Any]) -> None:
+    user_data = plan["planned_values"]["outputs"]["bot_user_data"]["value"]
+    server = user_data.index("docker run -d --name polybot-bot")
+    registration = user_data.index(f"{BOT_IMAGE} python -m bot register-webhook")
+    assert server < registration, "the server container starts first"
+    # The one-shot runs with the same settings, inside `if !`, so `set -e` cannot end the boot there.
+    one_shot = r"if ! timeout \d+ docker run --rm --name polybot-register-webhook\s*\\\n\s*--env-file /etc/polybot.env"
+    assert re.search(one_shot, user_data)
+    assert user_data.rstrip().endswith("fi"), "nothing after the registration can fail the boot either"
 
 
-def test_no_policy_grants_every_action_on_every_resource(plan: dict[str, Any]) -> None:
-    documents = _policy_documents(plan)
-    assert any("module.iam.data.aws_iam_policy_document.bot" in a for a in documents), sorted(documents)
-    assert any("module.iam.data.aws_iam_policy_document.yolo" in a for a in documents), sorted(documents)
-    offending = {address: wildcard_statements(doc) for address, doc in documents.items() if wildcard_statements(doc)}
-    assert not offending
+def test_containers_log_to_their_log_groups(plan: dict[str, Any]) -> None:
+    groups_by_name = {r["values"]["name"]: r["values"] for r in planned(plan, "aws_cloudwatch_log_group")}
+    names = plan["planned_values"]["outputs"]["log_group_names"]["value"]
+    assert names == {"bot": f"/polybot-{ENVIRONMENT}/bot", "worker": f"/polybot-{ENVIRONMENT}/worker"}
+    for part, name in names.items():
+        assert groups_by_name[name]["retention_in_days"] == 30, part
+    for output, name in (("bot_user_data", names["bot"]), ("yolo_user_data", names["worker"])):
+        user_data = plan["planned_values"]["outputs"][output]["value"]
+        assert "--log-driver awslogs" in user_data, output
+        assert f"awslogs-group={name}" in user_data, output
+        assert 'awslogs-stream=$instance_id"' in user_data, output
+        assert "awslogs-create-group" not in user_data, "Terraform creates the groups, with their retention"
 
 
-def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
-    documents = _policy_documents(plan)
-    [bot] = [json.loads(d) for a, d in documents.items() if a.endswith("aws_iam_policy_document.bot")]
-    [yolo] = [json.loads(d) for a, d in documents.items() if a.endswith("aws_iam_policy_document.yolo")]
-    outputs = terraform_aws.sam_outputs
-    allowed = {
-        outputs["ImagePipelineArn"],
-        outputs["TelegramSecretArn"],
-        outputs["DetectionQueueArn"],
-        f"arn:aws:s3:::{outputs['ImagesBucketName']}/*",
-    }
-    for statement in [*bot["Statement"], *yolo["Statement"]]:
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        assert set(resources) <= allowed, statement
-    bot_actions = {
-        a for s in bot["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-    }
-    assert "states:StartExecution" in bot_actions and "secretsmanager:GetSecretValue" in bot_actions
+def test_workers_report_their_container_health(plan: dict[str, Any], tmp_path: Path) -> None:
+    user_data = plan["planned_values"]["outputs"]["yolo_user_data"]["value"]
+    _bash_syntax_check(user_data, tmp_path, "worker")
+    reporter = user_data[user_data.index("<<'REPORTER'") : user_data.index("\nREPORTER\n")]
+    assert "docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}" in reporter
+    assert "polybot-yolo" in reporter
+    assert "aws autoscaling set-instance-health" in reporter and "--health-status Unhealthy" in reporter
+    assert "X-aws-ec2-metadata-token" in reporter, "IMDSv2 for the instance ID"
+    grace = groups(plan)["yolo"]["health_check_grace_period"]
+    assert f"grace_s={grace}\n" in reporter, "the reporter waits out the group's grace period"
+    assert "systemctl enable --now polybot-report-health.timer" in user_data
+    # Installed before anything that can fail the boot, so a failed boot is reported too.
+    assert user_data.index("polybot-report-health.timer") < user_data.index("retry 10 install_docker")
+    _bash_syntax_check(reporter.split("\n", 1)[1], tmp_path, "reporter")
 
-    # The ECR pull policy's ARN is known only after apply; the others are AWS managed.
-    attachments = planned(plan, "aws_iam_role_policy_attachment")
-    attached = {r.get("values", {}).get("policy_arn") for r in attachments} - {None}
-    assert attached <= {
-        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
-    }
+    worker_settings = _settings(user_data)
+    assert set(worker_settings) == {"AWS_REGION", "POLYBOT_DETECTION_QUEUE_URL"}
+    assert f"retry 10 docker pull {WORKER_IMAGE}" in user_data
 
 
-def test_image_pull_policy_is_scoped_to_the_repositories(plan: dict[str, Any]) -> None:
-    documents = _policy_documents(plan)
+def test_one_immutable_image_reference_per_part(plan: dict[str, Any]) -> None:
+    outputs = plan["planned_values"]["outputs"]
+    assert (outputs["bot_image"]["value"], outputs["worker_image"]["value"]) == (BOT_IMAGE, WORKER_IMAGE)
+    parameters = {r["values"]["name"]: r["values"] for r in planned(plan, "aws_ssm_parameter")}
+    names = outputs["image_parameter_names"]["value"]
+    assert parameters[names["bot"]]["insecure_value"] == BOT_IMAGE
+    assert parameters[names["worker"]]["insecure_value"] == WORKER_IMAGE
+    text = json.dumps(plan["planned_values"])
+    assert ":latest" not in text
+
+
+def test_a_latest_tag_is_refused(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    variables = {**terraform_aws.variables(ENVIRONMENT), "bot_image": f"{ECR_REGISTRY}/polybot-bot:latest"}
+    with pytest.raises(TerraformFailed, match="tag other than latest"):
+        configuration.run("plan", "-no-color", "-input=false", "-refresh=false", *Terraform.var_args(variables))
+
+
+def test_an_image_not_given_is_the_one_deployed(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    """A pipeline that rebuilt only the bot passes only bot_image: the workers keep
+    the reference the last apply recorded in SSM."""
+    environment = "tfkeep"
+    deployed = f"{ECR_REGISTRY}/polybot-worker:{'f' * 40}"
+    terraform_aws.client("ssm").put_parameter(
+        Name=f"/polybot-{environment}/worker-image", Value=deployed, Type="String", Overwrite=True
+    )
+    variables = {k: v for k, v in terraform_aws.variables(environment).items() if k != "worker_image"}
+    configuration.plan(variables, out="keep.tfplan")
+    kept = json.loads(configuration.show_json(["keep.tfplan"]))
+    outputs = kept["planned_values"]["outputs"]
+    assert outputs["worker_image"]["value"] == deployed
+    assert outputs["bot_image"]["value"] == BOT_IMAGE
+    assert f"docker pull {deployed}" in outputs["yolo_user_data"]["value"]
+
+
+def test_instances_may_pull_from_the_repositories_of_their_images(plan: dict[str, Any]) -> None:
+    documents = policy_documents(plan)
     [pull] = [json.loads(d) for a, d in documents.items() if "aws_iam_policy_document.pull_images" in a]
     for statement in pull["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -163,7 +275,66 @@ def test_image_pull_policy_is_scoped_to_the_repositories(plan: dict[str, Any]) -
         if resources == ["*"]:
             assert actions == ["ecr:GetAuthorizationToken"], "only the login token may be granted on every resource"
         else:
+            # Derived from bot_image and worker_image; the tests pass no repository list.
             assert set(resources) == set(ECR_REPOSITORY_ARNS)
             assert all(a.startswith("ecr:") for a in actions)
     attachments = [r for r in planned(plan, "aws_iam_role_policy_attachment") if "pull_images" in r["address"]]
     assert len(attachments) == 2, "both the bot and the worker roles pull their image"
+
+
+def test_no_policy_grants_every_action_on_every_resource(plan: dict[str, Any]) -> None:
+    documents = policy_documents(plan)
+    assert any("module.iam.data.aws_iam_policy_document.bot" in a for a in documents), sorted(documents)
+    assert any("module.iam.data.aws_iam_policy_document.yolo" in a for a in documents), sorted(documents)
+    offending = {address: wildcard_statements(doc) for address, doc in documents.items() if wildcard_statements(doc)}
+    assert not offending
+
+
+def _statements(document: str) -> list[dict[str, Any]]:
+    parsed = json.loads(document)
+    return [
+        {
+            **s,
+            "Action": s["Action"] if isinstance(s["Action"], list) else [s["Action"]],
+            "Resource": s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]],
+        }
+        for s in parsed["Statement"]
+    ]
+
+
+def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    documents = policy_documents(plan)
+    [bot] = [_statements(d) for a, d in documents.items() if a.endswith("aws_iam_policy_document.bot")]
+    [yolo] = [_statements(d) for a, d in documents.items() if a.endswith("aws_iam_policy_document.yolo")]
+    outputs = terraform_aws.sam_outputs
+    allowed = {
+        outputs["ImagePipelineArn"],
+        outputs["TelegramSecretArn"],
+        outputs["DetectionQueueArn"],
+        f"arn:aws:s3:::{outputs['ImagesBucketName']}/*",
+        f"arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/polybot-{ENVIRONMENT}-yolo-*",
+    }
+    on_everything = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+    for statement in [*bot, *yolo]:
+        if statement["Resource"] == ["*"]:
+            assert set(statement["Action"]) <= on_everything, statement
+        else:
+            assert set(statement["Resource"]) <= allowed, statement
+    bot_actions = {a for s in bot for a in s["Action"]}
+    assert "states:StartExecution" in bot_actions and "secretsmanager:GetSecretValue" in bot_actions
+    yolo_actions = {a for s in yolo for a in s["Action"]}
+    assert on_everything | {"autoscaling:SetInstanceHealth"} <= yolo_actions
+
+    # The instances write only to their own log group.
+    for part, group in (("bot", "bot"), ("yolo", "worker")):
+        [logs] = [_statements(d) for a, d in documents.items() if a.endswith(f'container_logs["{part}"]')]
+        assert [s["Resource"] for s in logs] == [
+            [f"arn:aws:logs:us-east-1:123456789012:log-group:/polybot-{ENVIRONMENT}/{group}:*"]
+        ]
+        assert {a for s in logs for a in s["Action"]} == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+    # No AWS managed policy: the only attachment is the ECR pull policy, whose ARN is known after apply.
+    attachments = planned(plan, "aws_iam_role_policy_attachment")
+    assert {r.get("values", {}).get("policy_arn") for r in attachments} - {None} == set()
+    # Session Manager is an option, off by default.
+    assert not [a for a in documents if "session_manager" in a and "aws_iam_role_policy" in a]

@@ -1,14 +1,18 @@
 """The CI/CD pipelines in .github/workflows, linted with actionlint, and the
 promises they keep: credentials only by OIDC role, actions pinned to a major
-version at least. A missing actionlint fails the test; `make setup` installs it."""
+version at least, and one image reference (<repository>:<git SHA>) from the
+build to terraform apply, with no moving tag anywhere. A missing actionlint
+fails the test; `make setup` installs it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,8 +22,18 @@ pytestmark = pytest.mark.tools
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
-# One pipeline per deployable part, as the README describes.
-PIPELINES = {"infrastructure.yml", "bot.yml", "worker.yml", "sam.yml"}
+# One pipeline per deployable part, as the README describes, and the one deploy they share.
+PIPELINES = {"infrastructure.yml", "bot.yml", "worker.yml", "sam.yml", "deploy.yml"}
+
+
+def load(name: str) -> dict[str, Any]:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+    assert isinstance(workflow, dict)
+    return workflow
+
+
+def run_scripts(job: dict[str, Any]) -> str:
+    return "\n".join(step.get("run", "") for step in job.get("steps", []))
 
 
 def test_the_pipelines_exist() -> None:
@@ -68,3 +82,67 @@ def test_the_tests_pipelines_run_the_readme_test_command() -> None:
     for name in ("bot.yml", "worker.yml"):
         steps = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))["jobs"]["test"]
         assert any(step.get("run") == "make test" for step in steps["steps"]), name
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
+def test_no_moving_image_tag(workflow: Path) -> None:
+    assert ":latest" not in workflow.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "part"), [("bot.yml", "bot"), ("worker.yml", "worker")])
+def test_image_pipelines_push_the_commit_and_deploy_that_reference(name: str, part: str) -> None:
+    jobs = load(name)["jobs"]
+    [build] = [s for s in jobs["image"]["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action")]
+    assert build["with"]["tags"] == "${{ steps.ref.outputs.image }}", "one tag: the commit's"
+    assert "${GITHUB_SHA}" in run_scripts(jobs["image"])
+    assert jobs["image"]["outputs"]["image"] == "${{ steps.ref.outputs.image }}"
+    deploy = jobs["deploy"]
+    assert deploy["uses"] == "./.github/workflows/deploy.yml"
+    assert deploy["with"] == {
+        "environment": "${{ vars.POLYBOT_ENVIRONMENT || 'prod' }}",
+        f"{part}_image": "${{ needs.image.outputs.image }}",
+    }, "only its own image: the other part keeps the one deployed"
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_worker_image_is_built_with_its_weights_and_the_cpu_torch() -> None:
+    steps = load("worker.yml")["jobs"]["image"]["steps"]
+    models = next(i for i, s in enumerate(steps) if s.get("run") == "make models")
+    build = next(i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("docker/build-push-action"))
+    assert models < build, "the weights must be in the build context first"
+    assert steps[build]["with"]["file"] == "inference/Dockerfile" and steps[build]["with"]["context"] == "."
+    assert "TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in steps[build]["with"]["build-args"]
+
+
+def test_deploy_applies_with_the_s3_backend_and_waits_for_the_refreshes() -> None:
+    workflow = load("deploy.yml")
+    # PyYAML reads the key `on` as True.
+    triggers = workflow[True]
+    assert set(triggers["workflow_call"]["inputs"]) == {"environment", "bot_image", "worker_image"}
+    job = workflow["jobs"]["apply"]
+    assert job["environment"] == "${{ inputs.environment }}", "the GitHub environment's rules gate every deploy"
+    scripts = run_scripts(job)
+    assert 'backend "s3"' in scripts and "use_lockfile=true" in scripts
+    assert "-lockfile=readonly" in scripts, "the committed provider lock, as in the tests"
+    assert "terraform apply" in scripts and "-lock-timeout=" in scripts
+    assert "describe-instance-refreshes" in scripts
+    # An image not passed is not passed at all (Terraform keeps the deployed one).
+    assert 'if [ -n "$BOT_IMAGE" ]; then echo "TF_VAR_bot_image=$BOT_IMAGE"' in scripts
+    assert "TF_VAR_bot_image" not in json.dumps(job["env"])
+
+
+def test_no_pipeline_redeploys_around_terraform() -> None:
+    """Instances get their image from the launch template only: no SSM
+    send-command or hand-made instance refresh beside deploy.yml."""
+    for path in WORKFLOWS:
+        text = path.read_text(encoding="utf-8")
+        assert "send-command" not in text, path.name
+        assert "start-instance-refresh" not in text, path.name
+
+
+def test_terraform_version_is_pinned_where_terraform_runs() -> None:
+    for path in WORKFLOWS:
+        for job in load(path.name)["jobs"].values():
+            for step in job.get("steps", []):
+                if str(step.get("uses", "")).startswith("hashicorp/setup-terraform"):
+                    assert step["with"]["terraform_version"] == "1.11.4", path.name

@@ -8,6 +8,7 @@ locals {
     public_url         = var.public_url
     images_bucket      = var.images_bucket
     results_table      = var.results_table
+    log_group          = aws_cloudwatch_log_group.bot.name
   })
 }
 
@@ -57,20 +58,28 @@ resource "aws_security_group" "bot" {
   }
 }
 
-resource "aws_instance" "bot" {
-  count = var.instance_count
+resource "aws_cloudwatch_log_group" "bot" {
+  name              = "/${var.name}/bot"
+  retention_in_days = var.log_retention_days
 
-  ami                         = var.ami_id
-  instance_type               = var.instance_type
-  subnet_id                   = var.private_subnet_ids[count.index % length(var.private_subnet_ids)]
-  vpc_security_group_ids      = [aws_security_group.bot.id]
-  iam_instance_profile        = var.instance_profile_name
-  key_name                    = var.key_name
-  associate_public_ip_address = false
-  monitoring                  = var.detailed_monitoring
-  ebs_optimized               = true
-  user_data                   = local.user_data
-  user_data_replace_on_change = true
+  tags = var.tags
+}
+
+resource "aws_launch_template" "bot" {
+  #checkov:skip=CKV_AWS_341:The bot runs in a container one network hop behind the host and needs IMDSv2 (tokens required) for its role credentials.
+  name_prefix            = "${var.name}-bot-"
+  description            = "Polybot bot"
+  image_id               = var.ami_id
+  instance_type          = var.instance_type
+  key_name               = var.key_name
+  vpc_security_group_ids = [aws_security_group.bot.id]
+  user_data              = base64encode(local.user_data)
+  ebs_optimized          = true
+  update_default_version = true
+
+  iam_instance_profile {
+    name = var.instance_profile_name
+  }
 
   metadata_options {
     http_endpoint = "enabled"
@@ -79,19 +88,74 @@ resource "aws_instance" "bot" {
     http_put_response_hop_limit = 2
   }
 
-  root_block_device {
-    encrypted   = true
-    volume_type = "gp3"
-    volume_size = var.root_volume_size
+  monitoring {
+    enabled = var.detailed_monitoring
   }
 
-  tags = merge(var.tags, { Name = "${var.name}-bot-${count.index + 1}", Role = "polybot-bot" })
+  block_device_mappings {
+    device_name = "/dev/xvda"
+    ebs {
+      encrypted             = true
+      volume_type           = "gp3"
+      volume_size           = var.root_volume_size
+      delete_on_termination = true
+    }
+  }
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = merge(var.tags, { Name = "${var.name}-bot", Role = "polybot-bot" })
+  }
+
+  tag_specifications {
+    resource_type = "volume"
+    tags          = merge(var.tags, { Name = "${var.name}-bot" })
+  }
+
+  tags = var.tags
 }
 
-resource "aws_lb_target_group_attachment" "bot" {
-  count = var.instance_count
+# A fixed pool of instance_count (2: one per zone), as designed: the bot only
+# starts workflow executions, so it does not scale. The group adds what two
+# plain instances lacked: an instance that fails the load balancer's health
+# check is replaced, and a new launch template version (image, settings) is
+# rolled out one instance at a time while the other keeps serving.
+resource "aws_autoscaling_group" "bot" {
+  name_prefix               = "${var.name}-bot-"
+  min_size                  = var.instance_count
+  max_size                  = var.instance_count
+  desired_capacity          = var.instance_count
+  vpc_zone_identifier       = var.private_subnet_ids
+  target_group_arns         = [var.target_group_arn]
+  health_check_type         = "ELB"
+  health_check_grace_period = var.health_check_grace_period
+  default_instance_warmup   = var.instance_warmup
+  enabled_metrics           = ["GroupInServiceInstances", "GroupDesiredCapacity"]
 
-  target_group_arn = var.target_group_arn
-  target_id        = aws_instance.bot[count.index].id
-  port             = var.bot_port
+  launch_template {
+    id      = aws_launch_template.bot.id
+    version = aws_launch_template.bot.latest_version
+  }
+
+  # Terraform starts the refresh when the launch template changes and does not
+  # wait for it; the deploy pipeline waits. 50 % of 2: one instance at a time.
+  instance_refresh {
+    strategy = "Rolling"
+    preferences {
+      min_healthy_percentage = 50
+      instance_warmup        = var.instance_warmup
+    }
+  }
+
+  dynamic "tag" {
+    for_each = merge(var.tags, { Name = "${var.name}-bot", Role = "polybot-bot" })
+    content {
+      key                 = tag.key
+      value               = tag.value
+      propagate_at_launch = true
+    }
+  }
+
+  # Instances install Docker and pull the image at boot, through the NAT gateways.
+  depends_on = [var.nat_route_ids]
 }

@@ -11,13 +11,42 @@ variable "vpc_id" {
 
 variable "private_subnet_ids" {
   type        = list(string)
-  description = "Private subnets, one per Availability Zone; instance i goes to subnet i modulo their number."
+  description = "Private subnets, one per Availability Zone; the group spreads the instances over them."
+}
+
+variable "nat_route_ids" {
+  type        = list(string)
+  description = "Routes from the private subnets to the NAT gateways (network module output); the group launches instances only once they exist, since each boot installs Docker and pulls the image through them."
+  default     = []
 }
 
 variable "instance_count" {
   type        = number
-  description = "Number of bot instances (no auto scaling, as designed: the bot only enqueues work)."
+  description = "Bot instances: the group's fixed size (no scaling, as designed: the bot only enqueues work). 2, one per zone, keeps one serving while the other is replaced."
   default     = 2
+
+  validation {
+    condition     = var.instance_count >= 2
+    error_message = "At least 2: a rolling refresh replaces one instance while another serves."
+  }
+}
+
+variable "health_check_grace_period" {
+  type        = number
+  description = "Seconds after launch before the group acts on the load balancer's health check (Docker install, image pull and start fit in it)."
+  default     = 300
+}
+
+variable "instance_warmup" {
+  type        = number
+  description = "Seconds a new instance gets before a rolling refresh counts it and moves on to the next; longer than boot to a healthy /healthz."
+  default     = 300
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch Logs keeps the bot containers' output."
+  default     = 30
 }
 
 variable "ami_id" {

@@ -1,10 +1,21 @@
 data "aws_partition" "current" {}
 
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
 locals {
-  managed_policy_arns = concat(
-    var.attach_ssm_core ? ["arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"] : [],
-    var.attach_cloudwatch_agent ? ["arn:${data.aws_partition.current.partition}:iam::aws:policy/CloudWatchAgentServerPolicy"] : [],
-  )
+  # ARNs built from names, not taken from the resources, so every policy
+  # document is known at plan time (and checked there: tests/infrastructure).
+  arn_prefix = "arn:${data.aws_partition.current.partition}"
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+  log_stream_arns = {
+    bot  = "${local.arn_prefix}:logs:${local.region}:${local.account_id}:log-group:${var.bot_log_group_name}:*"
+    yolo = "${local.arn_prefix}:logs:${local.region}:${local.account_id}:log-group:${var.worker_log_group_name}:*"
+  }
+  worker_groups_arn = "${local.arn_prefix}:autoscaling:${local.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/${var.worker_group_name_prefix}*"
+  instances_arn     = "${local.arn_prefix}:ec2:${local.region}:${local.account_id}:instance/*"
 }
 
 data "aws_iam_policy_document" "ec2_assume" {
@@ -64,11 +75,22 @@ data "aws_iam_policy_document" "yolo" {
     resources = ["${var.images_bucket_arn}/*"]
   }
 
-  # Task-token callbacks are authorised against the state machine that issued the token.
+  # On "*" because AWS authorises these only on "*": the Service Authorization
+  # Reference gives them no resource type (the task token names the execution),
+  # so a statement naming the state machine would never match and every
+  # callback would be denied. tests/auxil/iam.py holds the list.
   statement {
     sid       = "ReportTaskOutcome"
     actions   = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
-    resources = [var.state_machine_arn]
+    resources = ["*"]
+  }
+
+  # polybot-report-health (user data) marks its own instance Unhealthy when the
+  # worker container is not; only in the workers' group(s).
+  statement {
+    sid       = "ReportContainerHealth"
+    actions   = ["autoscaling:SetInstanceHealth"]
+    resources = [local.worker_groups_arn]
   }
 
   dynamic "statement" {
@@ -81,17 +103,47 @@ data "aws_iam_policy_document" "yolo" {
   }
 }
 
-# --- the two roles, each with its inline policy, the managed policies and an
-# instance profile ---
+# --- both: write their container's output to their own log group (Docker's
+# awslogs driver, on the host's credentials) ---
+
+data "aws_iam_policy_document" "container_logs" {
+  for_each = local.log_stream_arns
+
+  statement {
+    sid       = "WriteContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [each.value]
+  }
+}
+
+# --- both, only when asked: Session Manager shells instead of SSH ---
+
+data "aws_iam_policy_document" "session_manager" {
+  statement {
+    sid       = "RegisterWithSystemsManager"
+    actions   = ["ssm:UpdateInstanceInformation"]
+    resources = [local.instances_arn]
+  }
+
+  # The Session Manager channels are authorised only on "*".
+  statement {
+    sid = "OpenSessionChannels"
+    actions = [
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
+  }
+}
+
+# --- the two roles, each with its inline policies and an instance profile ---
 
 locals {
   roles = {
     bot  = { description = "Polybot bot instances", policy = data.aws_iam_policy_document.bot.json }
     yolo = { description = "Polybot YOLO workers", policy = data.aws_iam_policy_document.yolo.json }
-  }
-  managed_attachments = {
-    for pair in setproduct(keys(local.roles), local.managed_policy_arns) :
-    "${pair[0]} ${basename(pair[1])}" => { role = pair[0], policy_arn = pair[1] }
   }
 }
 
@@ -113,11 +165,20 @@ resource "aws_iam_role_policy" "this" {
   policy = each.value.policy
 }
 
-resource "aws_iam_role_policy_attachment" "managed" {
-  for_each = local.managed_attachments
+resource "aws_iam_role_policy" "container_logs" {
+  for_each = local.roles
 
-  role       = aws_iam_role.this[each.value.role].name
-  policy_arn = each.value.policy_arn
+  name   = "polybot-${each.key}-container-logs"
+  role   = aws_iam_role.this[each.key].id
+  policy = data.aws_iam_policy_document.container_logs[each.key].json
+}
+
+resource "aws_iam_role_policy" "session_manager" {
+  for_each = var.session_manager_access ? local.roles : {}
+
+  name   = "polybot-${each.key}-session-manager"
+  role   = aws_iam_role.this[each.key].id
+  policy = data.aws_iam_policy_document.session_manager.json
 }
 
 resource "aws_iam_instance_profile" "this" {

@@ -36,16 +36,25 @@ variable "container_repository_arns" {
   default     = []
 }
 
-variable "attach_ssm_core" {
-  type        = bool
-  description = "Attach AmazonSSMManagedInstanceCore so operators reach the instances with Session Manager and CI can redeploy with Run Command."
-  default     = true
+variable "bot_log_group_name" {
+  type        = string
+  description = "CloudWatch Logs group the bot containers write to (bot module output); the bot role may create streams and put events there only."
 }
 
-variable "attach_cloudwatch_agent" {
+variable "worker_log_group_name" {
+  type        = string
+  description = "CloudWatch Logs group the worker containers write to (yolo module output); the workers' role may create streams and put events there only."
+}
+
+variable "worker_group_name_prefix" {
+  type        = string
+  description = "What the workers' auto-scaling group name starts with (yolo module output); the workers may mark their own instance Unhealthy only in groups named so."
+}
+
+variable "session_manager_access" {
   type        = bool
-  description = "Attach CloudWatchAgentServerPolicy so the CloudWatch agent can ship logs and memory metrics."
-  default     = true
+  description = "Let operators open Session Manager shells on the instances (ssm:UpdateInstanceInformation and the ssmmessages channels). Off: SSH through the bastion only."
+  default     = false
 }
 
 variable "tags" {

@@ -155,11 +155,14 @@ locals {
       threshold          = 5
     }
     "bot-unhealthy" = {
-      description        = "At least one bot instance fails its /healthz check: the bot runs without its second zone."
-      metric_name        = "UnHealthyHostCount"
-      dimensions         = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.bot.arn_suffix }
-      statistic          = "Maximum"
-      evaluation_periods = 3
+      description = "A bot instance has failed its /healthz check for 6 minutes: the bot runs without its second zone, and its auto-scaling group has not managed to replace it."
+      metric_name = "UnHealthyHostCount"
+      dimensions  = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.bot.arn_suffix }
+      statistic   = "Maximum"
+      # Longer than a new instance takes from registration to a healthy /healthz
+      # (the group registers it while it still boots), so a rolling refresh
+      # does not raise it.
+      evaluation_periods = 6
       threshold          = 1
     }
   }

@@ -2,12 +2,21 @@ data "aws_availability_zones" "available" {
   state = "available"
 }
 
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
 locals {
-  azs           = length(var.availability_zones) > 0 ? var.availability_zones : slice(data.aws_availability_zones.available.names, 0, 2)
-  nat_count     = var.single_nat_gateway ? 1 : length(local.azs)
-  flow_logs_on  = var.flow_logs_retention_days > 0
-  public_cidrs  = [for i, _ in local.azs : cidrsubnet(var.cidr_block, 8, i)]
-  private_cidrs = [for i, _ in local.azs : cidrsubnet(var.cidr_block, 8, i + 100)]
+  azs             = length(var.availability_zones) > 0 ? var.availability_zones : slice(data.aws_availability_zones.available.names, 0, 2)
+  nat_count       = var.single_nat_gateway ? 1 : length(local.azs)
+  flow_logs_on    = var.flow_logs_retention_days > 0
+  public_cidrs    = [for i, _ in local.azs : cidrsubnet(var.cidr_block, 8, i)]
+  private_cidrs   = [for i, _ in local.azs : cidrsubnet(var.cidr_block, 8, i + 100)]
+  flow_logs_group = "/vpc/${var.name}/flow-logs"
+  # Built from the name, so the role's policy is known (and checked) at plan time.
+  flow_logs_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.flow_logs_group}"
 }
 
 resource "aws_vpc" "this" {
@@ -122,7 +131,7 @@ resource "aws_route_table_association" "private" {
 resource "aws_cloudwatch_log_group" "flow_logs" {
   count = local.flow_logs_on ? 1 : 0
 
-  name              = "/vpc/${var.name}/flow-logs"
+  name              = local.flow_logs_group
   retention_in_days = var.flow_logs_retention_days
 
   tags = var.tags
@@ -147,7 +156,7 @@ data "aws_iam_policy_document" "flow_logs_write" {
       "logs:PutLogEvents",
       "logs:DescribeLogStreams",
     ]
-    resources = ["${aws_cloudwatch_log_group.flow_logs[0].arn}:*"]
+    resources = ["${local.flow_logs_group_arn}:*"]
   }
 }
 

@@ -32,3 +32,11 @@ output "nat_public_ips" {
   description = "Public addresses the private subnets reach the internet from."
   value       = aws_eip.nat[*].public_ip
 }
+
+output "nat_route_ids" {
+  description = "IDs of the private subnets' default routes through the NAT gateways. Whatever boots in a private subnet and installs or pulls from the internet should depend on them."
+  value       = aws_route.private_nat[*].id
+
+  # A route helps a subnet only once the subnet uses its table.
+  depends_on = [aws_route_table_association.private]
+}

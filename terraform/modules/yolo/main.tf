@@ -1,11 +1,23 @@
 locals {
   queue_name = element(split(":", var.detection_queue_arn), 5)
+  # The group's name starts with this; the workers' role may report health only
+  # to groups named so (iam module, worker_group_name_prefix).
+  group_name_prefix = "${var.name}-yolo-"
   user_data = templatefile("${path.module}/templates/worker_user_data.sh.tftpl", {
-    worker_image        = var.worker_image
-    region              = var.region
-    detection_queue_url = var.detection_queue_url
-    model               = var.model
+    worker_image              = var.worker_image
+    region                    = var.region
+    detection_queue_url       = var.detection_queue_url
+    model                     = var.model
+    log_group                 = aws_cloudwatch_log_group.yolo.name
+    health_check_grace_period = var.health_check_grace_period
   })
+}
+
+resource "aws_cloudwatch_log_group" "yolo" {
+  name              = "/${var.name}/worker"
+  retention_in_days = var.log_retention_days
+
+  tags = var.tags
 }
 
 resource "aws_security_group" "yolo" {
@@ -95,13 +107,15 @@ resource "aws_launch_template" "yolo" {
 }
 
 resource "aws_autoscaling_group" "yolo" {
-  name_prefix               = "${var.name}-yolo-"
-  min_size                  = var.min_size
-  max_size                  = var.max_size
-  desired_capacity          = var.desired_capacity
-  vpc_zone_identifier       = var.private_subnet_ids
+  name_prefix         = local.group_name_prefix
+  min_size            = var.min_size
+  max_size            = var.max_size
+  desired_capacity    = var.desired_capacity
+  vpc_zone_identifier = var.private_subnet_ids
+  # EC2 status checks, plus what each worker reports about its container
+  # (polybot-report-health in the user data: set-instance-health Unhealthy).
   health_check_type         = "EC2"
-  health_check_grace_period = 300
+  health_check_grace_period = var.health_check_grace_period
   default_instance_warmup   = 300
   # GroupInServiceInstances is the denominator of the backlog-per-instance metric.
   enabled_metrics = ["GroupInServiceInstances", "GroupDesiredCapacity", "GroupMinSize", "GroupMaxSize"]
@@ -134,6 +148,9 @@ resource "aws_autoscaling_group" "yolo" {
   lifecycle {
     ignore_changes = [desired_capacity]
   }
+
+  # Workers install Docker and pull the image at boot, through the NAT gateways.
+  depends_on = [var.nat_route_ids]
 }
 
 # --- step scaling on CPU, as in the original design ---

@@ -19,6 +19,16 @@ output "security_group_id" {
 }
 
 output "user_data" {
-  description = "The rendered user data: how each worker installs Docker and runs the worker container with its settings."
+  description = "The rendered user data: how each worker reports its container's health, installs Docker and runs the worker container with its settings."
   value       = local.user_data
+}
+
+output "autoscaling_group_name_prefix" {
+  description = "What the group's name starts with (it is a name_prefix): the workers' role may set instance health only in groups named so."
+  value       = local.group_name_prefix
+}
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of the worker containers (one stream per instance ID)."
+  value       = aws_cloudwatch_log_group.yolo.name
 }

@@ -14,6 +14,24 @@ variable "private_subnet_ids" {
   description = "Private subnets, in at least two Availability Zones, for the auto-scaling group."
 }
 
+variable "nat_route_ids" {
+  type        = list(string)
+  description = "Routes from the private subnets to the NAT gateways (network module output); the group launches workers only once they exist, since each boot installs Docker and pulls the image through them."
+  default     = []
+}
+
+variable "health_check_grace_period" {
+  type        = number
+  description = "Seconds after launch before a worker's health counts: the group's, and the container health each worker reports (boot, image pull and the container's own start period fit in it)."
+  default     = 600
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days CloudWatch Logs keeps the worker containers' output."
+  default     = 30
+}
+
 variable "ami_id" {
   type        = string
   description = "AMI of the workers (Amazon Linux 2023 or another image with dnf/yum and Docker available)."

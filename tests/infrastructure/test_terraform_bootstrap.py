@@ -1,0 +1,143 @@
+"""A `terraform plan` of terraform/bootstrap against the embedded AWS, as from
+an empty account: the state and artifacts buckets, the two image repositories,
+the GitHub Actions OIDC provider, the deploy role and the CloudFormation role.
+Its IAM documents are checked with the root's in test_iam_policies.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.auxil.iam import as_list, statements
+from tests.auxil.terraform import GITHUB_OWNER, GITHUB_REPOSITORY, planned, policy_documents
+
+pytestmark = pytest.mark.aws
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def plan(bootstrap_plan: dict[str, Any]) -> dict[str, Any]:
+    return bootstrap_plan
+
+
+def by_key(plan: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Planned resources of a for_each'd type by their key; a single one under ""."""
+    return {str(r.get("index", "")): r["values"] for r in planned(plan, resource_type)}
+
+
+def test_state_bucket_is_versioned_private_encrypted_and_tls_only(plan: dict[str, Any]) -> None:
+    buckets = by_key(plan, "aws_s3_bucket")
+    assert set(buckets) == {"state", "artifacts"}
+    assert buckets["state"]["bucket"] == f"polybot-tfstate-{ACCOUNT}-us-east-1"
+
+    [versioning] = planned(plan, "aws_s3_bucket_versioning")
+    assert versioning["values"]["versioning_configuration"][0]["status"] == "Enabled"
+    for key, encryption in by_key(plan, "aws_s3_bucket_server_side_encryption_configuration").items():
+        [rule] = encryption["rule"]
+        assert rule["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms", key
+    blocks = by_key(plan, "aws_s3_bucket_public_access_block")
+    assert set(blocks) == {"state", "artifacts"}
+    for key, block in blocks.items():
+        flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+        assert all(block[flag] is True for flag in flags), key
+
+    policies = by_key(plan, "aws_s3_bucket_policy")
+    assert set(policies) == {"state", "artifacts"}
+    for key, policy in policies.items():
+        [deny] = json.loads(policy["policy"])["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, key
+
+
+def test_repositories_hold_immutable_scanned_images_and_expire_old_ones(plan: dict[str, Any]) -> None:
+    repositories = by_key(plan, "aws_ecr_repository")
+    assert {k: r["name"] for k, r in repositories.items()} == {"bot": "polybot-bot", "worker": "polybot-worker"}
+    for key, repository in repositories.items():
+        assert repository["image_tag_mutability"] == "IMMUTABLE", key
+        assert repository["image_scanning_configuration"][0]["scan_on_push"] is True, key
+    lifecycles = by_key(plan, "aws_ecr_lifecycle_policy")
+    assert set(lifecycles) == {"bot", "worker"}
+    for key, lifecycle in lifecycles.items():
+        rules = sorted(json.loads(lifecycle["policy"])["rules"], key=lambda r: r["rulePriority"])
+        assert rules[0]["selection"]["tagStatus"] == "untagged"
+        assert rules[0]["selection"]["countType"] == "sinceImagePushed"
+        assert rules[1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}
+        assert all(rule["action"] == {"type": "expire"} for rule in rules), key
+
+
+def test_only_this_repositorys_workflows_may_assume_the_deploy_role(plan: dict[str, Any]) -> None:
+    [provider] = planned(plan, "aws_iam_openid_connect_provider")
+    assert provider["values"]["url"] == "https://token.actions.githubusercontent.com"
+    assert provider["values"]["client_id_list"] == ["sts.amazonaws.com"]
+
+    roles = {r["values"]["name"]: r["values"] for r in planned(plan, "aws_iam_role")}
+    [trust] = statements(roles["polybot-github-deploy"]["assume_role_policy"])
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Principal"] == {
+        "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    }
+    conditions = trust["Condition"]["StringEquals"]
+    assert conditions["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    repository = f"repo:{GITHUB_OWNER}/{GITHUB_REPOSITORY}"
+    assert sorted(as_list(conditions["token.actions.githubusercontent.com:sub"])) == sorted(
+        [f"{repository}:ref:refs/heads/main", f"{repository}:environment:prod", f"{repository}:environment:dev"]
+    ), "exact subjects: no wildcard, no pull_request"
+
+    [cloudformation] = statements(roles["polybot-cloudformation"]["assume_role_policy"])
+    assert cloudformation["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+
+
+def _deploy_statements(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    documents = policy_documents(plan)
+    return [
+        s
+        for address, document in documents.items()
+        if address.startswith("aws_iam_policy.deploy[")
+        for s in statements(document)
+    ]
+
+
+def test_deploy_role_passes_only_polybots_roles(plan: dict[str, Any]) -> None:
+    passes = [s for s in _deploy_statements(plan) if "iam:PassRole" in as_list(s["Action"])]
+    resources = {r for s in passes for r in as_list(s["Resource"])}
+    assert resources == {
+        f"arn:aws:iam::{ACCOUNT}:role/polybot-prod-*",
+        f"arn:aws:iam::{ACCOUNT}:role/polybot-dev-*",
+        f"arn:aws:iam::{ACCOUNT}:role/polybot-cloudformation",
+    }
+    assert all("iam:PassedToService" in s["Condition"]["StringEquals"] for s in passes)
+    # The deploy role's own name is not among them: it cannot widen itself.
+    assert not any(r.endswith("polybot-github-deploy") or r.endswith("role/polybot-*") for r in resources)
+
+
+def test_deploy_role_covers_what_the_pipelines_do(plan: dict[str, Any]) -> None:
+    granted: dict[str, set[str]] = {}
+    for statement in _deploy_statements(plan):
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, set()).update(as_list(statement["Resource"]))
+    # bot.yml / worker.yml push :<sha> to the two repositories.
+    assert granted["ecr:PutImage"] == {
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/polybot-bot",
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/polybot-worker",
+    }
+    # deploy.yml: the state under polybot/ with its lock file, instance refreshes, image parameters.
+    state = f"arn:aws:s3:::polybot-tfstate-{ACCOUNT}-us-east-1"
+    assert granted["s3:PutObject"] >= {f"{state}/polybot/*"}
+    assert granted["s3:DeleteObject"] == {f"{state}/polybot/*.tflock"}
+    assert "autoscaling:DescribeInstanceRefreshes" in granted and "autoscaling:StartInstanceRefresh" in granted
+    assert granted["ssm:PutParameter"] == {
+        f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/polybot-prod/*",
+        f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/polybot-dev/*",
+    }
+    # sam.yml: change sets of the environments' stacks only.
+    assert granted["cloudformation:ExecuteChangeSet"] == {
+        f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/polybot-prod/*",
+        f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/polybot-dev/*",
+    }
+    # Nothing of the bootstrap itself: not its buckets' settings, not IAM outside Polybot's environments.
+    assert "s3:PutBucketPolicy" not in granted
+    assert all(r.startswith(f"arn:aws:iam::{ACCOUNT}:role/polybot-") for r in granted["iam:PutRolePolicy"])
+    assert not any("polybot-github-deploy" in r for r in granted["iam:PutRolePolicy"])
