@@ -89,6 +89,7 @@ module "iam" {
   telegram_secret_arn = local.sam["TelegramSecretArn"]
   detection_queue_arn = local.sam["DetectionQueueArn"]
   images_bucket_arn   = local.bkt_arn
+  results_table_arn   = local.sam["ResultsTableArn"]
 
   bot_log_group_name        = module.bot.log_group_name
   worker_log_group_name     = module.yolo.log_group_name

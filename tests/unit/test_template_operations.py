@@ -27,6 +27,7 @@ TERRAFORM_OUTPUTS = {
     "ResultsTableName",
     "ImagesBucketName",
     "TelegramSecretArn",
+    "ResultsTableArn",
 }
 
 

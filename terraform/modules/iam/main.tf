@@ -39,8 +39,15 @@ data "aws_iam_policy_document" "bot" {
 
   statement {
     sid       = "ReadTelegramSecret"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    actions   = ["secretsmanager:GetSecretValue"]
     resources = [var.telegram_secret_arn]
+  }
+
+  # bot/quota.py: one counter item per chat and minute, in the results table.
+  statement {
+    sid       = "CountChatPhotos"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [var.results_table_arn]
   }
 
   dynamic "statement" {
@@ -59,20 +66,25 @@ data "aws_iam_policy_document" "bot" {
 data "aws_iam_policy_document" "yolo" {
   statement {
     sid = "ServeDetectionQueue"
+    # Receive, renew the lease while working (ChangeMessageVisibility), delete once reported.
     actions = [
       "sqs:ReceiveMessage",
       "sqs:DeleteMessage",
       "sqs:ChangeMessageVisibility",
-      "sqs:GetQueueAttributes",
-      "sqs:GetQueueUrl",
     ]
     resources = [var.detection_queue_arn]
   }
 
   statement {
-    sid       = "ReadOriginalsWriteAnnotated"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${var.images_bucket_arn}/*"]
+    sid       = "ReadOriginals"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.images_bucket_arn}/${var.originals_prefix}*"]
+  }
+
+  statement {
+    sid       = "WriteAnnotatedImages"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.images_bucket_arn}/${var.annotated_prefix}*"]
   }
 
   # On "*" because AWS authorises these only on "*": the Service Authorization

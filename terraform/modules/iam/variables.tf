@@ -24,6 +24,23 @@ variable "images_bucket_arn" {
   description = "ARN of the S3 bucket with the original and annotated images."
 }
 
+variable "results_table_arn" {
+  type        = string
+  description = "ARN of the DynamoDB results table (SAM output ResultsTableArn); the bot counts each chat's photos in it."
+}
+
+variable "originals_prefix" {
+  type        = string
+  description = "Key prefix of the originals in the images bucket, which the workers read (polybot/naming.py)."
+  default     = "originals/"
+}
+
+variable "annotated_prefix" {
+  type        = string
+  description = "Key prefix of the annotated images, which the workers write (polybot/naming.py)."
+  default     = "annotated/"
+}
+
 variable "kms_key_arns" {
   type        = list(string)
   description = "Customer-managed KMS keys that encrypt the queue, bucket or secret, if any; the roles may decrypt with them. Empty where AWS-managed keys are used."
