@@ -110,7 +110,11 @@ class TelegramStandIn:
         self.webhook_allowed_updates: list[str] | None = None
         self.webhook_last_error = ""
         self.set_webhook_calls = 0
+        self.calls: list[str] = []
+        """Every Bot API method called, in order."""
         self.deliveries: list[int] = []
+        self.deliveries_of: dict[int, list[int]] = {}
+        """The webhook's answers to each message's update, by message id (redeliveries included)."""
         self._files: dict[str, StoredFile] = {}
         self._updates: list[dict[str, Any]] = []
         self._faults: dict[str, list[Fault]] = {}
@@ -254,19 +258,48 @@ class TelegramStandIn:
                 self._updates.append(update)
                 self._changed.notify_all()
             return message
-        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
         # Like Telegram, redeliver an update the webhook did not accept.
         for attempt in range(3):
-            try:
-                status = requests.post(self.webhook_url, json=update, headers=headers, timeout=30).status_code
-            except requests.RequestException:
-                status = 599
-            self.deliveries.append(status)
-            if status < 300:
+            if self.post_update(update) < 300:
                 break
+            time.sleep(0.2 * (attempt + 1))
+        return message
+
+    def post_update(self, update: dict[str, Any]) -> int:
+        """One delivery of `update` to the webhook, as Telegram makes it; its HTTP status."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
+        try:
+            status = requests.post(self.webhook_url, json=update, headers=headers, timeout=30).status_code
+        except requests.RequestException:
+            status = 599
+        with self._changed:
+            self.deliveries.append(status)
+            message_id = (update.get("message") or {}).get("message_id")
+            if isinstance(message_id, int):
+                self.deliveries_of.setdefault(message_id, []).append(status)
+        if status >= 300:
             # As getWebhookInfo reports it on Telegram.
             self.webhook_last_error = f"Wrong response from the webhook: {status}"
-            time.sleep(0.2 * (attempt + 1))
+        return status
+
+    def new_update(self, message: dict[str, Any]) -> dict[str, Any]:
+        """An update carrying `message`, with the next update id, not yet delivered."""
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def photo_message(self, chat_id: int, image: bytes) -> dict[str, Any]:
+        """The message a user's photo arrives in, not yet delivered (see user_sends_photo)."""
+        stored = self.add_file(image)
+        width, height = _image_size(image)
+        message = self._message(chat_id)
+        message["photo"] = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": width,
+                "height": height,
+                "file_size": len(image),
+            }
+        ]
         return message
 
     # --- the Bot API -----------------------------------------------------
@@ -277,6 +310,7 @@ class TelegramStandIn:
         def bot_api(token: str, method: str) -> Response:
             if token != self.token:
                 return _error(401, "Unauthorized")
+            self.calls.append(method)
             params: dict[str, Any] = {**request.args.to_dict(), **request.form.to_dict()}
             if request.is_json:
                 params.update(request.get_json(silent=True) or {})

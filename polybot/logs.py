@@ -41,7 +41,7 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
-_TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}")
+_TOKEN_SHAPE = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
 """A Telegram bot token (<bot id>:<35 characters>), even one nobody registered."""
 
 
@@ -55,6 +55,21 @@ def mask(text: str) -> str:
 class _RedactingFormatter(JsonFormatter):
     def format(self, record: logging.LogRecord) -> str:
         return mask(super().format(record))
+
+
+def json_lines_handler(component: str, stream: Any) -> logging.Handler:
+    """A handler writing this process's log lines to `stream` as operators read
+    them: JSON, with the execution name, secrets masked (tests capture with it)."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(_CorrelationFilter(component))
+    handler.setFormatter(
+        _RedactingFormatter(
+            "{asctime}{levelname}{component}{name}{execution}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    return handler
 
 
 def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
@@ -77,15 +92,7 @@ def configure(component: str, level: str = "INFO", stream: Any = None, *, keep_e
     root = logging.getLogger()
     if keep_existing and any(isinstance(h.formatter, _RedactingFormatter) for h in root.handlers):
         return
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(_CorrelationFilter(component))
-    handler.setFormatter(
-        _RedactingFormatter(
-            "{asctime}{levelname}{component}{name}{execution}{message}",
-            style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
+    handler = json_lines_handler(component, stream or sys.stderr)
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)

@@ -42,9 +42,12 @@ def execution_trace(stack: PolybotStack, name: str, missing_ok: bool = False) ->
 
 
 def executions_named(stack: PolybotStack, name: str) -> int:
-    sfn = stack.client("stepfunctions")
-    executions = sfn.list_executions(stateMachineArn=stack.settings.state_machine_arn, maxResults=1000)["executions"]
-    return sum(1 for e in executions if e["name"] == name)
+    pages = (
+        stack.client("stepfunctions")
+        .get_paginator("list_executions")
+        .paginate(stateMachineArn=stack.settings.state_machine_arn)
+    )
+    return sum(1 for page in pages for e in page["executions"] if e["name"] == name)
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from local.polybot_stack import REPO_ROOT, PolybotStack
+from polybot import logs
 
 pytestmark = [pytest.mark.faults, pytest.mark.aws, pytest.mark.model]
 
@@ -58,9 +59,8 @@ class FaultSession:
 def faults(stack: PolybotStack) -> Iterator[FaultSession]:
     session = FaultSession()
     root = logging.getLogger()
-    capture = logging.StreamHandler(session.log)
-    # The same formatter (and redaction) as the handler operators read.
-    capture.setFormatter(root.handlers[0].formatter if root.handlers else logging.Formatter())
+    # Formatted (and masked) as the lines operators read.
+    capture = logs.json_lines_handler("faults", session.log)
     root.addHandler(capture)
     try:
         yield session

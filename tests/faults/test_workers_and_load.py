@@ -167,10 +167,13 @@ def test_a_burst_of_200_photos_from_20_chats_is_answered_once_each(stack: Polybo
     assert failed == {}
     assert len(sent) == 200 and submitted_s <= 11
     assert all([r.method for r in telegram.replies_to(*key)] == ["sendPhoto"] for key in sent)
-    assert statuses.count(200) == 200 and len(statuses) == 200, "no webhook call failed"
+    # Every update ends accepted; a late answer (500) is Telegram's cue to deliver it again.
+    assert all(telegram.deliveries_of[message_id][-1] == 200 for _, message_id in sent)
+    redelivered = len(statuses) - 200
     faults.record(
         f"a burst: 200 photos from 20 chats sent within {submitted_s:.1f} s, two worker processes",
-        "every photo answered exactly once, 0 webhook errors, 0 failed executions",
+        f"every photo answered exactly once; 0 failed executions, 0 error replies, 0 updates lost; "
+        f"{redelivered} redelivered after a late StartExecution answer",
         f"webhook p50 {statistics.median(webhook_s) * 1000:.0f} ms, p95 {percentile(webhook_s, 0.95) * 1000:.0f} ms; "
         f"time to reply p50 {statistics.median(to_reply):.1f} s, p95 {percentile(to_reply, 0.95):.1f} s",
     )

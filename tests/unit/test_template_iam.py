@@ -89,8 +89,8 @@ class _NoManagedPolicyLookups:
         return {}
 
 
-@pytest.fixture(scope="module")
-def translated(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, Any]:
+def translate_template() -> dict[str, Any]:
+    """template.yaml as `sam deploy` hands it to CloudFormation."""
     template = copy.deepcopy(load_template(ROOT / "template.yaml"))
     # As `sam package` would: local code locations become S3 locations.
     template["Globals"]["Function"]["CodeUri"] = "s3://artifacts/functions.zip"
@@ -99,14 +99,14 @@ def translated(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, Any]:
         for key in ("CodeUri", "ContentUri", "DefinitionUri"):
             if key in properties:
                 properties[key] = f"s3://artifacts/{key}"
-    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return transform(template, {}, _NoManagedPolicyLookups())  # type: ignore[no-any-return]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        return transform(template, {}, _NoManagedPolicyLookups())  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def monkeypatch_module() -> Any:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+def translated() -> dict[str, Any]:
+    return translate_template()
 
 
 def readable(value: Any) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 import threading
 from typing import Any
 
@@ -164,3 +165,37 @@ def test_libraries_that_log_urls_stay_at_warning_even_when_debugging(library: st
     logging.getLogger("bot.handlers").debug("our own debug")
 
     assert [line["message"] for line in lines(stream)] == ["retrying", "our own debug"]
+
+
+def test_a_token_shaped_string_is_masked_even_unregistered(stream: io.StringIO) -> None:
+    logging.getLogger("urllib3").error("GET /bot7123456789:AAH4kLmNoPqRsTuVwXyZ0123456789abcde/getUpdates failed")
+
+    [line] = lines(stream)
+    assert line["message"] == "GET /bot***/getUpdates failed"
+
+
+def test_an_uncaught_exception_is_logged_as_a_masked_json_line(stream: io.StringIO) -> None:
+    token = "7000000002:SECRET-PART-OF-A-TOKEN"
+    logs.redact(token)
+    try:
+        raise ConnectionError(f"Max retries exceeded with url: /bot{token}/deleteWebhook")
+    except ConnectionError as exc:
+        # What Python calls for an exception nobody caught.
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+
+    [line] = lines(stream)
+    assert line["level"] == "CRITICAL" and line["message"] == "uncaught ConnectionError"
+    assert "SECRET-PART" not in stream.getvalue()
+    assert "/bot***/deleteWebhook" in line["exc_info"]
+
+
+def test_an_uncaught_exception_in_a_thread_is_logged_the_same_way(stream: io.StringIO) -> None:
+    def fail() -> None:
+        raise RuntimeError("in a thread")
+
+    thread = threading.Thread(target=fail)
+    thread.start()
+    thread.join()
+
+    [line] = lines(stream)
+    assert line["message"] == "uncaught RuntimeError" and "in a thread" in line["exc_info"]

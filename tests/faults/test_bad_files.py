@@ -1,0 +1,95 @@
+"""Files a user may send, as a photo or as a file: each ends in exactly one
+answer, the result or a plain reason, through the real pipeline and model."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+
+import pytest
+from PIL import Image
+
+from local.polybot_stack import PolybotStack
+from polybot import naming
+from tests.auxil.images import (
+    animated_gif,
+    decompression_bomb,
+    exif_rotated,
+    in_mode,
+    plain_image,
+    resized,
+    sixteen_bit_gray,
+    ultralytics_asset,
+)
+from tests.auxil.pipeline import only_reply, wait_for_execution
+from tests.faults.conftest import FaultSession
+
+pytestmark = [pytest.mark.faults, pytest.mark.aws, pytest.mark.model]
+
+NOT_AN_IMAGE = "not an image I can read"
+DAMAGED = "file seems damaged"
+TOO_MANY_PIXELS = "too many pixels"
+TOO_LARGE = "larger than 20 MB"
+
+# (what, file name, MIME type, bytes, what the answer must say)
+FILES: list[tuple[str, str, str, Callable[[], bytes], str]] = [
+    ("a PDF named .jpg", "scan.jpg", "image/jpeg", lambda: b"%PDF-1.7\n" + bytes(2000), NOT_AN_IMAGE),
+    ("a 0-byte file", "empty.jpg", "image/jpeg", lambda: b"", NOT_AN_IMAGE),
+    ("a truncated JPEG", "torn.jpg", "image/jpeg", lambda: ultralytics_asset("bus.jpg")[:40_000], DAMAGED),
+    ("a decompression bomb (12000×12000 PNG, a few kB)", "bomb.png", "image/png", decompression_bomb, TOO_MANY_PIXELS),
+    ("a file over 20 MB", "huge.jpg", "image/jpeg", lambda: b"\xff\xd8" + bytes(21 * 1024 * 1024), TOO_LARGE),
+    ("an animated GIF", "bus.gif", "image/gif", lambda: animated_gif("bus.jpg"), "bus"),
+    ("a PNG with alpha", "bus.png", "image/png", lambda: in_mode("bus.jpg", "RGBA", "PNG"), "bus"),
+    ("an 8-bit grayscale PNG", "bus-gray.png", "image/png", lambda: in_mode("bus.jpg", "L", "PNG"), "bus"),
+    ("a 16-bit grayscale PNG", "bus-gray16.png", "image/png", lambda: sixteen_bit_gray("bus.jpg"), "bus"),
+    ("a CMYK JPEG", "bus-cmyk.jpg", "image/jpeg", lambda: in_mode("bus.jpg", "CMYK", "JPEG"), "bus"),
+    ("a WebP", "bus.webp", "image/webp", lambda: in_mode("bus.jpg", "RGB", "WEBP"), "bus"),
+    ("a 1×1 image", "dot.png", "image/png", lambda: plain_image(1, 1), "did not recognise"),
+    ("a 20:1 panorama (4000×200)", "pano.jpg", "image/jpeg", lambda: resized("bus.jpg", (4000, 200)), "I "),
+]
+
+
+@pytest.mark.parametrize(("what", "file_name", "mime_type", "make", "answer"), FILES, ids=[f[1] for f in FILES])
+def test_every_file_ends_in_one_answer_the_result_or_a_plain_reason(
+    stack: PolybotStack,
+    chat_id: int,
+    faults: FaultSession,
+    what: str,
+    file_name: str,
+    mime_type: str,
+    make: Callable[[], bytes],
+    answer: str,
+) -> None:
+    assert stack.telegram is not None
+    data = make()
+    started = time.monotonic()
+    message = stack.telegram.user_sends_document(chat_id, data, file_name, mime_type)
+
+    reply = only_reply(stack, chat_id, message["message_id"])
+    seconds = time.monotonic() - started
+    execution = wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]))
+
+    said = str(reply.caption or reply.text)
+    assert answer in said, said
+    outcome = f"{execution['status'].lower()}: {said.splitlines()[0]}"
+    faults.record(f"user sends {what}", outcome, f"one answer after {seconds:.1f} s")
+
+
+def test_boxes_go_on_the_upright_image_of_an_exif_rotated_photo(
+    stack: PolybotStack, chat_id: int, faults: FaultSession
+) -> None:
+    assert stack.telegram is not None
+    message = stack.telegram.user_sends_document(chat_id, exif_rotated("bus.jpg"), "bus-phone.jpg", "image/jpeg")
+
+    reply = only_reply(stack, chat_id, message["message_id"])
+
+    assert reply.photo is not None and reply.caption is not None and "bus" in reply.caption
+    with Image.open(io.BytesIO(reply.photo)) as annotated:
+        upright = Image.open(io.BytesIO(ultralytics_asset("bus.jpg"))).size
+        assert annotated.size == upright, "annotated as it is shown, not as its pixels lie"
+    faults.record(
+        "user sends a phone JPEG whose pixels lie on their side (EXIF orientation 6)",
+        "detected and annotated upright",
+        f"reply {annotated.size[0]}×{annotated.size[1]}: {reply.caption}",
+    )
