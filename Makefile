@@ -55,7 +55,9 @@ $(TOOLS)/checkov/.installed:
 run: setup
 	$(PY) -m local $(ARGS)
 
-test: setup base-images
+# Set-up and the base images do not depend on each other: both at once.
+test:
+	$(MAKE) --no-print-directory -j 2 setup base-images
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 base-images:

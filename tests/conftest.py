@@ -30,3 +30,15 @@ def stack() -> Iterator[PolybotStack]:
 def chat_id() -> int:
     """A chat of its own for each test, so replies never mix."""
     return next(_chat_ids)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """What ships (marker docker) is tested last: its images build meanwhile."""
+    items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.get_closest_marker("docker") for item in session.items):
+        from tests.artifacts.conftest import start_builds
+
+        start_builds()

@@ -2,8 +2,10 @@
 shows: `make build` (sam build), `make invoke` (each function in its Lambda
 container), `make bot-image` and `make worker-image`.
 
-Docker is needed; where no engine answers, these tests skip and say why in
-pytest's summary (on machines like CI's, `make test` first runs
+The builds start in the background as soon as the session's tests are
+collected and run while the other tests do; these tests run last (both
+arranged in tests/conftest.py). Docker is needed; where no engine answers,
+these tests skip and say why in pytest's summary (on machines like CI's, `make test` first runs
 ../shared/docker/make-base-images.sh, so Docker is there). The figures they
 measure (build times, image sizes, the worker container's execution trace)
 are written to out/artifacts.json at the end of the session.
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -48,17 +52,59 @@ def docker() -> None:
         pytest.skip(f"no Docker engine here, so nothing is built or run in containers: {problem}")
 
 
-def make(*targets: str, timeout_s: float = BUILD_TIMEOUT_S) -> float:
-    """Seconds `make <targets>` took; its output is in the failure message."""
-    started = time.perf_counter()
-    done = subprocess.run(["make", *targets], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s, check=False)
-    assert done.returncode == 0, f"make {' '.join(targets)} failed:\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}"
-    return time.perf_counter() - started
+class Make:
+    """`make <args>` in the background: started when the session's tests are
+    collected (tests/conftest.py), so the images build while other tests run;
+    the fixtures below wait for it."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="polybot-make-", suffix=".log")  # noqa: SIM115
+        self.started = time.perf_counter()
+        self.ended: float | None = None
+        self.process = subprocess.Popen(["make", *args], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        threading.Thread(target=self._note_end, daemon=True).start()
+
+    def _note_end(self) -> None:
+        self.process.wait()
+        self.ended = time.perf_counter()
+
+    def seconds(self, timeout_s: float = BUILD_TIMEOUT_S) -> float:
+        """Seconds the command took, once it has ended; fails with its output if it failed."""
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        while self.ended is None:
+            time.sleep(0.05)
+        self.log.seek(0)
+        assert self.process.returncode == 0, f"make {' '.join(self.args)} failed:\n{self.log.read()[-8000:]}"
+        return self.ended - self.started
+
+
+BUILDS: dict[str, Make] = {}
+
+
+def start_builds() -> None:
+    """Start `make build`, `make bot-image` and `make worker-image` (once), if Docker answers."""
+    if BUILDS or docker_problem() is not None:
+        return
+    index = torch_index()
+    BUILDS["build"] = Make("build")
+    BUILDS["bot-image"] = Make("bot-image", f"BOT_IMAGE={BOT_IMAGE}")
+    BUILDS["worker-image"] = Make("worker-image", f"WORKER_IMAGE={WORKER_IMAGE}", f"TORCH_INDEX_URL={index}")
+    BUILDS["worker-image"].index = index  # type: ignore[attr-defined]
+
+
+def built(target: str) -> float:
+    start_builds()
+    return BUILDS[target].seconds()
 
 
 @pytest.fixture(scope="session")
 def sam_build(docker: None, report: dict[str, Any]) -> Path:
-    report["sam_build_s"] = round(make("build"), 1)
+    report["sam_build_s"] = round(built("build"), 1)
     return ROOT / ".aws-sam" / "build"
 
 
@@ -73,17 +119,14 @@ def torch_index() -> str:
 
 @pytest.fixture(scope="session")
 def bot_image(docker: None, report: dict[str, Any]) -> str:
-    report["bot_image_build_s"] = round(make("bot-image", f"BOT_IMAGE={BOT_IMAGE}"), 1)
+    report["bot_image_build_s"] = round(built("bot-image"), 1)
     report["bot_image_mb"] = round(image_size_bytes(BOT_IMAGE) / 1e6)
     return BOT_IMAGE
 
 
 @pytest.fixture(scope="session")
 def worker_image(docker: None, report: dict[str, Any]) -> str:
-    index = torch_index()
-    report["worker_image_torch_index"] = index
-    report["worker_image_build_s"] = round(
-        make("worker-image", f"WORKER_IMAGE={WORKER_IMAGE}", f"TORCH_INDEX_URL={index}"), 1
-    )
+    report["worker_image_build_s"] = round(built("worker-image"), 1)
+    report["worker_image_torch_index"] = BUILDS["worker-image"].index  # type: ignore[attr-defined]
     report["worker_image_mb"] = round(image_size_bytes(WORKER_IMAGE) / 1e6)
     return WORKER_IMAGE

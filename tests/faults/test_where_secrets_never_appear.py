@@ -4,7 +4,7 @@ execution's input or output, no DynamoDB item, no S3 key. Also the local run
 with a real token: it talks to the Bot API server POLYBOT_TELEGRAM_API_URL
 names, and where that cannot be reached it fails without printing the token.
 
-Runs last in the fault suite (file order), after everything it scans."""
+Runs last in the session (tests/faults/conftest.py orders it), after everything it scans."""
 
 from __future__ import annotations
 
