@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,9 +33,19 @@ def chat_id() -> int:
     return next(_chat_ids)
 
 
+# Quick and independent first; what waits on real timing (the fault suite's burst)
+# after the image builds had time to finish; what ships (marker docker) last.
+_ORDER = ["unit", "tools", "infrastructure", "integration", "e2e", "faults", "artifacts"]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """What ships (marker docker) is tested last: its images build meanwhile."""
-    items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("docker") is not None:
+            return len(_ORDER)
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        return _ORDER.index(parts[0]) if parts[0] in _ORDER else 0
+
+    items.sort(key=rank)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
