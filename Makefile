@@ -60,8 +60,9 @@ test:
 	$(MAKE) --no-print-directory -j 2 setup base-images
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# flock: the image targets may run at once (the tests build both in the background).
 base-images:
-	@if [ -x $(BASE_IMAGES) ]; then $(BASE_IMAGES); fi
+	@if [ -x $(BASE_IMAGES) ]; then flock /tmp/polybot-base-images.lock $(BASE_IMAGES); fi
 
 build: setup
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) build

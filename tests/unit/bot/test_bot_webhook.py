@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import telebot
+from telebot import apihelper
 
 from bot.webhook import ALLOWED_UPDATES, Outcome, WebhookNotRegistered, ensure_webhook, webhook_url
 from local.telegram_standin import TelegramStandIn
@@ -26,7 +27,10 @@ def telegram() -> Iterator[TelegramStandIn]:
 
 
 @pytest.fixture
-def bot(telegram: TelegramStandIn) -> telebot.TeleBot:
+def bot(telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
+    # make_bot points telebot's module-wide endpoint at this stand-in: put it back after.
+    monkeypatch.setattr(apihelper, "API_URL", apihelper.API_URL)
+    monkeypatch.setattr(apihelper, "FILE_URL", apihelper.FILE_URL)
     return make_bot(TOKEN, Settings(telegram_api_url=telegram.api_url))
 
 
