@@ -53,3 +53,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         from tests.artifacts.conftest import start_builds
 
         start_builds()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.artifacts.conftest import stop_builds
+
+    stop_builds()

@@ -82,6 +82,13 @@ class Make:
         assert self.process.returncode == 0, f"make {' '.join(self.args)} failed:\n{self.log.read()[-8000:]}"
         return self.ended - self.started
 
+    def close(self) -> None:
+        """Stop the command if it still runs (the session ended first) and drop its log."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
 
 BUILDS: dict[str, Make] = {}
 
@@ -95,6 +102,11 @@ def start_builds() -> None:
     BUILDS["bot-image"] = Make("bot-image", f"BOT_IMAGE={BOT_IMAGE}")
     BUILDS["worker-image"] = Make("worker-image", f"WORKER_IMAGE={WORKER_IMAGE}", f"TORCH_INDEX_URL={index}")
     BUILDS["worker-image"].index = index  # type: ignore[attr-defined]
+
+
+def stop_builds() -> None:
+    for build in BUILDS.values():
+        build.close()
 
 
 def built(target: str) -> float:
