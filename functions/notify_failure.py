@@ -1,9 +1,12 @@
-"""NotifyFailure: tell the user, in plain words, why their photo got no result.
+"""NotifyFailure: tell the user, in plain words and their language, why their
+photo (or album) got no result.
 
 Every Catch of the workflow leads here, so every photo ends in exactly one
-reply; it is sent at most once per execution (polybot/reply_ledger.py), and a
-429 from Telegram is waited out by the workflow. Input: NotifyFailureInput.
-Output: ReplyOutcome.
+answer: the bot's progress message becomes the reason (polybot/progress.py),
+or, when there is none, the user deleted it, or the result already went out
+in it, a new message says it. Sent at most once per execution
+(polybot/reply_ledger.py); a 429 from Telegram is waited out by the workflow.
+Input: NotifyFailureInput. Output: ReplyOutcome.
 """
 
 from __future__ import annotations
@@ -13,51 +16,44 @@ from typing import Any
 
 import telebot
 
-from polybot import aws, contracts, logs
+from polybot import aws, contracts, i18n, logs, summary
 from polybot.errors import TelegramRateLimited
+from polybot.progress import ProgressMessages
 from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
-from polybot.telegram import bot_from_secret, reply_to
-
-TRY_AGAIN = "Sorry, something went wrong on my side while analysing your photo. Please send it again in a few minutes."
+from polybot.telegram import answer_with_text, bot_from_secret
 
 
-def plain_message(error: str, max_download_bytes: int) -> str:
+def plain_message(error: str, max_download_bytes: int, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """What the user reads for a failure named `error` (see polybot.errors)."""
-    megabytes = max_download_bytes // (1024 * 1024)
-    messages = {
-        "NotAnImage": ("That file is not an image I can read. Please send a photo (JPEG, PNG or WebP work best)."),
-        "FileTooLarge": (
-            f"That file is larger than {megabytes} MB, the most Telegram lets me download. "
-            "Please send it as a photo (not as a file), or a smaller image."
-        ),
-        "ImageTooLarge": "That image has too many pixels for me to analyse. Please send a smaller version.",
-        "ImageNotDecodable": "I could not open that image; the file seems damaged. Please try another one.",
-    }
-    return messages.get(error, TRY_AGAIN)
+    return summary.failure_reason(error, language, max_download_bytes)
 
 
 @cache
-def _services() -> tuple[Settings, telebot.TeleBot, ReplyLedger]:
+def _services() -> tuple[Settings, telebot.TeleBot, ReplyLedger, ProgressMessages]:
     settings = Settings.from_env()
     logs.configure("functions", settings.log_level, keep_existing=True)
     settings.require("results_table")
     bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
-    return settings, bot, ReplyLedger(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table)
+    dynamodb = aws.client("dynamodb", settings, aws.IN_FUNCTION)
+    table = settings.results_table
+    return settings, bot, ReplyLedger(dynamodb, table), ProgressMessages(dynamodb, table)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job = contracts.validate("NotifyFailureInput", event)
     name, request = job["execution_name"], job["request"]
+    language = request["preferences"]["language"]
     with logs.correlate(name), aws.aws_errors():
-        settings, bot, ledger = _services()
-        text = plain_message(job["failure"]["Error"], settings.max_download_bytes)
+        settings, bot, ledger, progress = _services()
+        text = plain_message(job["failure"]["Error"], settings.max_download_bytes, language)
         # The reference lets support find the execution by name in the console.
-        text += f"\n(ref {name})"
+        text += "\n" + i18n.text("failure.reference", language, name=name)
+        once = ledger.once(name)
+        # Once the result went out in the progress message, the reason comes on its own.
+        progress_id = None if "reply" in once.recorded else progress.claim(name)
         try:
-            message_id = ledger.once(name).send(
-                "notice", lambda: bot.send_message(request["chat_id"], text, reply_parameters=reply_to(request))
-            )
+            message_id = once.send("notice", lambda: answer_with_text(bot, request, progress_id, text))
             outcome: dict[str, Any] = {"kind": "failure_notice", "message_id": message_id}
         except TelegramRateLimited as limited:
             outcome = ledger.wait_for_telegram(name, limited)

@@ -1,51 +1,119 @@
-"""SendReply: answer the user's photo with the annotated image and its summary,
-or a friendly "nothing recognised" when the model found nothing.
+"""SendReply: answer the user's photo with the annotated image and its summary
+in their language, or with "nothing recognised" and a tip; and an album with
+one answer for all its photos (or one per photo, as the chat prefers).
 
-The photo always fits what Telegram's sendPhoto accepts: an annotated image
+The answer is the bot's progress message, edited (polybot/progress.py): into
+the annotated photo with its summary and a Details button, or into text. With
+no progress message (or one the user deleted) the answer is a new message.
+The photo always fits what Telegram accepts for a photo: an annotated image
 larger than a photo is shown (longest side over 2560 px, or beyond the size,
 side-sum or ratio limits) goes as a scaled photo, followed by the
 full-resolution annotated image as a document. Each message is sent at most
 once per execution (polybot/reply_ledger.py). A 429 from Telegram is answered
 with a TelegramWait, which the workflow waits out before calling again.
 
-Input: SendReplyInput. Output: ReplyOutcome.
+Serves two states: SendReply (input SendReplyInput) and SendAlbumReply
+(input SendAlbumReplyInput). Output: ReplyOutcome.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import telebot
+from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 
-from polybot import aws, contracts, imaging, logs, summary, telegram
+from polybot import aws, contracts, i18n, imaging, logs, summary, telegram
 from polybot.errors import TelegramRateLimited
+from polybot.progress import ProgressMessages
 from polybot.reply_ledger import Once, ReplyLedger
 from polybot.settings import Settings
-from polybot.telegram import bot_from_secret, reply_to
+from polybot.telegram import answer_with_photo, answer_with_text, bot_from_secret, photo_file_id, reply_to
+
+DETAILS = "d:"
+"""callback_data prefix of the Details button: "d:<execution name>" (the bot answers it)."""
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    bot: telebot.TeleBot
+    s3: Any
+    ledger: ReplyLedger
+    progress: ProgressMessages
 
 
 @cache
-def _services() -> tuple[telebot.TeleBot, Any, ReplyLedger]:
+def _services() -> Services:
     settings = Settings.from_env()
     logs.configure("functions", settings.log_level, keep_existing=True)
     settings.require("results_table")
     bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
-    ledger = ReplyLedger(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table)
-    return bot, aws.client("s3", settings, aws.IN_FUNCTION), ledger
+    dynamodb = aws.client("dynamodb", settings, aws.IN_FUNCTION)
+    return Services(
+        settings,
+        bot,
+        aws.client("s3", settings, aws.IN_FUNCTION),
+        ReplyLedger(dynamodb, settings.results_table),
+        ProgressMessages(dynamodb, settings.results_table),
+    )
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    job = contracts.validate("SendReplyInput", event)
+    album = "photos" in event
+    job = contracts.validate("SendAlbumReplyInput" if album else "SendReplyInput", event)
     name = job["execution_name"]
     with logs.correlate(name), aws.aws_errors():
-        bot, s3, ledger = _services()
+        services = _services()
+        once = services.ledger.once(name)
+        progress_id = services.progress.claim(name)
         try:
-            outcome = send_reply(job["request"], job["staged"], job["detection"], bot, s3, ledger.once(name))
+            if album:
+                outcome = send_album_reply(job["request"], job["photos"], services, once, progress_id)
+            else:
+                outcome = send_reply(
+                    job["request"], job["staged"], job["detection"], services.bot, services.s3, once, progress_id
+                )
         except TelegramRateLimited as limited:
-            outcome = ledger.wait_for_telegram(name, limited)
+            outcome = services.ledger.wait_for_telegram(name, limited)
     return contracts.validate("ReplyOutcome", outcome)
+
+
+def details_button(execution_name: str, language: str) -> InlineKeyboardMarkup:
+    markup = InlineKeyboardMarkup()
+    markup.add(InlineKeyboardButton(i18n.text("details.button", language), callback_data=DETAILS + execution_name))
+    return markup
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An annotated image as it goes to Telegram: the photo, and the full
+    resolution as a document when the photo had to be scaled."""
+
+    photo: bytes
+    document: bytes | None
+
+
+def shown(s3: Any, staged: dict[str, Any], detection: dict[str, Any]) -> Shown:
+    annotated = s3.get_object(Bucket=staged["bucket"], Key=detection["annotated_key"])["Body"].read()
+    photo = imaging.photo_rendition(
+        annotated,
+        longest_side=telegram.PHOTO_SHOWN_SIDE,
+        max_sides=telegram.PHOTO_MAX_SIDES,
+        max_ratio=telegram.PHOTO_MAX_RATIO,
+        max_bytes=telegram.PHOTO_MAX_BYTES,
+    )
+    if photo is None:
+        return Shown(annotated, None)
+    return Shown(photo, annotated if len(annotated) <= telegram.UPLOAD_MAX_BYTES else None)
+
+
+def send_document(bot: telebot.TeleBot, request: dict[str, Any], once: Once, step: str, data: bytes, name: str) -> None:
+    document = telebot.types.InputFile(io.BytesIO(data), file_name=f"{name}-annotated.jpg")
+    once.send(step, lambda: bot.send_document(request["chat_id"], document, reply_parameters=reply_to(request)))
 
 
 def send_reply(
@@ -55,26 +123,133 @@ def send_reply(
     bot: telebot.TeleBot,
     s3: Any,
     once: Once,
+    progress_id: int | None = None,
 ) -> dict[str, Any]:
-    chat, quote = request["chat_id"], reply_to(request)
+    language = request["preferences"]["language"]
     detections = detection["detections"]
-    text = summary.caption(detections)
+    text = summary.caption(detections, language, staged["width"])
     if not detections:
-        message_id = once.send("reply", lambda: bot.send_message(chat, text, reply_parameters=quote))
+        message_id = once.send("reply", lambda: answer_with_text(bot, request, progress_id, text))
         return {"kind": "nothing_found", "message_id": message_id}
-    annotated = s3.get_object(Bucket=staged["bucket"], Key=detection["annotated_key"])["Body"].read()
-    photo = imaging.photo_rendition(
-        annotated,
-        longest_side=telegram.PHOTO_SHOWN_SIDE,
-        max_sides=telegram.PHOTO_MAX_SIDES,
-        max_ratio=telegram.PHOTO_MAX_RATIO,
-        max_bytes=telegram.PHOTO_MAX_BYTES,
-    )
-    message_id = once.send(
-        "reply", lambda: bot.send_photo(chat, photo or annotated, caption=text, reply_parameters=quote)
-    )
-    if photo is not None and len(annotated) <= telegram.UPLOAD_MAX_BYTES:
+    image = shown(s3, staged, detection)
+    markup = details_button(once.execution_name, language)
+    message_id = once.send("reply", lambda: answer_with_photo(bot, request, progress_id, image.photo, text, markup))
+    if image.document is not None:
         # The photo had to be scaled: the full resolution goes along as a file.
-        document = telebot.types.InputFile(io.BytesIO(annotated), file_name=f"{once.execution_name}-annotated.jpg")
-        once.send("document", lambda: bot.send_document(chat, document, reply_parameters=quote))
+        send_document(bot, request, once, "document", image.document, once.execution_name)
     return {"kind": "annotated_photo", "message_id": message_id}
+
+
+def _photo_text(photo: dict[str, Any], language: str, max_download_bytes: int) -> str:
+    if "failure" in photo:
+        return summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
+    return summary.caption(photo["detection"]["detections"], language, photo["staged"]["width"])
+
+
+def send_album_reply(
+    request: dict[str, Any],
+    photos: list[dict[str, Any]],
+    services: Services,
+    once: Once,
+    progress_id: int | None,
+) -> dict[str, Any]:
+    """An album's answer. "album": the progress message becomes the summary, photo
+    by photo, with a Details button, and the annotated photos follow as one media
+    group (a photo alone when only one has boxes). "each": every photo gets its
+    own answer, the progress message becoming the one of the photo it answers."""
+    language = request["preferences"]["language"]
+    ordered = sorted(photos, key=lambda p: p["request"]["message_id"])
+    texts = [_photo_text(p, language, services.settings.max_download_bytes) for p in ordered]
+    if request["preferences"]["album_reply"] == "each":
+        return _each_photo(request, ordered, texts, services, once, progress_id)
+    lines = [i18n.text("album.line", language, index=i, summary=t) for i, t in enumerate(texts, start=1)]
+    overview = summary.shorten("\n".join([i18n.text("album.title", language), *lines]), summary.TEXT_LIMIT)
+    markup = details_button(once.execution_name, language)
+    message_id = once.send("reply", lambda: answer_with_text(services.bot, request, progress_id, overview, markup))
+    annotated = [(i, p) for i, p in enumerate(ordered, start=1) if "detection" in p and p["detection"]["detections"]]
+    images = {p["execution_name"]: shown(services.s3, p["staged"], p["detection"]) for _, p in annotated}
+    first = ordered[0]["request"]
+    captions = [
+        summary.shorten(i18n.text("album.caption", language, index=i, summary=t), summary.CAPTION_LIMIT)
+        for i, t in enumerate(texts, start=1)
+    ]
+    if annotated:
+        once.send("photos", lambda: _send_photos(services, first, annotated, images, captions))
+    for _, photo in annotated:
+        document = images[photo["execution_name"]].document
+        if document is not None:
+            send_document(
+                services.bot,
+                photo["request"],
+                once,
+                f"document_{photo['request']['message_id']}",
+                document,
+                photo["execution_name"],
+            )
+    return {"kind": "album", "message_id": message_id}
+
+
+def _send_photos(
+    services: Services,
+    first: dict[str, Any],
+    annotated: list[tuple[int, dict[str, Any]]],
+    images: dict[str, Shown],
+    captions: list[str],
+) -> Any:
+    """The album's annotated photos as one media group (a photo alone when only one
+    has boxes), in answer to its first photo; each photo's file_id kept for /history."""
+    chat, quote = first["chat_id"], reply_to(first)
+    if len(annotated) == 1:
+        [(index, photo)] = annotated
+        messages = [
+            services.bot.send_photo(
+                chat, images[photo["execution_name"]].photo, caption=captions[index - 1], reply_parameters=quote
+            )
+        ]
+    else:
+        media = [InputMediaPhoto(images[p["execution_name"]].photo, caption=captions[i - 1]) for i, p in annotated]
+        messages = services.bot.send_media_group(chat, media, reply_parameters=quote)
+    for (_, photo), message in zip(annotated, messages, strict=True):
+        file_id = photo_file_id(message)
+        if file_id:
+            services.ledger.remember_photo(photo["execution_name"], file_id)
+    return messages[0]
+
+
+def _each_photo(
+    request: dict[str, Any],
+    ordered: list[dict[str, Any]],
+    texts: list[str],
+    services: Services,
+    once: Once,
+    progress_id: int | None,
+) -> dict[str, Any]:
+    # The progress message answers the photo that started the album; the others get new messages.
+    answers = [
+        _answer_photo(services, once, photo, text, progress_id if photo["request"] == request else None)
+        for photo, text in zip(ordered, texts, strict=True)
+    ]
+    started = [a for photo, a in zip(ordered, answers, strict=True) if photo["request"] == request]
+    return {"kind": "album", "message_id": (started or answers)[0]}
+
+
+def _answer_photo(services: Services, once: Once, photo: dict[str, Any], text: str, edit: int | None) -> int:
+    """One album photo's own answer (the chat prefers one per photo)."""
+    own, name = photo["request"], photo["execution_name"]
+    step = f"reply_{own['message_id']}"
+    if "detection" not in photo or not photo["detection"]["detections"]:
+        return once.send(step, lambda: answer_with_text(services.bot, own, edit, text))
+    image = shown(services.s3, photo["staged"], photo["detection"])
+    markup = details_button(name, own["preferences"]["language"])
+
+    def answer() -> Any:
+        message = answer_with_photo(services.bot, own, edit, image.photo, text, markup)
+        file_id = photo_file_id(message)
+        if file_id:
+            services.ledger.remember_photo(name, file_id)
+        return message
+
+    message_id = once.send(step, answer)
+    if image.document is not None:
+        send_document(services.bot, own, once, f"document_{own['message_id']}", image.document, name)
+    return message_id

@@ -4,13 +4,25 @@ Polybot's bot and Lambda functions talk to it exactly as to Telegram (or a
 self-hosted Bot API server): `POLYBOT_TELEGRAM_API_URL` points at it. It
 serves the methods Polybot uses (getMe, setWebhook, deleteWebhook,
 getWebhookInfo, getUpdates, getFile and file downloads, sendChatAction,
-sendMessage, sendPhoto, sendDocument), keeps Telegram's documented rules (the
-20 MB `getFile` limit; sendPhoto's 10 MB, width + height 10000 and ratio 20;
-50 MB uploads; 1024-character captions and 4096-character texts; 401 for a
-wrong token; parameters in the query string, a form or a multipart body), and
-plays the user's side: `user_sends_photo` delivers a real-shaped Update to the
-registered webhook (with the secret header) or to `getUpdates`, and
-`replies_to` returns what the bot sent back.
+sendMessage, sendPhoto, sendDocument, sendMediaGroup, editMessageText,
+editMessageMedia, deleteMessage, answerCallbackQuery, setMyCommands,
+getMyCommands), and keeps Telegram's documented rules: the 20 MB `getFile`
+limit; sendPhoto's 10 MB, width + height 10000 and ratio 20 (for edited
+media too); 50 MB uploads; 1024-character captions and 4096-character texts;
+media groups of 2 to 10; callback_data of 1 to 64 bytes; an edit that changes
+nothing is refused ("message is not modified"), as is an edit of a message
+that is gone or of text in a media message; a callback query is answered
+once, within CALLBACK_ANSWER_S; bot commands as Telegram allows them; 401 for
+a wrong token; parameters in the query string, a form or a multipart body.
+
+It plays the user's side too: `user_sends_photo` (`_album`, `_document`,
+`_text`) delivers real-shaped Updates to the registered webhook (with the
+secret header) or to `getUpdates`; `user_taps` presses an inline button;
+`user_deletes` deletes a message. `replies_to` returns the messages the bot
+answered a message with, as the chat shows them now (edited, not deleted),
+and `transcript` the whole conversation of a chat. The webhook's address may
+be served by several bot instances behind a load balancer (`balance_across`):
+deliveries then go round-robin, as the balancer spreads them.
 
 It fails as Telegram and its network do, per method and for the next calls
 only (`inject`): a Bot API error (429 with `parameters.retry_after`), an HTML
@@ -27,10 +39,13 @@ import io
 import itertools
 import json
 import logging
+import re
 import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,22 +55,33 @@ from PIL import Image
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from polybot.settings import TELEGRAM_DOWNLOAD_LIMIT_BYTES
-from polybot.summary import CAPTION_LIMIT
+from polybot.summary import CAPTION_LIMIT, TEXT_LIMIT
 from polybot.telegram import PHOTO_MAX_BYTES, PHOTO_MAX_RATIO, PHOTO_MAX_SIDES, UPLOAD_MAX_BYTES
 
-TEXT_LIMIT = 4096
-"""Telegram's limit on a message's text, in characters."""
+CALLBACK_DATA_MAX_BYTES = 64
+MEDIA_GROUP_SIZES = range(2, 11)
+CALLBACK_ANSWER_S = 15.0
+"""How long a callback query can be answered; Telegram gives no figure, clients give up after about this."""
+CALLBACK_TEXT_LIMIT = 200
+_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+COMMANDS_LIMIT = 100
+COMMAND_DESCRIPTION_LIMIT = 256
 
 log = logging.getLogger(__name__)
 
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Polybot", "username": "polybot_local_bot"}
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
 
 
 @dataclass
 class SentMessage:
-    """One message the bot sent to a chat."""
+    """One message the bot sent to a chat, as the chat shows it now."""
 
     method: str
+    """How it was first sent (sendMessage, sendPhoto, ...); `kind` says what it is now."""
     chat_id: int
     message_id: int
     text: str | None = None
@@ -64,8 +90,30 @@ class SentMessage:
     reply_to_message_id: int | None = None
     document: bytes | None = None
     file_name: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    media_group_id: str | None = None
     at: float = 0.0
     """When the stand-in received it (time.monotonic())."""
+    edits: list[str] = field(default_factory=list)
+    """The Bot API methods that changed it, in order."""
+    deleted: bool = False
+
+    @property
+    def kind(self) -> str:
+        return "photo" if self.photo is not None else "document" if self.document is not None else "text"
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(text, callback_data) of each inline button, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(b.get("text", ""), b.get("callback_data", "")) for row in rows for b in row]
+
+    def shown(self) -> str:
+        """What the chat shows, in one line."""
+        words = self.caption if self.photo is not None or self.document is not None else self.text
+        what = {"photo": "[photo] ", "document": f"[file {self.file_name}] ", "text": ""}[self.kind]
+        buttons = "".join(f" [{text}]" for text, _ in self.buttons)
+        return f"{what}{words or ''}{buttons}".strip()
 
 
 @dataclass
@@ -74,6 +122,17 @@ class StoredFile:
     file_unique_id: str
     file_path: str
     data: bytes = field(repr=False)
+
+
+@dataclass
+class CallbackQuery:
+    id: str
+    chat_id: int
+    message_id: int
+    data: str
+    at: float
+    answered: bool = False
+    answer: str | None = None
 
 
 @dataclass
@@ -99,10 +158,26 @@ class _Dropped(Exception):
     """Raised to close the caller's connection without an answer."""
 
 
+class _Refused(Exception):
+    """A Bot API call Telegram refuses: 400 (or `code`) with Telegram's description."""
+
+    def __init__(self, description: str, code: int = 400) -> None:
+        super().__init__(description)
+        self.description, self.code = description, code
+
+
 class TelegramStandIn:
-    def __init__(self, token: str, max_download_bytes: int = TELEGRAM_DOWNLOAD_LIMIT_BYTES) -> None:
+    def __init__(
+        self,
+        token: str,
+        max_download_bytes: int = TELEGRAM_DOWNLOAD_LIMIT_BYTES,
+        pending_texts: Collection[str] = (),
+    ) -> None:
+        """`pending_texts`: what the bot says while it works (its progress messages);
+        `wait_for_reply` waits until a reply says something else."""
         self.token = token
         self.max_download_bytes = max_download_bytes
+        self.pending_texts = frozenset(pending_texts)
         self.sent: list[SentMessage] = []
         self.chat_actions: list[tuple[int, str]] = []
         self.webhook_url = ""
@@ -110,16 +185,28 @@ class TelegramStandIn:
         self.webhook_allowed_updates: list[str] | None = None
         self.webhook_last_error = ""
         self.set_webhook_calls = 0
+        self.instances: list[str] = []
+        """Other addresses that serve the webhook's address (see balance_across)."""
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        """The bot's command menu by (scope type, language code); "" is every language."""
+        self.set_commands_calls = 0
         self.calls: list[str] = []
         """Every Bot API method called, in order."""
         self.deliveries: list[int] = []
         self.deliveries_of: dict[int, list[int]] = {}
         """The webhook's answers to each message's update, by message id (redeliveries included)."""
+        self.delivered_to: dict[int, list[str]] = {}
+        """Which webhook address each message's update was delivered to, by message id."""
+        self.callbacks: dict[str, CallbackQuery] = {}
+        self.languages: dict[int, str] = {}
+        """The Telegram language of each chat's user (default "en")."""
+        self._events: list[tuple[int, str]] = []
         self._files: dict[str, StoredFile] = {}
         self._updates: list[dict[str, Any]] = []
         self._faults: dict[str, list[Fault]] = {}
         self._ids = itertools.count(1000)
         self._update_ids = itertools.count(500000)
+        self._rotation = itertools.count()
         self._changed = threading.Condition()
         self._server: BaseWSGIServer | None = None
         self.app = self._build_app()
@@ -146,6 +233,11 @@ class TelegramStandIn:
             self._server.shutdown()
             self._server.server_close()
 
+    def balance_across(self, *addresses: str) -> None:
+        """The webhook's address is served by these other bot instances too (full
+        webhook URLs): deliveries go round-robin over the registered URL and them."""
+        self.instances = list(addresses)
+
     # --- the user's side -------------------------------------------------
     def add_file(self, data: bytes, extension: str = "jpg", file_id: str | None = None) -> StoredFile:
         """Store a file users can send; `file_id` names it as a sample event does."""
@@ -159,7 +251,18 @@ class TelegramStandIn:
         self._files[stored.file_id] = stored
         return stored
 
+    def user_speaks(self, chat_id: int, language_code: str) -> None:
+        """The chat's user has Telegram in this language from now on."""
+        self.languages[chat_id] = language_code
+
     def user_sends_photo(self, chat_id: int, image: bytes, caption: str | None = None) -> dict[str, Any]:
+        message = self._photo_message(chat_id, image)
+        if caption:
+            message["caption"] = caption
+        self._event(chat_id, f"user #{message['message_id']}: [photo]{' ' + caption if caption else ''}")
+        return self.deliver(message)
+
+    def _photo_message(self, chat_id: int, image: bytes) -> dict[str, Any]:
         stored = self.add_file(image)
         width, height = _image_size(image)
         message = self._message(chat_id)
@@ -182,9 +285,27 @@ class TelegramStandIn:
             },
         ]
         self._files[stored.file_id + "-thumb"] = stored
-        if caption:
-            message["caption"] = caption
-        return self.deliver(message)
+        return message
+
+    def user_sends_album(self, chat_id: int, images: list[bytes], *, at_once: bool = True) -> list[dict[str, Any]]:
+        """An album: one message per photo, sharing a media_group_id, each in its own
+        update. `at_once`: delivered concurrently, as a client uploads an album and
+        Telegram hands its updates to the webhook's connections."""
+        if len(images) not in MEDIA_GROUP_SIZES:
+            raise ValueError(f"an album holds 2 to 10 items, not {len(images)}")
+        group = str(next(self._update_ids) * 1_000_003)
+        messages = [self._photo_message(chat_id, image) for image in images]
+        for message in messages:
+            message["media_group_id"] = group
+        ids = [m["message_id"] for m in messages]
+        self._event(chat_id, f"user #{ids[0]}..#{ids[-1]}: [album of {len(images)} photos]")
+        if at_once:
+            with ThreadPoolExecutor(max_workers=len(messages)) as pool:
+                list(pool.map(self.deliver, messages))
+        else:
+            for message in messages:
+                self.deliver(message)
+        return messages
 
     def user_sends_document(
         self, chat_id: int, data: bytes, file_name: str, mime_type: str, file_size: int | None = None
@@ -198,6 +319,7 @@ class TelegramStandIn:
             "mime_type": mime_type,
             "file_size": len(data) if file_size is None else file_size,
         }
+        self._event(chat_id, f"user #{message['message_id']}: [file {file_name}]")
         return self.deliver(message)
 
     def user_sends_text(self, chat_id: int, text: str) -> dict[str, Any]:
@@ -205,20 +327,76 @@ class TelegramStandIn:
         message["text"] = text
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._event(chat_id, f"user #{message['message_id']}: {text}")
         return self.deliver(message)
 
-    def replies_to(self, chat_id: int, message_id: int) -> list[SentMessage]:
-        return [m for m in self.sent if m.chat_id == chat_id and m.reply_to_message_id == message_id]
+    def user_taps(self, chat_id: int, message_id: int, button: str) -> CallbackQuery:
+        """The user presses the inline button whose text (or callback_data) is `button`
+        on the bot's message `message_id`, as the chat shows it now."""
+        shown = self.message(chat_id, message_id)
+        data = [d for text, d in shown.buttons if button in (text, d)]
+        if shown.deleted or not data:
+            raise LookupError(f"message {message_id} shows no button {button!r}: {shown.buttons}")
+        query = CallbackQuery(secrets.token_hex(8), chat_id, message_id, data[0], time.monotonic())
+        with self._changed:
+            self.callbacks[query.id] = query
+        self._event(chat_id, f"user taps [{button}] on #{message_id}")
+        update = {
+            "update_id": next(self._update_ids),
+            "callback_query": {
+                "id": query.id,
+                "from": self._user(chat_id),
+                "message": self._as_message(shown),
+                "chat_instance": str(chat_id),
+                "data": query.data,
+            },
+        }
+        self._deliver_update(update)
+        return query
 
-    def wait_for_reply(self, chat_id: int, message_id: int, timeout: float = 60.0) -> SentMessage:
+    def user_deletes(self, chat_id: int, message_id: int) -> None:
+        """The user deletes one of the bot's messages (for both sides, as a private chat allows)."""
+        self.message(chat_id, message_id).deleted = True
+        self._event(chat_id, f"user deletes #{message_id}")
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage:
+        for sent in self.sent:
+            if (sent.chat_id, sent.message_id) == (chat_id, message_id):
+                return sent
+        raise LookupError(f"the bot sent no message {message_id} to chat {chat_id}")
+
+    def replies_to(self, chat_id: int, message_id: int) -> list[SentMessage]:
+        """The bot's messages in answer to `message_id` that the chat still shows."""
+        return [m for m in self.sent if m.chat_id == chat_id and m.reply_to_message_id == message_id and not m.deleted]
+
+    def settled(self, message: SentMessage) -> bool:
+        """Whether a message says more than that the bot is working."""
+        return message.text not in self.pending_texts or message.kind != "text"
+
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 60.0, what: str = "the condition") -> Any:
+        """`condition()`'s first true value, re-checked whenever the bot calls the Bot API."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while not self.replies_to(chat_id, message_id):
+            while not (value := condition()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"no reply to message {message_id} in chat {chat_id} after {timeout} s")
+                    raise TimeoutError(f"no {what} after {timeout} s")
                 self._changed.wait(remaining)
-            return self.replies_to(chat_id, message_id)[0]
+            return value
+
+    def wait_for_reply(self, chat_id: int, message_id: int, timeout: float = 60.0) -> SentMessage:
+        """The bot's answer to `message_id` once it says more than "working on it"."""
+
+        def answered() -> SentMessage | None:
+            return next((m for m in self.replies_to(chat_id, message_id) if self.settled(m)), None)
+
+        answer: SentMessage = self.wait_for(answered, timeout, f"reply to message {message_id} in chat {chat_id}")
+        return answer
+
+    def transcript(self, chat_id: int) -> list[str]:
+        """The conversation in chat `chat_id`, one line per thing the user or the bot did."""
+        with self._changed:
+            return [line for chat, line in self._events if chat == chat_id]
 
     def inject(self, method: str, fault: Fault) -> None:
         """The next `fault.times` calls of `method` ("file": downloads) meet `fault`."""
@@ -239,37 +417,50 @@ class TelegramStandIn:
                     return fault
         return None
 
+    def _event(self, chat_id: int, line: str) -> None:
+        with self._changed:
+            self._events.append((chat_id, line))
+            self._changed.notify_all()
+
     # --- delivery --------------------------------------------------------
+    def _user(self, chat_id: int) -> dict[str, Any]:
+        language = self.languages.get(chat_id, "en")
+        return {"id": chat_id, "is_bot": False, "first_name": "Local", "language_code": language}
+
     def _message(self, chat_id: int) -> dict[str, Any]:
         return {
             "message_id": next(self._ids),
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private", "first_name": "Local", "username": "local_user"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Local", "language_code": "en"},
+            "from": self._user(chat_id),
         }
 
     def deliver(self, message: dict[str, Any]) -> dict[str, Any]:
         """Deliver `message` in a new update: to the webhook if one is set (with
         Telegram's redelivery of a failed call), else to getUpdates. Delivering
         the same message twice is what Telegram does when a webhook is slow."""
-        update: dict[str, Any] = {"update_id": next(self._update_ids), "message": message}
+        self._deliver_update({"update_id": next(self._update_ids), "message": message})
+        return message
+
+    def _deliver_update(self, update: dict[str, Any]) -> None:
         if not self.webhook_url:
             with self._changed:
                 self._updates.append(update)
                 self._changed.notify_all()
-            return message
+            return
         # Like Telegram, redeliver an update the webhook did not accept.
         for attempt in range(3):
             if self.post_update(update) < 300:
                 break
             time.sleep(0.2 * (attempt + 1))
-        return message
 
     def post_update(self, update: dict[str, Any]) -> int:
         """One delivery of `update` to the webhook, as Telegram makes it; its HTTP status."""
         headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
+        targets = [self.webhook_url, *self.instances]
+        target = targets[next(self._rotation) % len(targets)]
         try:
-            status = requests.post(self.webhook_url, json=update, headers=headers, timeout=30).status_code
+            status = requests.post(target, json=update, headers=headers, timeout=30).status_code
         except requests.RequestException:
             status = 599
         with self._changed:
@@ -277,6 +468,7 @@ class TelegramStandIn:
             message_id = (update.get("message") or {}).get("message_id")
             if isinstance(message_id, int):
                 self.deliveries_of.setdefault(message_id, []).append(status)
+                self.delivered_to.setdefault(message_id, []).append(target)
         if status >= 300:
             # As getWebhookInfo reports it on Telegram.
             self.webhook_last_error = f"Wrong response from the webhook: {status}"
@@ -330,6 +522,10 @@ class TelegramStandIn:
         def dropped(error: _Dropped) -> Response:
             # The socket is already shut; werkzeug's attempt to answer goes nowhere.
             return Response(status=500)
+
+        @app.errorhandler(_Refused)
+        def refused(error: _Refused) -> Response:
+            return _error(error.code, error.description)
 
         return app
 
@@ -417,31 +613,21 @@ class TelegramStandIn:
         with self._changed:
             self.chat_actions.append((int(params["chat_id"]), str(params.get("action"))))
             self._changed.notify_all()
+        self._event(int(params["chat_id"]), f"bot: ({params.get('action')}…)")
         return True
 
     def _api_sendMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        text = str(params.get("text") or "")
-        if not text.strip():
-            return _error(400, "Bad Request: message text is empty")
-        if len(text) > TEXT_LIMIT:
-            return _error(400, "Bad Request: message is too long")
-        return self._record(SentMessage("sendMessage", int(params["chat_id"]), 0, text=text), params)
+        text = _text(params.get("text"), "message text is empty", TEXT_LIMIT, "message is too long")
+        sent = SentMessage("sendMessage", int(params["chat_id"]), 0, text=text, reply_markup=_markup(params))
+        return self._record(sent, params)
 
     def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        photo = files.get("photo")
-        if photo is None:
-            return _error(400, "Bad Request: there is no photo in the request")
-        if len(photo) > PHOTO_MAX_BYTES:
-            return _error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
-        try:
-            width, height = _image_size(photo)
-        except Exception:
-            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
-        if width + height > PHOTO_MAX_SIDES or max(width, height) > PHOTO_MAX_RATIO * min(width, height):
-            return _error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
-        if len(params.get("caption") or "") > CAPTION_LIMIT:
-            return _error(400, "Bad Request: message caption is too long")
-        sent = SentMessage("sendPhoto", int(params["chat_id"]), 0, caption=params.get("caption"), photo=photo)
+        photo = self._upload(params.get("photo"), files, "photo")
+        _check_photo(photo)
+        caption = _caption(params.get("caption"))
+        sent = SentMessage(
+            "sendPhoto", int(params["chat_id"]), 0, caption=caption, photo=photo, reply_markup=_markup(params)
+        )
         return self._record(sent, params)
 
     def _api_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -452,9 +638,164 @@ class TelegramStandIn:
             return _error(413, "Request Entity Too Large")
         name = request.files["document"].filename
         sent = SentMessage(
-            "sendDocument", int(params["chat_id"]), 0, caption=params.get("caption"), document=document, file_name=name
+            "sendDocument",
+            int(params["chat_id"]),
+            0,
+            caption=_caption(params.get("caption")),
+            document=document,
+            file_name=name,
+            reply_markup=_markup(params),
         )
         return self._record(sent, params)
+
+    def _api_sendMediaGroup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        media = _json_param(params.get("media"), "media")
+        if not isinstance(media, list) or len(media) not in MEDIA_GROUP_SIZES:
+            raise _Refused("Bad Request: media group must include 2-10 items")
+        if "reply_markup" in params:
+            raise _Refused("Bad Request: sendMediaGroup has no reply_markup")
+        group = secrets.token_hex(6)
+        items = []
+        for item in media:
+            if item.get("type") != "photo":
+                raise _Refused("Bad Request: the stand-in serves photo media groups only")
+            photo = self._upload(item.get("media"), files, "photo")
+            _check_photo(photo)
+            items.append((photo, _caption(item.get("caption"))))
+        messages = []
+        for photo, caption in items:
+            sent = SentMessage(
+                "sendMediaGroup", int(params["chat_id"]), 0, caption=caption, photo=photo, media_group_id=group
+            )
+            messages.append(self._record(sent, params))
+        return messages
+
+    def _api_editMessageText(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        shown = self._editable(params)
+        text = _text(params.get("text"), "message text is empty", TEXT_LIMIT, "MESSAGE_TOO_LONG")
+        if shown.kind != "text":
+            raise _Refused("Bad Request: there is no text in the message to edit")
+        markup = _markup(params)
+        if (shown.text, shown.reply_markup) == (text, markup):
+            raise _Refused(NOT_MODIFIED)
+        with self._changed:
+            shown.text, shown.reply_markup = text, markup
+            shown.edits.append("editMessageText")
+            self._changed.notify_all()
+        self._event(shown.chat_id, f"bot edits #{shown.message_id}: {shown.shown()}")
+        return self._as_message(shown)
+
+    def _api_editMessageMedia(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        shown = self._editable(params)
+        media = _json_param(params.get("media"), "media")
+        if not isinstance(media, dict) or media.get("type") not in ("photo", "document"):
+            raise _Refused("Bad Request: the stand-in edits into a photo or a document only")
+        if shown.media_group_id is not None:
+            raise _Refused("Bad Request: the stand-in does not edit media in an album")
+        data = self._upload(media.get("media"), files, media["type"])
+        caption = _caption(media.get("caption"))
+        markup = _markup(params)
+        with self._changed:
+            if media["type"] == "photo":
+                _check_photo(data)
+                shown.photo, shown.document = data, None
+            else:
+                shown.document, shown.photo = data, None
+            shown.text, shown.caption, shown.reply_markup = None, caption, markup
+            shown.edits.append("editMessageMedia")
+            self._changed.notify_all()
+        self._event(shown.chat_id, f"bot edits #{shown.message_id}: {shown.shown()}")
+        return self._as_message(shown)
+
+    def _api_deleteMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        try:
+            shown = self.message(int(params["chat_id"]), int(params["message_id"]))
+        except LookupError:
+            raise _Refused("Bad Request: message to delete not found") from None
+        if shown.deleted:
+            raise _Refused("Bad Request: message to delete not found")
+        with self._changed:
+            shown.deleted = True
+            self._changed.notify_all()
+        self._event(shown.chat_id, f"bot deletes #{shown.message_id}")
+        return True
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        query = self.callbacks.get(str(params.get("callback_query_id")))
+        late = query is not None and time.monotonic() - query.at > CALLBACK_ANSWER_S
+        if query is None or query.answered or late:
+            raise _Refused("Bad Request: query is too old and response timeout expired or query ID is invalid")
+        text = params.get("text")
+        if text is not None and len(str(text)) > CALLBACK_TEXT_LIMIT:
+            raise _Refused("Bad Request: MESSAGE_TOO_LONG")
+        with self._changed:
+            query.answered, query.answer = True, text
+            self._changed.notify_all()
+        if text:
+            self._event(query.chat_id, f"bot (toast): {text}")
+        return True
+
+    def _api_setMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        commands = _json_param(params.get("commands"), "commands")
+        if not isinstance(commands, list) or len(commands) > COMMANDS_LIMIT:
+            raise _Refused("Bad Request: too many commands")
+        for command in commands:
+            name, description = str(command.get("command", "")), str(command.get("description", ""))
+            if not _COMMAND.fullmatch(name):
+                raise _Refused("Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= COMMAND_DESCRIPTION_LIMIT:
+                raise _Refused("Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        with self._changed:
+            self.commands[self._commands_key(params)] = [
+                {"command": c["command"], "description": c["description"]} for c in commands
+            ]
+            self.set_commands_calls += 1
+        return True
+
+    def _api_getMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return self.commands.get(self._commands_key(params), [])
+
+    def _commands_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        scope = _json_param(params.get("scope"), "scope") if params.get("scope") else {"type": "default"}
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise _Refused("Bad Request: invalid language code specified")
+        return str(scope.get("type", "default")), language
+
+    # --- messages --------------------------------------------------------
+    def _upload(self, media: Any, files: dict[str, bytes], field_name: str) -> bytes:
+        """The bytes of a photo or document parameter: an upload (in `files`, or
+        "attach://<name>"), or the file_id of a file Telegram already has."""
+        if isinstance(media, str) and media.startswith("attach://"):
+            data = files.get(media.removeprefix("attach://"))
+        elif media is None:
+            data = files.get(field_name)
+        else:
+            data = self._sent_file(str(media))
+        if data is None:
+            raise _Refused(f"Bad Request: there is no {field_name} in the request")
+        if len(data) > UPLOAD_MAX_BYTES:
+            raise _Refused("Request Entity Too Large", 413)
+        return data
+
+    def _sent_file(self, file_id: str) -> bytes | None:
+        """A file sent before, by the file_id Telegram gave it (SENT-<message>)."""
+        if not file_id.startswith("SENT-"):
+            stored = self._files.get(file_id)
+            return stored.data if stored else None
+        for sent in self.sent:
+            if f"SENT-{sent.message_id}" == file_id:
+                return sent.photo if sent.photo is not None else sent.document
+        raise _Refused("Bad Request: wrong file identifier/HTTP URL specified")
+
+    def _editable(self, params: dict[str, Any]) -> SentMessage:
+        try:
+            shown = self.message(int(params["chat_id"]), int(params["message_id"]))
+        except (LookupError, KeyError, ValueError):
+            raise _Refused("Bad Request: message to edit not found") from None
+        if shown.deleted:
+            raise _Refused("Bad Request: message to edit not found")
+        return shown
 
     def _record(self, sent: SentMessage, params: dict[str, Any]) -> dict[str, Any]:
         reply = params.get("reply_parameters")
@@ -468,12 +809,19 @@ class TelegramStandIn:
         with self._changed:
             self.sent.append(sent)
             self._changed.notify_all()
+        answering = f" ↩#{sent.reply_to_message_id}" if sent.reply_to_message_id else ""
+        self._event(sent.chat_id, f"bot #{sent.message_id}{answering}: {sent.shown()}")
+        return self._as_message(sent)
+
+    def _as_message(self, sent: SentMessage) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": sent.message_id,
             "date": int(time.time()),
             "from": BOT_USER,
             "chat": {"id": sent.chat_id, "type": "private"},
         }
+        if sent.edits:
+            message["edit_date"] = int(time.time())
         if sent.text is not None:
             message["text"] = sent.text
         if sent.photo is not None:
@@ -487,9 +835,72 @@ class TelegramStandIn:
                     "file_size": len(sent.photo),
                 }
             ]
-            if sent.caption:
-                message["caption"] = sent.caption
+        if sent.document is not None:
+            message["document"] = {
+                "file_id": f"SENT-{sent.message_id}",
+                "file_unique_id": f"S{sent.message_id}",
+                "file_name": sent.file_name,
+                "file_size": len(sent.document),
+            }
+        if sent.caption and sent.kind != "text":
+            message["caption"] = sent.caption
+        if sent.media_group_id:
+            message["media_group_id"] = sent.media_group_id
+        if sent.reply_markup:
+            message["reply_markup"] = sent.reply_markup
         return message
+
+
+def _json_param(value: Any, name: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise _Refused(f"Bad Request: can't parse {name} JSON object") from None
+    if value is None:
+        raise _Refused(f"Bad Request: parameter {name} is required")
+    return value
+
+
+def _text(value: Any, empty: str, limit: int, too_long: str) -> str:
+    text = str(value or "")
+    if not text.strip():
+        raise _Refused(f"Bad Request: {empty}")
+    if len(text) > limit:
+        raise _Refused(f"Bad Request: {too_long}")
+    return text
+
+
+def _caption(value: Any) -> str | None:
+    if value is not None and len(str(value)) > CAPTION_LIMIT:
+        raise _Refused("Bad Request: message caption is too long")
+    return None if value is None else str(value)
+
+
+def _markup(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The inline keyboard of a call, refused as Telegram refuses bad buttons."""
+    if not params.get("reply_markup"):
+        return None
+    markup = _json_param(params["reply_markup"], "reply_markup")
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if not str(button.get("text", "")).strip():
+                raise _Refused("Bad Request: BUTTON_TEXT_INVALID")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_MAX_BYTES:
+                raise _Refused("Bad Request: BUTTON_DATA_INVALID")
+    return dict(markup)
+
+
+def _check_photo(photo: bytes) -> None:
+    if len(photo) > PHOTO_MAX_BYTES:
+        raise _Refused("Bad Request: PHOTO_INVALID_DIMENSIONS")
+    try:
+        width, height = _image_size(photo)
+    except Exception:
+        raise _Refused("Bad Request: IMAGE_PROCESS_FAILED") from None
+    if width + height > PHOTO_MAX_SIDES or max(width, height) > PHOTO_MAX_RATIO * min(width, height):
+        raise _Refused("Bad Request: PHOTO_INVALID_DIMENSIONS")
 
 
 _HTML_ERROR = """<html>

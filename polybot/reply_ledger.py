@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from polybot.errors import TelegramRateLimited
-from polybot.telegram import telegram_errors
+from polybot.telegram import photo_file_id, telegram_errors
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +47,40 @@ class ReplyLedger:
         return {"image_id": {"S": execution_name}}
 
     def sent(self, execution_name: str) -> dict[str, int]:
-        """Message ids already sent for this execution, by step ("reply", "document", "notice")."""
+        """Message ids already sent for this execution, by step ("reply", "document", "notice", ...)."""
         item = self.dynamodb.get_item(TableName=self.table, Key=self._key(execution_name), ConsistentRead=True).get(
             "Item", {}
         )
         return {name.removeprefix("sent_"): int(value["N"]) for name, value in item.items() if name.startswith("sent_")}
 
-    def record(self, execution_name: str, step: str, message_id: int) -> None:
+    def record(self, execution_name: str, step: str, message_id: int, photo_file_id: str | None = None) -> None:
+        """`step` went out as `message_id`; a photo's file_id is kept beside it, for /history."""
+        names, values = {"#step": f"sent_{step}"}, {":id": {"N": str(message_id)}}
+        expression = "SET #step = :id"
+        if photo_file_id:
+            expression += ", photo_file_id = :file"
+            values[":file"] = {"S": photo_file_id}
         self.dynamodb.update_item(
             TableName=self.table,
             Key=self._key(execution_name),
-            UpdateExpression="SET #step = :id",
-            ExpressionAttributeNames={"#step": f"sent_{step}"},
-            ExpressionAttributeValues={":id": {"N": str(message_id)}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
+
+    def remember_photo(self, execution_name: str, photo_file_id: str) -> None:
+        """The file_id of the annotated photo another execution (an album's) sent for
+        this image, kept on its results item for /history; a failure is only logged."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=self._key(execution_name),
+                UpdateExpression="SET photo_file_id = :file",
+                ConditionExpression="attribute_exists(image_id)",
+                ExpressionAttributeValues={":file": {"S": photo_file_id}},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("could not keep the photo of %s for /history (%s)", execution_name, type(exc).__name__)
 
     def count_wait(self, execution_name: str) -> int:
         """One more rate-limit wait for this execution; how many there have been."""
@@ -96,6 +116,7 @@ class Once:
     recorded: dict[str, int]
 
     def send(self, step: str, send: Callable[[], SentMessage]) -> int:
+        """`send()` this step of the answer unless it went out before; its message id."""
         if step in self.recorded:
             log.info("%s already sent as message %d; not sending it again", step, self.recorded[step])
             return self.recorded[step]
@@ -103,7 +124,7 @@ class Once:
             message = send()
         self.recorded[step] = message.message_id
         try:
-            self.ledger.record(self.execution_name, step, message.message_id)
+            self.ledger.record(self.execution_name, step, message.message_id, photo_file_id(message))
         except (BotoCoreError, ClientError) as exc:
             # The message is out: failing now would make the workflow send it again.
             # Unrecorded, it is repeated only if a later step of this call fails.

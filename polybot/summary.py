@@ -1,49 +1,142 @@
-"""The plain-language caption of a detection result ("I see 4 people and a bus.").
+"""The plain-language summary of a detection result, in the user's language:
+"I see 3 people, a bus on the left and a handbag, and maybe a traffic light."
 
-Pure: used by the SendReply function and the local run's printout.
+Counts are grouped and pluralised (polybot.i18n), the most prominent things
+first (the largest share of the picture, then the most numerous); detections
+the model is sure of are stated, the others (below CONFIDENT, above the chat's
+threshold) hedged with "maybe"; a single object well to one side is placed
+("on the left"). When nothing is recognised the answer says so and adds a tip.
+`details` lists every detection with its confidence (the Details button).
+
+Pure: used by the SendReply function, the bot (/history, Details) and the
+local run's printout.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
-import inflect
+from polybot import i18n
+from polybot.errors import USER_INPUT_ERRORS
 
 CAPTION_LIMIT = 1024
 """Telegram's limit on a photo caption, in characters."""
+TEXT_LIMIT = 4096
+"""Telegram's limit on a message's text, in characters."""
+CONFIDENT = 0.5
+"""From this confidence on a detection is stated; below it, hedged with "maybe"."""
+PLACED_GROUPS = 3
+"""Positions are given only while the summary has at most this many confident groups."""
+SIDE = 1 / 3
+"""A single object whose centre lies in the outer third of the width is "on the left/right"..."""
+NARROW = 0.5
+"""...unless it is wider than half the picture."""
 
 
-@cache
-def _english() -> inflect.engine:
-    return inflect.engine()
+@dataclass(frozen=True)
+class Group:
+    """The detections of one class, all confident or all uncertain."""
+
+    label: str
+    count: int
+    area: float
+    confident: bool
+    position: str | None = None
 
 
-def count_labels(detections: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
-    """Labels with their counts, most frequent first, ties in first-seen order."""
-    counts = Counter(str(d["label"]) for d in detections)
-    return counts.most_common()
+def _area(detection: Mapping[str, Any]) -> float:
+    x1, y1, x2, y2 = detection["box"]
+    return max(0.0, float(x2) - float(x1)) * max(0.0, float(y2) - float(y1))
 
 
-def describe(detections: Iterable[Mapping[str, Any]]) -> str:
-    """'4 people and a bus'; '' when nothing was detected."""
-    english = _english()
-    phrases = []
-    for label, count in count_labels(detections):
-        if count == 1:
-            phrases.append(english.a(label))
-        else:
-            phrases.append(f"{count} {english.plural_noun(label, count)}")
-    return str(english.join(phrases)) if phrases else ""
+def _position(detection: Mapping[str, Any], image_width: int) -> str | None:
+    x1, _, x2, _ = (float(v) for v in detection["box"])
+    if x2 - x1 > NARROW * image_width:
+        return None
+    centre = (x1 + x2) / 2 / image_width
+    if centre < SIDE:
+        return "left"
+    if centre > 1 - SIDE:
+        return "right"
+    return None
 
 
-def caption(detections: Iterable[Mapping[str, Any]]) -> str:
-    text = describe(list(detections))
-    if not text:
-        return "I looked carefully but did not recognise anything I know in this photo."
-    sentence = f"I see {text}."
-    if len(sentence) > CAPTION_LIMIT:
-        sentence = sentence[: CAPTION_LIMIT - 1] + "…"
-    return sentence
+def groups(detections: Iterable[Mapping[str, Any]], image_width: int | None = None) -> list[Group]:
+    """Detections grouped by class and certainty, most prominent first."""
+    found: dict[tuple[str, bool], list[Mapping[str, Any]]] = {}
+    for detection in detections:
+        key = (str(detection["label"]), float(detection["confidence"]) >= CONFIDENT)
+        found.setdefault(key, []).append(detection)
+    placing = bool(image_width) and sum(1 for _, confident in found if confident) <= PLACED_GROUPS
+    result = []
+    for (label, confident), members in found.items():
+        position = None
+        if placing and confident and len(members) == 1 and image_width:
+            position = _position(members[0], image_width)
+        result.append(Group(label, len(members), sum(map(_area, members)), confident, position))
+    # sorted() is stable: equally prominent groups keep the order they were first seen in.
+    return sorted(result, key=lambda g: (-g.area, -g.count))
+
+
+def _phrase(group: Group, language: str) -> str:
+    phrase = i18n.counted(group.label, group.count, language)
+    if group.position:
+        phrase += " " + i18n.text(f"position.{group.position}", language)
+    return phrase
+
+
+def describe(detections: Iterable[Mapping[str, Any]], language: str = "en", image_width: int | None = None) -> str:
+    """The sentence for what was found ("I see 4 people and a bus."); '' when nothing was."""
+    found = groups(detections, image_width)
+    things = i18n.join([_phrase(g, language) for g in found if g.confident], language)
+    maybe = i18n.join([_phrase(g, language) for g in found if not g.confident], language)
+    if things and maybe:
+        return i18n.text("summary.confident_and_maybe", language, things=things, maybe=maybe)
+    if things:
+        return i18n.text("summary.confident", language, things=things)
+    if maybe:
+        return i18n.text("summary.maybe", language, maybe=maybe)
+    return ""
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def caption(detections: Iterable[Mapping[str, Any]], language: str = "en", image_width: int | None = None) -> str:
+    """The answer's text: the description, or "nothing recognised" with a tip; within a caption's limit."""
+    sentence = describe(detections, language, image_width)
+    if not sentence:
+        sentence = i18n.text("summary.nothing", language) + "\n\n" + i18n.text("summary.tip", language)
+    return shorten(sentence, CAPTION_LIMIT)
+
+
+def details(detections: Iterable[Mapping[str, Any]], language: str = "en", limit: int = TEXT_LIMIT) -> str:
+    """Each detection with its confidence, most confident first, within `limit` characters."""
+    ordered = sorted(detections, key=lambda d: -float(d["confidence"]))
+    if not ordered:
+        return i18n.text("details.none", language)
+    lines = [i18n.text("details.title", language)]
+    for index, detection in enumerate(ordered, start=1):
+        line = i18n.text(
+            "details.line",
+            language,
+            index=index,
+            label=i18n.label(str(detection["label"]), language),
+            confidence=i18n.percent(float(detection["confidence"]), language),
+        )
+        rest = i18n.text("details.more", language, n=len(ordered) - index + 1)
+        if len("\n".join([*lines, line])) + 1 + len(rest) > limit and index < len(ordered):
+            lines.append(rest)
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def failure_reason(error: str, language: str, max_download_bytes: int) -> str:
+    """What the user reads when their image got no result because of `error` (polybot.errors)."""
+    if error in USER_INPUT_ERRORS:
+        return i18n.text(f"failure.{error}", language, megabytes=max_download_bytes // (1024 * 1024))
+    return i18n.text("failure.try_again", language)

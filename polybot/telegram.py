@@ -166,3 +166,77 @@ def reply_to(request: dict[str, Any]) -> ReplyParameters:
     """Reply parameters quoting the user's message of an ImageRequest."""
     # The user may have deleted their message meanwhile: answer anyway.
     return ReplyParameters(message_id=request["message_id"], allow_sending_without_reply=True)
+
+
+# Telegram's descriptions of the two edits that need no retry (core.telegram.org/bots/api#editmessagetext).
+NOT_MODIFIED = "message is not modified"
+"""The same edit again: what it asks for is already there."""
+EDIT_TARGET_GONE = ("message to edit not found", "message can't be edited")
+"""The user deleted the message (or it is too old to edit): send a new one instead."""
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A repeated edit: the message already shows it."""
+
+    message_id: int
+    photo: None = None
+
+
+def _refusal(exc: ApiTelegramException) -> str:
+    return str(exc.description or "").lower() if exc.error_code == 400 else ""
+
+
+def edit_or_send(edit: Any, send: Any, progress_id: int | None) -> Any:
+    """`edit()` the progress message into the answer, or `send()` the answer as a
+    new message when there is none or the user deleted it. A repeated edit
+    (a retry after its answer was lost) is done already: Unchanged."""
+    if progress_id is not None:
+        try:
+            return edit()
+        except ApiTelegramException as exc:
+            refusal = _refusal(exc)
+            if NOT_MODIFIED in refusal:
+                return Unchanged(progress_id)
+            if not any(gone in refusal for gone in EDIT_TARGET_GONE):
+                raise
+    return send()
+
+
+def answer_with_text(
+    bot: telebot.TeleBot,
+    request: dict[str, Any],
+    progress_id: int | None,
+    text: str,
+    markup: telebot.types.InlineKeyboardMarkup | None = None,
+) -> Any:
+    chat = request["chat_id"]
+    return edit_or_send(
+        lambda: bot.edit_message_text(text, chat, progress_id, reply_markup=markup),
+        lambda: bot.send_message(chat, text, reply_parameters=reply_to(request), reply_markup=markup),
+        progress_id,
+    )
+
+
+def answer_with_photo(
+    bot: telebot.TeleBot,
+    request: dict[str, Any],
+    progress_id: int | None,
+    photo: bytes,
+    caption: str,
+    markup: telebot.types.InlineKeyboardMarkup | None = None,
+) -> Any:
+    chat = request["chat_id"]
+    return edit_or_send(
+        lambda: bot.edit_message_media(
+            telebot.types.InputMediaPhoto(photo, caption=caption), chat, progress_id, reply_markup=markup
+        ),
+        lambda: bot.send_photo(chat, photo, caption=caption, reply_parameters=reply_to(request), reply_markup=markup),
+        progress_id,
+    )
+
+
+def photo_file_id(message: Any) -> str | None:
+    """The file_id Telegram gave the largest size of a sent photo (to send it again later)."""
+    sizes = getattr(message, "photo", None) or []
+    return str(sizes[-1].file_id) if sizes else None

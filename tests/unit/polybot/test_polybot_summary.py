@@ -1,70 +1,102 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from polybot import summary
 
 
-def detections(*labels: str) -> list[dict[str, object]]:
-    return [{"label": label, "class_id": 0, "confidence": 0.9, "box": [0, 0, 1, 1]} for label in labels]
+def found(label: str, confidence: float = 0.9, box: tuple[float, float, float, float] = (0, 0, 10, 10)) -> Any:
+    return {"label": label, "class_id": 0, "confidence": confidence, "box": list(box)}
 
 
-def test_caption_counts_people_and_a_bus_most_frequent_first() -> None:
-    found = detections("bus", "person", "person", "person", "person")
+def test_counts_are_grouped_and_pluralised() -> None:
+    detections = [found("person"), found("bus", box=(0, 0, 5, 5)), found("person"), found("person")]
 
-    assert summary.caption(found) == "I see 4 people and a bus."
+    assert summary.caption(detections) == "I see 3 people and a bus."
+
+
+def test_the_thing_taking_most_of_the_picture_comes_first() -> None:
+    detections = [found("person", box=(0, 0, 10, 10)), found("person"), found("bus", box=(0, 0, 100, 50))]
+
+    assert summary.describe(detections) == "I see a bus and 2 people."
+
+
+def test_equally_prominent_groups_keep_the_order_they_were_found_in() -> None:
+    assert summary.describe([found("cat"), found("dog"), found("bird")]) == "I see a cat, a dog and a bird."
+
+
+def test_uncertain_detections_are_hedged_confident_ones_stated() -> None:
+    detections = [found("person", 0.82, (0, 0, 50, 50)), found("car", 0.29), found("traffic light", 0.31)]
+
+    assert summary.describe(detections) == "I see a person, and maybe a car and a traffic light."
+    assert summary.describe([found("car", 0.29)]) == "I'm not sure, but I may see a car."
+
+
+def test_the_same_class_can_be_both_sure_and_unsure() -> None:
+    detections = [found("car", 0.9, (0, 0, 50, 50)), found("car", 0.3), found("car", 0.35)]
+
+    assert summary.describe(detections) == "I see a car, and maybe 2 cars."
+
+
+def test_a_single_narrow_object_to_one_side_is_placed() -> None:
+    detections = [found("cat", box=(10, 10, 100, 100)), found("dog", box=(700, 0, 800, 120))]
+
+    assert summary.describe(detections, image_width=810) == "I see a dog on the right and a cat on the left."
+    assert summary.describe(detections) == "I see a dog and a cat.", "without the width nothing is placed"
+    wide = [found("bus", box=(0, 0, 500, 300))]
+    assert summary.describe(wide, image_width=810) == "I see a bus.", "wider than half the picture"
+
+
+def test_nothing_placed_when_there_are_many_groups() -> None:
+    detections = [found(label, box=(0, 0, 20, 20)) for label in ("cat", "dog", "bird", "horse")]
+
+    assert "left" not in summary.describe(detections, image_width=810)
 
 
 @pytest.mark.parametrize(
-    ("labels", "expected"),
+    ("language", "expected"),
     [
-        (["umbrella"], "an umbrella"),
-        (["person"], "a person"),
-        (["hour glass"], "an hour glass"),
-        (["umbrella", "umbrella"], "2 umbrellas"),
-        (["sheep", "sheep", "sheep"], "3 sheep"),
-        (["mouse", "mouse", "knife", "knife", "bus", "bus"], "2 mice, 2 knives, and 2 buses"),
-        (["umbrella", "apple"], "an umbrella and an apple"),
+        ("en", "I see 3 people, and maybe a traffic light."),
+        ("es", "En la foto hay 3 personas y quizás un semáforo."),
+        ("ru", "На фото: 3 человека; возможно, ещё светофор."),
     ],
 )
-def test_describe_uses_english_articles_and_plurals(labels: list[str], expected: str) -> None:
-    assert summary.describe(detections(*labels)) == expected
+def test_the_summary_speaks_the_users_language(language: str, expected: str) -> None:
+    detections = [found("person"), found("person"), found("person"), found("traffic light", 0.3, (0, 0, 1, 1))]
+
+    assert summary.caption(detections, language) == expected
 
 
-def test_count_labels_orders_by_frequency_then_first_seen() -> None:
-    found = detections("cat", "dog", "dog", "bird", "cat", "horse", "horse", "horse")
+def test_nothing_recognised_comes_with_a_tip() -> None:
+    text = summary.caption([])
 
-    assert summary.count_labels(found) == [("horse", 3), ("cat", 2), ("dog", 2), ("bird", 1)]
-
-
-def test_describe_of_nothing_is_empty() -> None:
+    assert text.startswith("I looked carefully but did not recognise anything I know in this photo.")
+    assert "Tip:" in text and "/settings" in text
     assert summary.describe([]) == ""
 
 
-def test_caption_of_nothing_says_nothing_was_recognised() -> None:
-    assert summary.caption([]) == "I looked carefully but did not recognise anything I know in this photo."
+def test_a_caption_never_exceeds_telegrams_limit() -> None:
+    many = [found(f"thing{n}") for n in range(300)]
+
+    assert len(summary.caption(many)) == summary.CAPTION_LIMIT
+    assert summary.caption(many).endswith("…")
 
 
-def test_caption_accepts_a_one_shot_iterator() -> None:
-    assert summary.caption(iter(detections("car", "car"))) == "I see 2 cars."
+def test_details_list_each_detection_with_its_confidence_most_confident_first() -> None:
+    detections = [found("car", 0.29), found("person", 0.82), found("traffic light", 0.5)]
+
+    assert summary.details(detections) == (
+        "What I found, most confident first:\n1. person: 82%\n2. traffic light: 50%\n3. car: 29%"
+    )
+    assert summary.details(detections, "es").splitlines()[1] == "1. persona: 82\u00a0%", "a no-break space, as Spanish writes it"
+    assert summary.details([]) == "Nothing above the confidence threshold."
 
 
-def test_caption_at_the_limit_is_not_cut() -> None:
-    # "I see a " + label + "." is exactly the limit.
-    label = "b" * (summary.CAPTION_LIMIT - len("I see a ."))
-    text = summary.caption(detections(label))
+def test_details_stay_within_a_messages_limit() -> None:
+    text = summary.details([found("person", 0.5)] * 300, limit=500)
 
-    assert len(text) == summary.CAPTION_LIMIT
-    assert text == f"I see a {label}."
-
-
-def test_caption_over_the_limit_is_cut_to_the_limit_with_an_ellipsis() -> None:
-    found = detections(*(f"thing{i}" for i in range(300)))
-    full = f"I see {summary.describe(found)}."
-    assert len(full) > summary.CAPTION_LIMIT
-
-    text = summary.caption(found)
-
-    assert len(text) == summary.CAPTION_LIMIT == 1024
-    assert text.endswith("…")
-    assert text[:-1] == full[: summary.CAPTION_LIMIT - 1]
+    assert len(text) <= 500
+    assert text.endswith("more")
+    assert text.splitlines()[-1] == f"…and {300 - (len(text.splitlines()) - 2)} more"
