@@ -1,0 +1,155 @@
+"""`python -m inference.export [BACKEND ...] --export-dir DIR`: the production
+weights (polybot.settings) exported, through Ultralytics, for each backend that
+runs an export (`onnxruntime`, `openvino`, `openvino-int8`).
+
+Exports have dynamic input size (each image runs at its own letterboxed
+shape, as Ultralytics' PyTorch predictor does); the int8 one is quantized by
+NNCF, calibrated on `inference.calibration`'s offline photos. Each export sits
+under a folder named after the weights' SHA-256 and this recipe's version, so
+other weights or a changed recipe never reuse a stale export.
+
+Run at image build time (inference/Dockerfile's export stage), and by
+`inference.detector` on first start where no export is found (developer
+machines, the local stack), which needs the `export` extra (torch,
+Ultralytics, NNCF). Nothing is downloaded: the weights are a local file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import fcntl
+import hashlib
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from inference import calibration
+
+log = logging.getLogger(__name__)
+
+RECIPE = 1
+"""Bump when the export arguments below change: cached exports are then remade."""
+# backend -> (Ultralytics format, extra export arguments, file or folder it writes, model file inside)
+FORMATS: dict[str, tuple[str, dict[str, object], str, str]] = {
+    "onnxruntime": ("onnx", {"simplify": True}, "{stem}.onnx", ""),
+    "openvino": ("openvino", {}, "{stem}_openvino_model", "{stem}.xml"),
+    "openvino-int8": ("openvino", {"int8": True}, "{stem}_int8_openvino_model", "{stem}.xml"),
+}
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_folder(weights: Path, export_dir: Path) -> Path:
+    """Where the exports of these weights (by content) live."""
+    return export_dir / f"{weights.stem}-{sha256(weights)[:16]}-r{RECIPE}"
+
+
+def model_file(weights: Path, backend: str, export_dir: Path) -> Path:
+    """The file the runtime loads for `backend` (it may not exist yet)."""
+    _, _, written, inside = FORMATS[backend]
+    target = export_folder(weights, export_dir) / written.format(stem=weights.stem)
+    return target / inside.format(stem=weights.stem) if inside else target
+
+
+def class_names(model: Path) -> dict[int, str]:
+    """The class names an Ultralytics export carries (ONNX metadata, or the
+    metadata.yaml beside an OpenVINO IR)."""
+    if model.suffix == ".onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        names = ast.literal_eval(session.get_modelmeta().custom_metadata_map["names"])
+    else:
+        names = yaml.safe_load((model.parent / "metadata.yaml").read_text(encoding="utf-8"))["names"]
+    return {int(k): str(v) for k, v in names.items()}
+
+
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """One exporting process at a time per folder (the local stack's worker and a
+    `python -m inference` beside it may start together)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_export(weights: Path, backend: str, export_dir: Path, image_size: int = 640) -> tuple[Path, float | None]:
+    """The model file for `backend`, exported now if it is not there yet; and the
+    seconds the export took (None: it was there)."""
+    target = model_file(weights, backend, export_dir)
+    if target.exists():
+        return target, None
+    folder = export_folder(weights, export_dir)
+    with _exclusive(folder.with_suffix(".lock")):
+        if target.exists():
+            return target, None
+        started = time.perf_counter()
+        _export(weights, backend, folder, image_size)
+        seconds = time.perf_counter() - started
+    log.warning("exported %s for %s in %.1f s into %s (reused from now on)", weights.name, backend, seconds, folder)
+    return target, seconds
+
+
+def _export(weights: Path, backend: str, folder: Path, image_size: int) -> None:
+    fmt, arguments, written, _ = FORMATS[backend]
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as work_dir:
+        work = Path(work_dir)
+        # Ultralytics writes the export beside the weights: give it a copy to write beside.
+        source = work / weights.name
+        shutil.copyfile(weights, source)
+        with warnings.catch_warnings():
+            # torch.jit's deprecation notices and the like, while tracing: not ours to fix.
+            warnings.simplefilter("ignore")
+            from ultralytics import YOLO
+
+            model = YOLO(str(source), task="detect")
+            if arguments.get("int8"):
+                arguments = {**arguments, "data": str(calibration.write_dataset(work / "calibration", model.names))}
+            produced = Path(model.export(format=fmt, imgsz=image_size, dynamic=True, batch=1, **arguments))
+        final = folder / written.format(stem=weights.stem)
+        if final.exists():
+            shutil.rmtree(final) if final.is_dir() else final.unlink()
+        produced.rename(final)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from polybot.settings import Settings
+
+    from inference.detector import offline_safe_environment, weights_path
+
+    parser = argparse.ArgumentParser(prog="python -m inference.export", description=__doc__)
+    parser.add_argument("backends", nargs="*", default=[b for b in FORMATS], choices=sorted(FORMATS))
+    parser.add_argument("--export-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    offline_safe_environment()
+    settings = Settings.from_env()
+    weights = weights_path(settings.model, settings.model_dir)
+    for backend in args.backends:
+        path, seconds = ensure_export(weights, backend, args.export_dir, settings.image_size)
+        print(f"{backend}: {path}" + (f" (exported in {seconds:.1f} s)" if seconds is not None else " (already there)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
