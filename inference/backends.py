@@ -75,12 +75,13 @@ class PyTorchBackend:
     def predict(self, image_bgr: np.ndarray) -> yolo.Boxes:
         import torch
 
-        result = self._model.predict(
+        results: Any = self._model.predict(
             image_bgr, conf=self.confidence, imgsz=self.image_size, verbose=False, save=False, max_det=300
-        )[0]
+        )
+        result = results[0]
         if torch.get_num_threads() != self._wanted_threads:
             torch.set_num_threads(self._wanted_threads)
-        boxes = result.boxes
+        boxes: Any = result.boxes
         return yolo.Boxes(
             boxes.xyxy.numpy().astype(np.float32), boxes.conf.numpy().astype(np.float32), boxes.cls.numpy().astype(int)
         )

@@ -82,21 +82,3 @@ def variants(photo: Photo) -> list[Photo]:
 def calibration_photos() -> list[Photo]:
     """The packaged photos not held out, each with its variants."""
     return [p for photo in packaged_photos() if photo.name not in HELD_OUT for p in (photo, *variants(photo))]
-
-
-def write_dataset(folder: Path, names: dict[int, str]) -> Path:
-    """A detection dataset of the calibration photos in `folder` (images only,
-    no labels: calibration reads pixels), and its YAML for Ultralytics' export."""
-    images = folder / "images" / "calibration"
-    images.mkdir(parents=True, exist_ok=True)
-    photos = calibration_photos()
-    if not photos:
-        raise RuntimeError("no packaged photos found to calibrate on (is ultralytics installed?)")
-    for index, photo in enumerate(photos):
-        cv2.imwrite(str(images / f"{index:03d}.jpg"), photo.image_bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    listing = "".join(f"  {k}: {v!r}\n" for k, v in sorted(names.items()))
-    data = folder / "calibration.yaml"
-    data.write_text(
-        f"path: {folder}\ntrain: images/calibration\nval: images/calibration\nnames:\n{listing}", encoding="utf-8"
-    )
-    return data

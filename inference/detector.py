@@ -83,7 +83,7 @@ def _fetched_weights(spec: str, model_dir: str) -> Path:
         offline_safe_environment()
         from ultralytics import YOLO
 
-        return Path(YOLO(path.name, task="detect").ckpt_path)
+        return Path(str(YOLO(path.name, task="detect").ckpt_path))
     except Exception as exc:
         raise ModelUnavailable(
             f"Cannot load the YOLO model {spec!r}: no such file here or in POLYBOT_MODEL_DIR={model_dir!r}, "

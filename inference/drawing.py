@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 
 # Ultralytics' class palette (20 colours, by class id modulo 20), as RGB hex.
-PALETTE_HEX = (
-    "042AFF 0BDBEB F3F3F3 00DFB7 111F68 FF6FDD FF444F CCED00 00F344 BD00FF "
-    "00B4FF DD00BA 00FFFF 26C000 01FFB3 7D24FF 7B0068 FF1B6C FC6D2F A2FF0B"
-).split()
+PALETTE_HEX = [
+    *("042AFF", "0BDBEB", "F3F3F3", "00DFB7", "111F68", "FF6FDD", "FF444F", "CCED00", "00F344", "BD00FF"),
+    *("00B4FF", "DD00BA", "00FFFF", "26C000", "01FFB3", "7D24FF", "7B0068", "FF1B6C", "FC6D2F", "A2FF0B"),
+]
 PALETTE_BGR = [(int(h[4:6], 16), int(h[2:4], 16), int(h[0:2], 16)) for h in PALETTE_HEX]
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
