@@ -72,23 +72,6 @@ def image_set() -> list[calibration.Photo]:
     return [p for photo in calibration.packaged_photos() for p in (photo, *calibration.variants(photo))]
 
 
-def matched(reference: yolo.Boxes, candidate: yolo.Boxes, min_iou: float = 0.5) -> int:
-    """How many reference boxes the candidate reproduces: same class, IoU >= min_iou,
-    each candidate box used once, most confident reference first."""
-    overlap = yolo.box_iou(reference.xyxy, candidate.xyxy)
-    used: set[int] = set()
-    hits = 0
-    for i in np.argsort(-reference.confidence):
-        for j in np.argsort(-overlap[i]):
-            if overlap[i, j] < min_iou:
-                break
-            if int(j) not in used and reference.class_id[i] == candidate.class_id[j]:
-                used.add(int(j))
-                hits += 1
-                break
-    return hits
-
-
 def compare_backends(settings: Settings, repeats: int, backends: tuple[str, ...] = BACKENDS) -> list[BackendFigures]:
     """Each backend's figures; the first is PyTorch, the reference."""
     from inference.detector import _exported_model, _fetched_weights, default_export_dir
@@ -158,12 +141,12 @@ def _count_agreement(photo: calibration.Photo, results: list[yolo.Boxes], figure
     held_out = photo.name.split(":")[0] in calibration.HELD_OUT
     for boxes, backend in zip(results, figures, strict=True):
         backend.reference += len(reference)
-        backend.reproduced += matched(reference, boxes)
+        backend.reproduced += yolo.reproduced(reference, boxes)
         backend.found += len(boxes)
-        backend.confirmed += matched(boxes, reference)
+        backend.confirmed += yolo.reproduced(boxes, reference)
         if held_out:
             backend.held_out_reference += len(reference)
-            backend.held_out_reproduced += matched(reference, boxes)
+            backend.held_out_reproduced += yolo.reproduced(reference, boxes)
 
 
 def summary(figures: list[BackendFigures]) -> list[dict[str, Any]]:

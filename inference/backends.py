@@ -141,9 +141,12 @@ class OnnxRuntimeBackend(GraphBackend):
 
 class OpenVinoBackend(GraphBackend):
     """An OpenVINO IR with dynamic input size, compiled once per input shape
-    (a static shape runs faster than a dynamic one on the CPU plugin). FP32 is
-    asked for explicitly: on CPUs with bf16 support OpenVINO would otherwise
-    run FP32 graphs in bf16."""
+    (a static shape runs faster than a dynamic one on the CPU plugin).
+
+    `openvino` asks for FP32 explicitly: on CPUs with bf16 (AVX512_BF16, AMX)
+    OpenVINO would otherwise run FP32 graphs in bf16. `openvino-int8` leaves
+    OpenVINO's default for the layers kept in floating point: bf16 where the
+    CPU has it, else FP32 (docs/performance.md has both agreements)."""
 
     def __init__(
         self,
@@ -159,11 +162,9 @@ class OpenVinoBackend(GraphBackend):
         self.name = name
         self._core = ov.Core()
         self._model = self._core.read_model(str(model))
-        self._config = {
-            "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": threads,
-            "INFERENCE_PRECISION_HINT": "f32",
-        }
+        self._config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+        if name == "openvino":
+            self._config["INFERENCE_PRECISION_HINT"] = "f32"
         self._compiled: OrderedDict[tuple[int, int], Any] = OrderedDict()
         self._lock = threading.Lock()
         partial = self._model.inputs[0].get_partial_shape()

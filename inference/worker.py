@@ -370,6 +370,8 @@ class OverlappedLoop:
             while not stop.is_set():
                 if not self._slots.acquire(timeout=0.2):
                     continue
+                if stop.is_set():  # stopped while waiting for the model: take nothing more
+                    break
                 jobs = self._worker._receive(stop)
                 if not jobs:
                     self._slots.release()

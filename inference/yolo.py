@@ -133,3 +133,20 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_a = (a[:, 2:] - a[:, :2]).prod(1)
     area_b = (b[:, 2:] - b[:, :2]).prod(1)
     return overlap / (area_a[:, None] + area_b[None, :] - overlap + 1e-9)
+
+
+def reproduced(reference: Boxes, candidate: Boxes, min_iou: float = 0.5) -> int:
+    """How many reference boxes the candidate reproduces: same class, IoU >=
+    `min_iou`, each candidate box used once, most confident reference first."""
+    overlap = box_iou(reference.xyxy, candidate.xyxy)
+    used: set[int] = set()
+    hits = 0
+    for i in np.argsort(-reference.confidence):
+        for j in np.argsort(-overlap[i]):
+            if overlap[i, j] < min_iou:
+                break
+            if int(j) not in used and reference.class_id[i] == candidate.class_id[j]:
+                used.add(int(j))
+                hits += 1
+                break
+    return hits
