@@ -4,9 +4,9 @@ local stack (embedded AWS, the functions in-process, the Telegram stand-in).
 
 Measures the worker's cold start, its own per-image timings (the `served in`
 log line it writes after each report), time from webhook to reply with the
-per-state breakdown of each execution, a burst from several chats, one
-worker's throughput over 100 queued images with and without the overlap, and
-each process's peak memory. Called by `benchmarks.__main__`.
+per-state breakdown of each execution, a burst from several chats, and
+each process's peak memory (one worker's throughput: `benchmarks.throughput`).
+Called by `benchmarks.__main__` and `benchmarks.throughput`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from local.polybot_stack import REPO_ROOT, PolybotStack
 from local.trace import trace
@@ -223,25 +222,3 @@ def burst(stack: PolybotStack, photos: list[bytes], count: int, chats: int) -> l
     for thread in threads:
         thread.join()
     return results
-
-
-def throughput(stack: PolybotStack, photos: list[bytes], count: int, prefetch: int) -> dict[str, Any]:
-    """One worker process, `count` images already queued: images per second from its
-    first receive to its last report, from its own timings."""
-    queue_photos(stack, photos, count, chats=10)
-    with process(["-m", "inference"], worker_environment(stack, prefetch)) as worker:
-        ready = worker.wait_for("worker serving")
-        done = worker.wait_for("served in", count=count, timeout_s=600)
-        worker.sample_memory()
-        served = worker.served()
-        rss = worker.peak_rss_mb
-        assert worker.stop() == 0
-    seconds = done - ready
-    return {
-        "prefetch": prefetch,
-        "images": count,
-        "seconds": round(seconds, 2),
-        "images_per_s": round(count / seconds, 1),
-        "served": served,
-        "peak_rss_mb": rss,
-    }
