@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with pipeline.bot_process(stack) as bot:
             print("2/4 worker cold start, then photos one after another ...", flush=True)
             pipeline.queue_photos(stack, photos_bytes, 1)
-            with pipeline.process(["-m", "inference"], pipeline.worker_environment(stack, prefetch=1)) as worker:
+            environment = pipeline.worker_environment(stack, prefetch=stack.settings.prefetch)
+            with pipeline.process(["-m", "inference"], environment) as worker:
                 cold = worker.wait_for("served in")
                 to_reply, states = pipeline.paced_photos(stack, photos_bytes, args.photos_paced)
                 served = worker.served()[1:]
@@ -241,6 +242,7 @@ def main() -> None:
 
         args.photos = [str(p) for p in sample_images()]
     logs.configure("bench", "ERROR")
+    pipeline.yield_to_the_measured()
     results = run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -103,14 +103,18 @@ def compare_backends(settings: Settings, repeats: int, backends: tuple[str, ...]
 
 
 def _measure_in_process(settings: Settings, backend: str) -> dict[str, Any]:
-    done = subprocess.run(  # noqa: S603 - our own module, no shell
+    from benchmarks.pipeline import at_normal_priority
+
+    with subprocess.Popen(  # noqa: S603 - our own module, no shell
         [sys.executable, "-m", "benchmarks.models", backend],
         env={**os.environ, **settings.as_env()},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-        check=False,
-    )
+    ) as child:
+        at_normal_priority(child.pid)
+        stdout, stderr = child.communicate(timeout=600)
+    done = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     if done.returncode != 0:
         raise RuntimeError(f"measuring {backend} failed:\n{done.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

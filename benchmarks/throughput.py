@@ -1,6 +1,6 @@
 """`python -m benchmarks.throughput [--images N]`: one worker process's
-throughput on N images already queued, with the overlap (`POLYBOT_PREFETCH=1`)
-and without (`0`), from the worker's own timings.
+throughput on N images already queued, with the overlap (`POLYBOT_PREFETCH`,
+the default) and without (`0`), from the worker's own timings.
 
 Only the worker's side of AWS runs here, in this process: an embedded AWS
 with the images bucket, the detection queue and a workflow of just the
@@ -61,7 +61,7 @@ def run(images: int) -> dict[str, Any]:
     )
     results = {}
     try:
-        for prefetch in (0, 1):
+        for prefetch in (0, Settings().prefetch):
             for index in range(images):
                 staged = {
                     "bucket": "images",
@@ -80,7 +80,8 @@ def run(images: int) -> dict[str, Any]:
             results[prefetch] = _serve(worker_settings, prefetch, images)
     finally:
         embedded.stop()
-    return {"sequential": results[0], "overlapped": results[1]}
+    overlapped = results[Settings().prefetch]
+    return {"sequential": results[0], "overlapped": {**overlapped, "prefetch": Settings().prefetch}}
 
 
 def _wait_queued(sqs: Any, queue_url: str, count: int) -> None:
@@ -116,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__)
     parser.add_argument("--images", type=int, default=100)
     args = parser.parse_args()
+    pipeline.yield_to_the_measured()  # this process is the embedded AWS
     json.dump(run(args.images), sys.stdout)
     print()
 

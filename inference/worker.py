@@ -9,9 +9,9 @@ to the report, so a worker that dies goes silent and the workflow retries the
 task on another worker.
 
 The model is the only part that needs the CPU; the rest waits on the network.
-So three threads overlap (`prefetch` >= 1, the default): one receives and
-downloads the next message (`prefetch` ahead at most) while the model works on
-the current one, and one uploads and reports the previous. On stop (SIGTERM)
+So they overlap (`prefetch` >= 1; 2 by default): while the model works on one
+image, the next messages (`prefetch` at most) are received, beaten for and
+downloaded, and the previous ones uploaded and reported. On stop (SIGTERM)
 no new message is received, and every message already received, prefetched
 ones included, is finished and reported before `run` returns. `prefetch` 0 does
 each message's steps in sequence on one thread.
@@ -27,6 +27,7 @@ import queue
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -155,13 +156,13 @@ class DetectionWorker:
                     self.handle_job(job)
         log.info("worker stopped")
 
-    def _receive(self, stop: threading.Event) -> list[Job]:
+    def _receive(self, stop: threading.Event, max_messages: int = 1) -> list[Job]:
         """One long poll; the messages it brought, or none after a failure (logged, then a pause)."""
         started = time.perf_counter()
         try:
             response = self._sqs.receive_message(
                 QueueUrl=self._settings.detection_queue_url,
-                MaxNumberOfMessages=1,
+                MaxNumberOfMessages=min(max_messages, 10),
                 WaitTimeSeconds=self._settings.queue_wait_s,
                 MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
             )
@@ -341,45 +342,62 @@ def _ms(seconds: float) -> int:
 _DONE = object()
 
 
-class OverlappedLoop:
-    """The worker's three threads: receive+prepare -> model -> upload+report.
+REPORTERS = 2
+"""Threads uploading and reporting: two, so that one slow answer from S3 or
+Step Functions does not hold back the next image's report."""
 
-    At most `prefetch` prepared messages wait for the model; reports queue up to
-    two deep behind it. On stop each thread finishes what it holds, in order."""
+
+class OverlappedLoop:
+    """receive+prepare -> model -> upload+report; each message's steps in order.
+
+    The fetcher receives as many messages as there are free slots (at most
+    `prefetch` received and not yet on the model) and prepares them (first
+    heartbeat, download, decode) side by side; the model takes them one at a
+    time; REPORTERS threads upload and report. On stop nothing more is
+    received, and every message received is prepared, run and reported before
+    `run` returns."""
 
     def __init__(self, worker: DetectionWorker, prefetch: int) -> None:
         self._worker = worker
+        self._prefetch = prefetch
         self._slots = threading.Semaphore(prefetch)
         self._ready: queue.Queue[Any] = queue.Queue()
-        self._done: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self._done: queue.Queue[Any] = queue.Queue(maxsize=2 * REPORTERS)
+        self._preparing = ThreadPoolExecutor(max_workers=prefetch, thread_name_prefix="worker-prepare")
 
     def run(self, stop: threading.Event) -> None:
         fetcher = threading.Thread(target=self._fetch, args=(stop,), name="worker-fetch", daemon=True)
-        reporter = threading.Thread(target=self._report, name="worker-report", daemon=True)
-        fetcher.start()
-        reporter.start()
+        reporters = [
+            threading.Thread(target=self._report, name=f"worker-report-{n}", daemon=True) for n in range(REPORTERS)
+        ]
+        for thread in (fetcher, *reporters):
+            thread.start()
         try:
             self._model()
         finally:
-            self._done.put(_DONE)
+            for _ in reporters:
+                self._done.put(_DONE)
             fetcher.join()
-            reporter.join()
+            for thread in reporters:
+                thread.join()
 
     def _fetch(self, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 if not self._slots.acquire(timeout=0.2):
                     continue
+                free = 1
+                while free < self._prefetch and self._slots.acquire(blocking=False):
+                    free += 1
                 if stop.is_set():  # stopped while waiting for the model: take nothing more
                     break
-                jobs = self._worker._receive(stop)
-                if not jobs:
+                jobs = self._worker._receive(stop, max_messages=free)
+                for _ in range(free - len(jobs)):
                     self._slots.release()
-                for index, job in enumerate(jobs):
-                    if index:
-                        self._slots.acquire()
-                    self._prepare(job)
+                for job in jobs:
+                    self._preparing.submit(self._prepare, job)
         finally:
+            self._preparing.shutdown(wait=True)
             self._ready.put(_DONE)
 
     def _prepare(self, job: Job) -> None:

@@ -89,7 +89,7 @@ class Settings:
     first start and reused. Empty: a folder in the system's temporary directory."""
     threads: int = 0
     """Threads the model runs with; 0 means every core this process may use."""
-    prefetch: int = 1
+    prefetch: int = 2
     """Messages the worker receives and downloads ahead while the model works
     (and reports in the background); 0 handles one message at a time, in sequence."""
     confidence: float = 0.25
