@@ -101,9 +101,7 @@ def _queued_throughput(images: int) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    photos_bytes = [
-        (REPO_ROOT / p).read_bytes() if (REPO_ROOT / p).is_file() else Path(p).read_bytes() for p in args.photos
-    ]
+    photos_bytes = [Path(p).read_bytes() for p in args.photos] or models.image_set_as_jpeg()
     stack = PolybotStack(StackOptions(queue_wait_s=1)).start(worker=False, bot=False)
     try:
         print("1/4 the model alone on each backend ...", flush=True)
@@ -231,16 +229,12 @@ def print_table(r: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--rounds", type=int, default=4, help="rounds over the image set per backend")
-    parser.add_argument("--photos-paced", type=int, default=30, help="photos sent one after another")
+    parser.add_argument("--photos-paced", type=int, default=54, help="photos sent one after another")
     parser.add_argument("--burst", type=int, default=30, help="photos sent at once from ten chats")
     parser.add_argument("--queued", type=int, default=100, help="images queued for the throughput runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("photos", nargs="*", help="photos to send (default: the two Ultralytics samples)")
+    parser.add_argument("photos", nargs="*", help="photos to send (default: the image set, as JPEG)")
     args = parser.parse_args()
-    if not args.photos:
-        from local.polybot_stack import sample_images
-
-        args.photos = [str(p) for p in sample_images()]
     logs.configure("bench", "ERROR")
     pipeline.yield_to_the_measured()
     results = run(args)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from inference import calibration, yolo
@@ -77,6 +78,12 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def image_set() -> list[calibration.Photo]:
     """Every packaged photo and its variants, fixed order."""
     return [p for photo in calibration.packaged_photos() for p in (photo, *calibration.variants(photo))]
+
+
+def image_set_as_jpeg() -> list[bytes]:
+    """The image set the model alone is timed on, as the photos users send: so that
+    the worker's service time and the bare model's time are over the same images."""
+    return [cv2.imencode(".jpg", photo.image_bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes() for photo in image_set()]
 
 
 def compare_backends(settings: Settings, repeats: int, backends: tuple[str, ...] = BACKENDS) -> list[BackendFigures]:

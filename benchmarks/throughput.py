@@ -19,10 +19,10 @@ import sys
 import time
 from typing import Any
 
-from benchmarks import pipeline
+from benchmarks import models, pipeline
 from local.embedded_aws import EmbeddedAws
 from local.models import DEVELOPER_MODELS
-from local.polybot_stack import REPO_ROOT, sample_images
+from local.polybot_stack import REPO_ROOT
 from polybot import aws
 from polybot.settings import Settings
 
@@ -50,7 +50,7 @@ def run(images: int) -> dict[str, Any]:
         definition=detect_only_workflow(queue_url),
         roleArn="arn:aws:iam::123456789012:role/detect-only",
     )["stateMachineArn"]
-    photos = [path.read_bytes() for path in sample_images()]
+    photos = models.image_set_as_jpeg()
     for index, photo in enumerate(photos):
         s3.put_object(Bucket="images", Key=f"originals/{index}.jpg", Body=photo)
     worker_settings = Settings.from_env(

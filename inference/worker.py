@@ -1,7 +1,7 @@
 """The queue loop of a YOLO worker: one SQS message is one DetectObjects task.
 
 For each message: a first heartbeat (a task the workflow gave up on is dropped
-before any work), download and decode the original from S3, detect, draw and
+before any work; the download goes out beside it), decode the original from S3, detect, draw and
 encode, upload the annotated JPEG, report `SendTaskSuccess` with a
 `DetectionResult` (or `SendTaskFailure` with a named error), and only then
 delete the message. Heartbeats continue in the background from the first beat
@@ -210,17 +210,24 @@ class DetectionWorker:
         sent_ms = float(message.get("Attributes", {}).get("SentTimestamp", time.time() * 1000))
         job.timings["queue_wait_ms"] = max(0, int(time.time() * 1000 - sent_ms))
         with logs.correlate(job.task["execution_name"]):
+            # The download goes out beside the first heartbeat (both wait on the
+            # network); nothing is decoded or run before the beat says the task is awaited.
+            download = _Download(self, job)
             started = time.perf_counter()
             heartbeat = Heartbeat(self._sfn, job.task["task_token"], self._settings.heartbeat_interval_s)
             try:
                 job.heartbeat = heartbeat.__enter__()
             except TaskGone as gone:
                 log.warning("task no longer awaited (%s); dropping it", gone)
+                download.join()
                 self._delete(message)
                 return False
             job.timings["first_heartbeat_ms"] = _ms_since(started)
             try:
-                job.image = self._download_and_decode(job.task["image"], job.timings)
+                data = download.result()
+                started = time.perf_counter()
+                job.image = imaging.decode_image(data)
+                job.timings["decode_ms"] = _ms_since(started)
             except Exception as exc:
                 job.outcome = _as_outcome(exc)
         return True
@@ -229,7 +236,8 @@ class DetectionWorker:
         """Detect, draw and encode (the CPU's part); the outcome goes into the job."""
         if job.outcome is not None:
             return
-        prepared_ms = sum(job.timings.get(k, 0) for k in ("first_heartbeat_ms", "download_ms", "decode_ms"))
+        prepared_ms = max(job.timings.get("first_heartbeat_ms", 0), job.timings.get("download_ms", 0))
+        prepared_ms += job.timings.get("decode_ms", 0)
         job.timings["model_wait_ms"] = max(0, _ms_since(job.received) - prepared_ms)
         with logs.correlate(job.task["execution_name"]):
             try:
@@ -264,19 +272,16 @@ class DetectionWorker:
             log.info("served in %d ms: %s", job.timings["service_ms"], json.dumps(job.timings))
 
     # --- the parts ---------------------------------------------------------------
-    def _download_and_decode(self, image: dict[str, Any], timings: dict[str, int]) -> Any:
+    def download(self, image: dict[str, Any], timings: dict[str, int]) -> bytes:
         started = time.perf_counter()
         try:
-            data = self._s3.get_object(Bucket=image["bucket"], Key=image["original_key"])["Body"].read()
+            data: bytes = self._s3.get_object(Bucket=image["bucket"], Key=image["original_key"])["Body"].read()
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
                 raise ImageMissing(f"s3://{image['bucket']}/{image['original_key']} is gone") from exc
             raise
         timings["download_ms"] = _ms_since(started)
-        started = time.perf_counter()
-        pixels = imaging.decode_image(data)
-        timings["decode_ms"] = _ms_since(started)
-        return pixels
+        return data
 
     def _result(self, job: Job) -> dict[str, Any]:
         """Upload the annotated JPEG; the DetectionResult that reports it."""
@@ -340,6 +345,31 @@ def _ms(seconds: float) -> int:
 
 
 _DONE = object()
+
+
+class _Download(threading.Thread):
+    """A job's original, fetched from S3 in a thread of its own."""
+
+    def __init__(self, worker: DetectionWorker, job: Job) -> None:
+        super().__init__(name="worker-download", daemon=True)
+        self._worker, self._job = worker, job
+        self._data = b""
+        self._error: Exception | None = None
+        self._correlation = job.task["execution_name"]
+        self.start()
+
+    def run(self) -> None:
+        with logs.correlate(self._correlation):
+            try:
+                self._data = self._worker.download(self._job.task["image"], self._job.timings)
+            except Exception as exc:
+                self._error = exc
+
+    def result(self) -> bytes:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._data
 
 
 REPORTERS = 2

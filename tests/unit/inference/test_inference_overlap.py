@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from botocore.exceptions import ClientError
 from PIL import Image
 
 from inference.detector import DetectionOutput
@@ -36,6 +37,7 @@ class Aws:
         self.lock = threading.Lock()
         self.waiting = [self._message(i) for i in range(messages)]
         self.photo = photo_bytes()
+        self.gone: set[str] = set()
 
     @staticmethod
     def _message(index: int) -> dict[str, Any]:
@@ -87,6 +89,8 @@ class Aws:
     # Step Functions
     def send_task_heartbeat(self, taskToken: str) -> None:
         self.record("heartbeat", taskToken)
+        if taskToken in self.gone:
+            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "gone"}}, "SendTaskHeartbeat")
 
     def send_task_success(self, taskToken: str, output: str) -> None:
         self.record("success", taskToken)
@@ -138,7 +142,25 @@ def test_each_message_is_beaten_before_work_and_deleted_after_its_report(prefetc
     thread.join(10)
 
     for index in range(6):
-        assert aws.of(f"token-{index}") == ["receive", "heartbeat", "download", "upload", "success", "delete"]
+        calls = aws.of(f"token-{index}")
+        # The download goes out beside the first heartbeat; the rest in order.
+        assert calls[0] == "receive" and sorted(calls[1:3]) == ["download", "heartbeat"]
+        assert calls[3:] == ["upload", "success", "delete"]
+    assert detector.seen == 6
+
+
+def test_a_task_nobody_awaits_is_dropped_before_the_model_and_never_reported() -> None:
+    aws, detector, stop = Aws(messages=3), HeldDetector(), threading.Event()
+    detector.release.set()
+    aws.gone = {"token-1"}
+    thread = serve(aws, detector, prefetch=1, stop=stop)
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(3)))
+    stop.set()
+    thread.join(10)
+
+    assert "success" not in aws.of("token-1") and "upload" not in aws.of("token-1")
+    assert aws.of("token-1")[-1] == "delete"
+    assert detector.seen == 2
 
 
 def test_while_the_model_works_the_next_message_is_received_and_downloaded_but_no_more() -> None:
