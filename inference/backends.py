@@ -29,6 +29,9 @@ from inference import yolo
 log = logging.getLogger(__name__)
 
 BACKENDS = ("pytorch", "onnxruntime", "openvino", "openvino-int8")
+TELEGRAM_SHAPES = ((480, 640), (640, 480), (384, 640), (640, 384), (640, 640))
+"""Model inputs of the photos Telegram sends (longest side 1280: 4:3, 16:9 and
+1:1, both ways), compiled in the background at start so no user waits for one."""
 SHAPES_KEPT = 12
 """Compiled input shapes an OpenVINO backend keeps: Telegram photos come in a
 handful of aspect ratios (4:3, 16:9, 1:1, both ways), each one shape."""
@@ -186,6 +189,18 @@ class OpenVinoBackend(GraphBackend):
                 self._compiled.popitem(last=False)
             log.debug("compiled %s for input %sx%s", self.name, *shape)
             return request
+
+    def compile_in_background(self, shapes: tuple[tuple[int, int], ...] = TELEGRAM_SHAPES) -> threading.Thread:
+        """Compile the given input shapes now, in a thread, while the worker serves."""
+
+        def compile_all() -> None:
+            for shape in shapes:
+                self._request_for(shape)
+
+        thread = threading.Thread(target=compile_all, name="compile-shapes", daemon=True)
+        if self._static_shape is None:
+            thread.start()
+        return thread
 
     @property
     def threads(self) -> int:

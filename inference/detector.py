@@ -171,6 +171,8 @@ class Detector:
         )
         self.name = Path(model_spec).stem
         self.load_s = time.perf_counter() - started
+        if isinstance(self.backend, OpenVinoBackend):
+            self.backend.compile_in_background()
         log.info(
             "model %s on %s with %d threads, ready in %.1f s%s",
             self.name,
