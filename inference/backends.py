@@ -197,7 +197,9 @@ class OpenVinoBackend(GraphBackend):
             for shape in shapes:
                 self._request_for(shape)
 
-        thread = threading.Thread(target=compile_all, name="compile-shapes", daemon=True)
+        # Not a daemon: a process that ends meanwhile waits for it rather than
+        # tearing OpenVINO down in the middle of a compile (which aborts).
+        thread = threading.Thread(target=compile_all, name="compile-shapes")
         if self._static_shape is None:
             thread.start()
         return thread
