@@ -35,6 +35,7 @@ def annotate(image_bgr: np.ndarray, detections: list[dict[str, Any]]) -> np.ndar
         (text_w, text_h), _ = cv2.getTextSize(label, FONT, scale, text_thickness)
         above = y1 - text_h - 3 >= 0
         top = y1 - text_h - 3 if above else y1
+        x1 = max(0, min(x1, width - text_w))  # the tag stays inside the picture
         cv2.rectangle(canvas, (x1, top), (x1 + text_w, top + text_h + 3), colour, -1, cv2.LINE_AA)
         # Dark text on light colours, white on the rest, as Ultralytics does.
         luminance = 0.299 * colour[2] + 0.587 * colour[1] + 0.114 * colour[0]
