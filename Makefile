@@ -61,8 +61,10 @@ test:
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # flock: the image targets may run at once (the tests build both in the background).
+# --close: the script may start dockerd, which must not inherit (and hold forever)
+# the lock; -w: a lock never freed fails the build in 15 minutes instead of hanging.
 base-images:
-	@if [ -x $(BASE_IMAGES) ]; then flock /tmp/polybot-base-images.lock $(BASE_IMAGES); fi
+	@if [ -x $(BASE_IMAGES) ]; then flock --close -w 900 /tmp/polybot-base-images.lock $(BASE_IMAGES); fi
 
 build: setup
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) build
