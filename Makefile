@@ -2,7 +2,7 @@
 #   make run     - Polybot's main job on this machine (sets everything up first)
 #   make test    - every test, linter and validator (sets everything up first)
 #   make lint    - only the linters and validators (tests marked `tools`)
-#   make bench   - speed and memory figures of the worker
+#   make bench   - speed, memory and cost figures of the worker and the pipeline (docs/performance.md)
 #   make build   - `sam build`: the workflow's functions and their layer, as deployed
 #   make invoke FN=StageImage - one function in its Lambda container (sam local invoke)
 #                  against the embedded AWS and the Telegram stand-in
@@ -61,8 +61,10 @@ test:
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # flock: the image targets may run at once (the tests build both in the background).
+# --close: the script may start dockerd, which must not inherit (and hold forever)
+# the lock; -w: a lock never freed fails the build in 15 minutes instead of hanging.
 base-images:
-	@if [ -x $(BASE_IMAGES) ]; then flock /tmp/polybot-base-images.lock $(BASE_IMAGES); fi
+	@if [ -x $(BASE_IMAGES) ]; then flock --close -w 900 /tmp/polybot-base-images.lock $(BASE_IMAGES); fi
 
 build: setup
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) build
@@ -86,8 +88,12 @@ worker-image: models base-images
 lint: setup
 	$(PY) -m pytest -m tools $(PYTEST_ARGS)
 
+# Measured figures (bench/results/latest.json), then what they cost and how the
+# pool scales on paper (docs/performance.md).
 bench: setup
 	$(PY) -m benchmarks $(ARGS)
+	$(PY) -m benchmarks.costs
+	$(PY) -m benchmarks.scaling
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules out build .aws-sam .pytest_cache .mypy_cache .ruff_cache

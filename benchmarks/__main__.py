@@ -1,57 +1,247 @@
-"""`python -m benchmarks [--photos N]`: how fast one photo goes through the
-whole local pipeline, and what the YOLO worker costs.
+"""`python -m benchmarks` (`make bench`): what the YOLO worker costs and how fast
+a photo goes through Polybot, measured in one run on this machine. A script,
+never a test: nothing is asserted; compare the figures (docs/performance.md).
 
-Prints, for N photos sent one after another through the Telegram stand-in:
-time from the update to the reply (p50, p95, max), the model's inference time
-per image, the process's peak memory, and the time to start the stack (which
-includes loading the model). Nothing is asserted: compare the figures.
+1. The model alone on each backend (PyTorch through Ultralytics with every
+   core, ONNX Runtime, OpenVINO FP32 and int8), interleaved image by image on
+   the fixed image set: time per image and agreement with PyTorch.
+2. The local stack with the worker and the bot as processes of their own: the
+   worker's cold start, photos one after another (webhook -> reply, the
+   worker's own per-image timings, each state's duration), a burst from ten
+   chats, and one worker's throughput on 100 queued images with and without
+   the overlap of receive/download and upload/report with the model.
+
+Prints a table and writes bench/results/latest.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import platform
 import statistics
+import subprocess
+import sys
 import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
 
-from local.polybot_stack import PolybotStack, sample_images
-from polybot import logs, naming
+from benchmarks import models, pipeline
+from benchmarks.models import percentile
+from local.polybot_stack import REPO_ROOT, PolybotStack, StackOptions
+from polybot import logs
+
+RESULTS = REPO_ROOT / "bench" / "results" / "latest.json"
+BREAKDOWN = (
+    "receive_ms",
+    "first_heartbeat_ms",
+    "download_ms",
+    "decode_ms",
+    "model_wait_ms",
+    "inference_ms",
+    "draw_ms",
+    "encode_ms",
+    "upload_ms",
+    "report_ms",
+)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+def machine() -> dict[str, Any]:
+    cpu = ""
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and not cpu:
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "cpu": cpu or platform.processor(),
+        "cores": len(os.sched_getaffinity(0)),
+        "memory_gb": round(memory_gb, 1),
+        "isa": sorted(f for f in flags if f.startswith(("avx512", "amx", "avx2", "avx_vnni"))),
+        "gpu": "none used",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "versions": {p: version(p) for p in ("torch", "ultralytics", "openvino", "nncf", "onnxruntime")},
+    }
+
+
+def median_by_key(rows: list[dict[str, int]], keys: tuple[str, ...]) -> dict[str, float]:
+    return {k.removesuffix("_ms"): round(statistics.median([r.get(k, 0) for r in rows]), 1) for k in keys if rows}
+
+
+def _queued_throughput(images: int) -> dict[str, Any]:
+    """benchmarks.throughput in a process of its own (its own embedded AWS)."""
+    done = subprocess.run(  # noqa: S603 - our own module, no shell
+        [sys.executable, "-m", "benchmarks.throughput", "--images", str(images)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the throughput run failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    photos_bytes = [Path(p).read_bytes() for p in args.photos] or models.image_set_as_jpeg()
+    stack = PolybotStack(StackOptions(queue_wait_s=1)).start(worker=False, bot=False)
+    try:
+        print("1/4 the model alone on each backend ...", flush=True)
+        backends = models.compare_backends(stack.settings, args.rounds)
+        table = models.summary(backends)
+        chosen = next(row for row in table if row["backend"] == stack.settings.backend)
+        results.update(
+            backends=table,
+            image_set=[p.name for p in models.image_set()],
+            bare_model_ms_p50=table[0]["ms_p50"],
+            backend=chosen["backend"],
+            backend_bare_ms_p50=chosen["ms_p50"],
+            backend_to_bare=chosen["to_pytorch"],
+            backend_agreement=chosen["agreement"],
+            backend_agreement_held_out=chosen["agreement_held_out"],
+            backend_precision_vs_pytorch=chosen["precision_vs_pytorch"],
+        )
+        with pipeline.bot_process(stack) as bot:
+            print("2/4 worker cold start, then photos one after another ...", flush=True)
+            pipeline.queue_photos(stack, photos_bytes, 1)
+            environment = pipeline.worker_environment(stack, prefetch=stack.settings.prefetch)
+            with pipeline.process(["-m", "inference"], environment) as worker:
+                cold = worker.wait_for("served in")
+                to_reply, states = pipeline.paced_photos(stack, photos_bytes, args.photos_paced)
+                served = worker.served()[1:]
+                print("3/4 a burst from ten chats ...", flush=True)
+                bursts = pipeline.burst(stack, photos_bytes, args.burst, chats=10)
+                worker.sample_memory()
+                worker_rss = worker.peak_rss_mb
+            bot.sample_memory()
+            bot_rss = bot.peak_rss_mb
+    finally:
+        stack.stop()
+    print(f"4/4 {args.queued} queued images, one worker, in sequence then overlapped ...", flush=True)
+    queued = _queued_throughput(args.queued)
+    sequential, overlapped = queued["sequential"], queued["overlapped"]
+    service = [float(s["service_ms"]) for s in served]
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results.update(
+        worker_service_ms_p50=percentile(service, 0.5),
+        worker_service_ms_p95=percentile(service, 0.95),
+        worker_to_bare_ratio=round(percentile(service, 0.5) / results["bare_model_ms_p50"], 2),
+        # Photos one after another; "receive" is the API call's own time, from the
+        # queued run (in the paced run it includes the long poll's wait for a photo).
+        worker_time_breakdown_ms={
+            **median_by_key(served, BREAKDOWN),
+            "receive": median_by_key(sequential["served"], ("receive_ms",))["receive"],
+        },
+        worker_images_per_s={
+            "sequential": sequential["images_per_s"],
+            "overlapped": overlapped["images_per_s"],
+            "model_alone": round(1000 / results["backend_bare_ms_p50"], 1),
+        },
+        worker_queued_run_breakdown_ms={
+            "sequential": median_by_key(sequential["served"], (*BREAKDOWN, "service_ms")),
+            "overlapped": median_by_key(overlapped["served"], (*BREAKDOWN, "service_ms")),
+        },
+        e2e_ms_p50=round(percentile(to_reply, 0.5)),
+        e2e_ms_p95=round(percentile(to_reply, 0.95)),
+        e2e_state_ms_p50={
+            state: round(statistics.median([s[state] for s in states if state in s])) for state in states[0]
+        },
+        burst={
+            "photos": args.burst,
+            "chats": 10,
+            "workers": 1,
+            "reply_ms_p50": round(percentile(bursts, 0.5)),
+            "reply_ms_p95": round(percentile(bursts, 0.95)),
+        },
+        worker_cold_start_s=round(cold, 2),
+        worker_first_start_export_s=next(
+            (row["export_s"] for row in table if row["backend"] == results["backend"]), None
+        ),
+        worker_peak_rss_mb=round(max(worker_rss, sequential["peak_rss_mb"], overlapped["peak_rss_mb"])),
+        bot_peak_rss_mb=round(bot_rss),
+        photos_paced=args.photos_paced,
+    )
+    return results
+
+
+def print_table(r: dict[str, Any]) -> None:
+    m = r["machine"]
+    print(
+        f"\nmachine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, no GPU; "
+        f"load average {m['load_average']} at start, {m['load_average_at_end']} at end"
+    )
+    print(f"image set: {len(r['image_set'])} images (packaged photos and variants); ms p50 = the quietest round's")
+    print(
+        f"{'backend':<15}{'threads':>8}{'ms p50':>9}{'all p95':>9}{'x PyTorch':>11}{'agreement':>11}"
+        f"{'held out':>10}{'precision':>11}{'export s':>10}"
+    )
+    for row in r["backends"]:
+        export = "-" if row["export_s"] is None else f"{row['export_s']:.1f}"
+        print(
+            f"{row['backend']:<15}{row['threads']:>8}{row['ms_p50']:>9.1f}{row['ms_p95_all_rounds']:>9.1f}{row['to_pytorch']:>11.2f}"
+            f"{row['agreement']:>11.3f}{row['agreement_held_out']:>10.3f}{row['precision_vs_pytorch']:>11.3f}{export:>10}"
+        )
+    ips = r["worker_images_per_s"]
+    lines = [
+        ("worker backend", r["backend"]),
+        ("bare PyTorch model p50 (all cores)", f"{r['bare_model_ms_p50']} ms"),
+        ("backend bare p50", f"{r['backend_bare_ms_p50']} ms ({r['backend_to_bare']}x PyTorch)"),
+        ("backend agreement with PyTorch", f"{r['backend_agreement']} (held out {r['backend_agreement_held_out']})"),
+        ("worker service p50 / p95", f"{r['worker_service_ms_p50']} / {r['worker_service_ms_p95']} ms"),
+        ("worker service p50 / bare PyTorch", f"{r['worker_to_bare_ratio']}"),
+        ("worker time breakdown p50 (ms)", json.dumps(r["worker_time_breakdown_ms"])),
+        (
+            "one worker, 100 queued: images/s",
+            f"{ips['sequential']} in sequence, {ips['overlapped']} overlapped (model alone {ips['model_alone']})",
+        ),
+        ("webhook -> reply p50 / p95", f"{r['e2e_ms_p50']} / {r['e2e_ms_p95']} ms"),
+        ("per state p50 (ms)", json.dumps(r["e2e_state_ms_p50"])),
+        (
+            "burst 30 photos, 10 chats, 1 worker",
+            f"reply p50 {r['burst']['reply_ms_p50']} ms, p95 {r['burst']['reply_ms_p95']} ms",
+        ),
+        ("worker cold start (start -> first report)", f"{r['worker_cold_start_s']} s"),
+        ("peak memory: worker / bot", f"{r['worker_peak_rss_mb']} / {r['bot_peak_rss_mb']} MB"),
+    ]
+    print()
+    for label, value in lines:
+        print(f"{label:<44}{value}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--photos", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=4, help="rounds over the image set per backend")
+    parser.add_argument("--photos-paced", type=int, default=54, help="photos sent one after another")
+    parser.add_argument("--burst", type=int, default=30, help="photos sent at once from ten chats")
+    parser.add_argument("--queued", type=int, default=100, help="images queued for the throughput runs")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("photos", nargs="*", help="photos to send (default: the image set, as JPEG)")
     args = parser.parse_args()
-    logs.configure("bench", "WARNING")
-    photos = [path.read_bytes() for path in sample_images()]
-    started = time.perf_counter()
-    with PolybotStack() as stack:
-        startup_s = time.perf_counter() - started
-        assert stack.telegram is not None
-        to_reply: list[float] = []
-        inference: list[float] = []
-        for index in range(args.photos):
-            sent = time.perf_counter()
-            message = stack.telegram.user_sends_photo(1, photos[index % len(photos)])
-            stack.telegram.wait_for_reply(1, message["message_id"], timeout=120)
-            to_reply.append((time.perf_counter() - sent) * 1000)
-            execution = stack.wait_for_execution(naming.execution_name(1, message["message_id"]))
-            inference.append(json.loads(execution["output"])["detection"]["timings"]["inference_ms"])
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"photos: {args.photos} (bus.jpg and zidane.jpg in turn), model {stack.settings.model}")
-    print(f"stack start-up incl. model load: {startup_s:.1f} s")
-    print(
-        f"update -> reply:  p50 {percentile(to_reply, 0.5):.0f} ms  p95 {percentile(to_reply, 0.95):.0f} ms  "
-        f"max {max(to_reply):.0f} ms"
-    )
-    print(f"inference/image:  p50 {statistics.median(inference):.0f} ms  max {max(inference):.0f} ms")
-    print(f"peak memory of the whole local stack (one process): {peak_mb:.0f} MB")
+    logs.configure("bench", "ERROR")
+    pipeline.yield_to_the_measured()
+    results = run(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print_table(results)
+    print(f"\nwritten to {args.out}")
 
 
 if __name__ == "__main__":

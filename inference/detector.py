@@ -1,6 +1,8 @@
-"""The object detector: an Ultralytics YOLO model, loaded once per process.
+"""The object detector: the model on the configured backend, loaded once per
+process, then detect, draw and encode for each image.
 
-Called by the worker for each image; pure apart from loading the weights.
+Called by the worker for each image; pure apart from loading (and, where no
+export of the weights is found, exporting them once: see `inference.export`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ from typing import Any
 import cv2
 import numpy as np
 
+from inference import drawing
+from inference.backends import (
+    BACKENDS,
+    Backend,
+    OnnxRuntimeBackend,
+    OpenVinoBackend,
+    PyTorchBackend,
+    cores,
+)
 from polybot import logs
 from polybot.settings import Settings
 
@@ -25,7 +36,7 @@ JPEG_QUALITY = 90
 
 
 class ModelUnavailable(RuntimeError):
-    """The configured weights are neither a file here nor downloadable."""
+    """The configured weights (or their export for the backend) are not here and cannot be made."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,8 @@ class DetectionOutput:
     detections: list[dict[str, Any]]
     annotated_jpeg: bytes
     inference_ms: int
+    draw_ms: int = 0
+    encode_ms: int = 0
 
 
 def offline_safe_environment() -> None:
@@ -45,6 +58,11 @@ def offline_safe_environment() -> None:
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "polybot-ultralytics"))
 
 
+def default_export_dir() -> Path:
+    """Where exports made on first start are kept when POLYBOT_EXPORT_DIR is not set."""
+    return Path(tempfile.gettempdir()) / "polybot-exports"
+
+
 def weights_path(spec: str, model_dir: str = "") -> Path:
     """Where the weights named `spec` are: `spec` itself if it is a file, else the
     file of that name in `model_dir`, else `spec` (for Ultralytics to fetch)."""
@@ -54,68 +72,157 @@ def weights_path(spec: str, model_dir: str = "") -> Path:
     return path
 
 
-def load_model(spec: str, model_dir: str = "") -> Any:
-    """Load weights from a file (in `model_dir` or as given), else let Ultralytics
-    fetch the model of the same name; fail with a message that says how to
-    provide the weights."""
-    offline_safe_environment()
-    from ultralytics import YOLO
-
-    logs.adopt("ultralytics")
-
+def _fetched_weights(spec: str, model_dir: str) -> Path:
+    """The weights file: local, else asked of Ultralytics by name; fails with a
+    message that says how to provide it."""
     path = weights_path(spec, model_dir)
     if path.is_file():
-        return YOLO(str(path), task="detect")
-    name = path.name
-    log.warning("weights file %s not found; asking Ultralytics for %s", spec, name)
+        return path
+    log.warning("weights file %s not found; asking Ultralytics for %s", spec, path.name)
     try:
-        return YOLO(name, task="detect")
+        offline_safe_environment()
+        from ultralytics import YOLO
+
+        return Path(str(YOLO(path.name, task="detect").ckpt_path))
     except Exception as exc:
         raise ModelUnavailable(
             f"Cannot load the YOLO model {spec!r}: no such file here or in POLYBOT_MODEL_DIR={model_dir!r}, "
-            f"and Ultralytics could not download {name!r} ({type(exc).__name__}: {exc}). Run `make models`, "
+            f"and Ultralytics could not download {path.name!r} ({type(exc).__name__}: {exc}). Run `make models`, "
             "or set POLYBOT_MODEL to the path of a weights file."
         ) from exc
 
 
-class Detector:
-    def __init__(self, model_spec: str, confidence: float = 0.25, image_size: int = 640, model_dir: str = "") -> None:
-        import torch
+def _exported_model(weights: Path, backend: str, export_dir: Path, image_size: int) -> tuple[Path, float | None]:
+    """The backend's export of the weights: found, or made now (needs the `export` extra)."""
+    from inference import export
 
-        # Ultralytics leaves one core idle; a worker instance exists to run this model.
-        torch.set_num_threads(os.cpu_count() or 1)
-        self._model = load_model(model_spec, model_dir)
+    found = export.model_file(weights, backend, export_dir)
+    if found.exists():
+        return found, None
+    try:
+        offline_safe_environment()
+        import nncf  # noqa: F401 - only to fail early, with the message below
+        import ultralytics  # noqa: F401
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"No {backend} export of {weights.name} in POLYBOT_EXPORT_DIR={export_dir}, and this environment "
+            f"cannot make one ({exc}): the worker image exports at build time; elsewhere install the "
+            "`export` extra (pip install '.[export]') or set POLYBOT_BACKEND=pytorch."
+        ) from exc
+    return export.ensure_export(weights, backend, export_dir, image_size)
+
+
+def load_backend(
+    spec: str,
+    backend: str,
+    *,
+    confidence: float = 0.25,
+    image_size: int = 640,
+    model_dir: str = "",
+    export_dir: str = "",
+    threads: int = 0,
+) -> tuple[Backend, float | None]:
+    """The backend running the weights `spec`, with `threads` threads (0: every
+    core), warmed up; and the seconds an export took on the way (None: none)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"POLYBOT_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
+    threads = threads or cores()
+    weights = weights_path(spec, model_dir)
+    if backend == "onnxruntime" and weights.suffix == ".onnx" and weights.is_file():
+        # Already an ONNX graph (e.g. the seed model): nothing to export.
+        from inference.export import class_names
+
+        return OnnxRuntimeBackend(weights, confidence, image_size, class_names(weights), threads), None
+    if backend == "pytorch":
+        offline_safe_environment()
+        logs.adopt("ultralytics")
+        return PyTorchBackend(_fetched_weights(spec, model_dir), confidence, image_size, threads), None
+    from inference.export import class_names
+
+    model, export_s = _exported_model(
+        _fetched_weights(spec, model_dir), backend, Path(export_dir) if export_dir else default_export_dir(), image_size
+    )
+    names = class_names(model)
+    if backend == "onnxruntime":
+        return OnnxRuntimeBackend(model, confidence, image_size, names, threads), export_s
+    return OpenVinoBackend(model, confidence, image_size, names, threads, name=backend), export_s
+
+
+class Detector:
+    def __init__(
+        self,
+        model_spec: str,
+        confidence: float = 0.25,
+        image_size: int = 640,
+        model_dir: str = "",
+        backend: str = Settings.backend,
+        export_dir: str = "",
+        threads: int = 0,
+    ) -> None:
+        started = time.perf_counter()
+        self.backend, self.export_s = load_backend(
+            model_spec,
+            backend,
+            confidence=confidence,
+            image_size=image_size,
+            model_dir=model_dir,
+            export_dir=export_dir,
+            threads=threads,
+        )
         self.name = Path(model_spec).stem
-        self.confidence = confidence
-        self.image_size = image_size
-        # The first prediction builds the network's buffers (seconds on a CPU):
-        # pay it at start-up, not on a user's photo.
-        self.detect(np.zeros((image_size, image_size, 3), dtype=np.uint8))
+        self.load_s = time.perf_counter() - started
+        if isinstance(self.backend, OpenVinoBackend):
+            self.backend.compile_in_background()
+        log.info(
+            "model %s on %s with %d threads, ready in %.1f s%s",
+            self.name,
+            self.backend.name,
+            self.backend.threads,
+            self.load_s,
+            f" (export {self.export_s:.1f} s)" if self.export_s is not None else "",
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Detector:
-        return cls(settings.model, settings.confidence, settings.image_size, settings.model_dir)
+        return cls(
+            settings.model,
+            settings.confidence,
+            settings.image_size,
+            settings.model_dir,
+            settings.backend,
+            settings.export_dir,
+            settings.threads,
+        )
+
+    @property
+    def threads(self) -> int:
+        """The threads the model actually runs with, as its runtime reports them."""
+        return self.backend.threads
 
     def detect(self, image_bgr: np.ndarray) -> DetectionOutput:
         started = time.perf_counter()
-        result = self._model.predict(
-            image_bgr, conf=self.confidence, imgsz=self.image_size, verbose=False, save=False, max_det=300
-        )[0]
-        inference_ms = int((time.perf_counter() - started) * 1000)
-        names = result.names
+        boxes = self.backend.predict(image_bgr)
+        inference_ms = _ms_since(started)
+        names = self.backend.names
         detections: list[dict[str, Any]] = [
             {
-                "label": str(names[int(cls)]),
+                "label": names.get(int(cls), str(int(cls))),
                 "class_id": int(cls),
                 "confidence": round(float(conf), 4),
                 "box": [round(float(v), 1) for v in box],
             }
-            for box, conf, cls in zip(
-                result.boxes.xyxy.tolist(), result.boxes.conf.tolist(), result.boxes.cls.tolist(), strict=True
-            )
+            for box, conf, cls in zip(boxes.xyxy, boxes.confidence, boxes.class_id, strict=True)
         ]
         detections.sort(key=lambda d: d["confidence"], reverse=True)
-        ok, jpeg = cv2.imencode(".jpg", result.plot(), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        started = time.perf_counter()
+        annotated = drawing.annotate(image_bgr, detections)
+        draw_ms = _ms_since(started)
+        started = time.perf_counter()
+        ok, jpeg = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
             raise RuntimeError("could not encode the annotated image")
-        return DetectionOutput(detections=detections, annotated_jpeg=jpeg.tobytes(), inference_ms=inference_ms)
+        return DetectionOutput(detections, jpeg.tobytes(), inference_ms, draw_ms, _ms_since(started))
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -1,15 +1,24 @@
 """The queue loop of a YOLO worker: one SQS message is one DetectObjects task.
 
 For each message: a first heartbeat (a task the workflow gave up on is dropped
-before any work), download the original from S3, detect, upload the annotated
-JPEG, report `SendTaskSuccess` with a `DetectionResult` (or `SendTaskFailure`
-with a named error), and only then delete the message. A taken message stays hidden from
-other workers for a short lease (`task_lease_s`), renewed with every heartbeat
-while the image is processed: a worker that dies stops renewing, and within one
-lease another worker takes the same message, whose task token the workflow is
-still waiting on. (Step Functions' HeartbeatSeconds cannot tell a dead worker
-from a task still waiting in a backlog: it counts from the moment the message
-is sent. It is the last resort, sized for backlogs.)
+before any work; the download goes out beside it), decode the original from S3, detect, draw and
+encode, upload the annotated JPEG, report `SendTaskSuccess` with a
+`DetectionResult` (or `SendTaskFailure` with a named error), and only then
+delete the message. Heartbeats continue in the background from the first beat
+to the report. A taken message stays hidden from other workers for a short
+lease (`task_lease_s`), renewed with every heartbeat: a worker that dies stops
+renewing, and within one lease another worker takes the same message, whose
+task token the workflow is still waiting on. (Step Functions' HeartbeatSeconds
+cannot tell a dead worker from a task still waiting in a backlog: it counts
+from the moment the message is sent. It is the last resort, sized for backlogs.)
+
+The model is the only part that needs the CPU; the rest waits on the network.
+So they overlap (`prefetch` >= 1; 2 by default): while the model works on one
+image, the next messages (`prefetch` at most) are received, beaten for and
+downloaded, and the previous ones uploaded and reported. On stop (SIGTERM)
+no new message is received, and every message already received, prefetched
+ones included, is finished and reported before `run` returns. `prefetch` 0 does
+each message's steps in sequence on one thread.
 
 Run by `inference/__main__.py` in production and by the local stack in a thread.
 """
@@ -18,9 +27,13 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -109,6 +122,23 @@ class Heartbeat:
         self._thread.join()
 
 
+@dataclass
+class Job:
+    """One received message on its way through the worker, with its timings (ms)."""
+
+    message: dict[str, Any]
+    received: float
+    """perf_counter() when the message was in hand: the start of its service time."""
+    task: dict[str, Any] = field(default_factory=dict)
+    heartbeat: Heartbeat | None = None
+    image: Any = None
+    outcome: dict[str, Any] | PolybotError | None = None
+    timings: dict[str, int] = field(default_factory=dict)
+
+
+SERVED_KEPT = 1000
+
+
 class DetectionWorker:
     def __init__(self, settings: Settings, detector: ObjectDetector, sqs: Any, s3: Any, sfn: Any) -> None:
         settings.require("detection_queue_url")
@@ -117,18 +147,46 @@ class DetectionWorker:
         self._sqs = sqs
         self._s3 = s3
         self._sfn = sfn
+        self.served: deque[dict[str, int]] = deque(maxlen=SERVED_KEPT)
+        """Timings (ms) of the messages served, newest last: what `make bench` reads."""
 
     def run(self, stop: threading.Event) -> None:
-        """Serve the queue until `stop` is set; the image in hand is always finished."""
-        log.info("worker serving %s with model %s", self._settings.detection_queue_url, self._detector.name)
-        while not stop.is_set():
-            try:
-                self.poll_once()
-                self._mark_alive()
-            except Exception:
-                log.exception("serving the queue failed; the message returns after its visibility timeout")
-                stop.wait(1.0)
+        """Serve the queue until `stop` is set; every message received is finished."""
+        log.info(
+            "worker serving %s with model %s, %d message(s) prefetched",
+            self._settings.detection_queue_url,
+            self._detector.name,
+            self._settings.prefetch,
+        )
+        if self._settings.prefetch > 0:
+            OverlappedLoop(self, self._settings.prefetch).run(stop)
+        else:
+            while not stop.is_set():
+                for job in self._receive(stop):
+                    self.handle_job(job)
         log.info("worker stopped")
+
+    def _receive(self, stop: threading.Event, max_messages: int = 1) -> list[Job]:
+        """One long poll; the messages it brought, or none after a failure (logged, then a pause)."""
+        started = time.perf_counter()
+        try:
+            response = self._sqs.receive_message(
+                QueueUrl=self._settings.detection_queue_url,
+                MaxNumberOfMessages=min(max_messages, 10),
+                WaitTimeSeconds=self._settings.queue_wait_s,
+                VisibilityTimeout=self._settings.task_lease_s,
+                MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+            )
+        except Exception:
+            log.exception("receiving from the queue failed; trying again")
+            stop.wait(1.0)
+            return []
+        self._mark_alive()
+        received = time.perf_counter()
+        jobs = [Job(message, received) for message in response.get("Messages", [])]
+        for job in jobs:
+            job.timings["receive_ms"] = _ms(received - started)
+        return jobs
 
     def _mark_alive(self) -> None:
         """Touch the liveness file: the queue answered and the loop goes on."""
@@ -139,47 +197,58 @@ class DetectionWorker:
         except OSError as exc:
             log.warning("cannot touch the liveness file %s: %s", self._settings.liveness_file, exc)
 
-    def poll_once(self) -> int:
-        response = self._sqs.receive_message(
-            QueueUrl=self._settings.detection_queue_url,
-            MaxNumberOfMessages=1,
-            WaitTimeSeconds=self._settings.queue_wait_s,
-            VisibilityTimeout=self._settings.task_lease_s,
-            MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
-        )
-        messages = response.get("Messages", [])
-        for message in messages:
-            self.handle(message)
-        return len(messages)
-
     def handle(self, message: dict[str, Any]) -> None:
-        received_ms = time.time() * 1000
+        """One message, every step in sequence."""
+        self.handle_job(Job(message, time.perf_counter()))
+
+    def handle_job(self, job: Job) -> None:
+        if self.prepare(job):
+            self.process(job)
+            self.finish(job)
+
+    # --- the three steps: network, CPU, network --------------------------------
+    def prepare(self, job: Job) -> bool:
+        """Read the task, send the first heartbeat, download and decode the image.
+        False: nothing more to do (unreadable message, or a task nobody awaits)."""
+        message = job.message
         try:
-            task = contracts.validate("DetectionTask", json.loads(message["Body"]))
+            job.task = contracts.validate("DetectionTask", json.loads(message["Body"]))
         except (ValueError, ContractViolation) as exc:
             # Without a valid task token nobody can be told. Make it visible again at
             # once: the queue's redrive policy moves it to the dead-letter queue after
-            # a few receives, within seconds instead of three visibility timeouts.
+            # a few receives, within seconds instead of a few leases.
             log.error("unreadable DetectionTask message %s: %s", message.get("MessageId"), exc)
             self._sqs.change_message_visibility(
                 QueueUrl=self._settings.detection_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
-            return
-        sent_ms = float(message.get("Attributes", {}).get("SentTimestamp", received_ms))
-        queue_wait_ms = max(0, int(received_ms - sent_ms))
-        with logs.correlate(task["execution_name"]):
-            log.info("task received after %d ms in the queue", queue_wait_ms)
+            return False
+        sent_ms = float(message.get("Attributes", {}).get("SentTimestamp", time.time() * 1000))
+        job.timings["queue_wait_ms"] = max(0, int(time.time() * 1000 - sent_ms))
+        with logs.correlate(job.task["execution_name"]):
+            log.info("task received after %d ms in the queue", job.timings["queue_wait_ms"])
+            # The download goes out beside the first heartbeat (both wait on the
+            # network); nothing is decoded or run before the beat says the task is awaited.
+            download = _Download(self, job)
+            started = time.perf_counter()
+            heartbeat = Heartbeat(
+                self._sfn, job.task["task_token"], self._settings.heartbeat_interval_s, self._lease_renewer(message)
+            )
             try:
-                with Heartbeat(
-                    self._sfn, task["task_token"], self._settings.heartbeat_interval_s, self._lease_renewer(message)
-                ):
-                    outcome = self._outcome(task["image"], queue_wait_ms)
-                self._report(task["task_token"], outcome)
+                job.heartbeat = heartbeat.__enter__()
             except TaskGone as gone:
                 log.warning("task no longer awaited (%s); dropping it", gone)
-            self._sqs.delete_message(
-                QueueUrl=self._settings.detection_queue_url, ReceiptHandle=message["ReceiptHandle"]
-            )
+                download.join()
+                self._delete(message)
+                return False
+            job.timings["first_heartbeat_ms"] = _ms_since(started)
+            try:
+                data = download.result()
+                started = time.perf_counter()
+                job.image = imaging.decode_image(data)
+                job.timings["decode_ms"] = _ms_since(started)
+            except Exception as exc:
+                job.outcome = _as_outcome(exc)
+        return True
 
     def _lease_renewer(self, message: dict[str, Any]) -> Callable[[], None]:
         """Keeps `message` hidden from other workers for another lease while this one works."""
@@ -193,46 +262,76 @@ class DetectionWorker:
 
         return renew
 
-    def _outcome(self, image: dict[str, Any], queue_wait_ms: int) -> dict[str, Any] | PolybotError:
-        try:
-            return self.detect(image, queue_wait_ms)
-        except PolybotError as exc:
-            log.warning("image refused: %s: %s", exc.name, exc)
-            return exc
-        except Exception as exc:
-            log.exception("detection failed")
-            return DetectionFailed(f"{type(exc).__name__}: {exc}")
+    def process(self, job: Job) -> None:
+        """Detect, draw and encode (the CPU's part); the outcome goes into the job."""
+        if job.outcome is not None:
+            return
+        prepared_ms = max(job.timings.get("first_heartbeat_ms", 0), job.timings.get("download_ms", 0))
+        prepared_ms += job.timings.get("decode_ms", 0)
+        job.timings["model_wait_ms"] = max(0, _ms_since(job.received) - prepared_ms)
+        with logs.correlate(job.task["execution_name"]):
+            try:
+                output = self._detector.detect(job.image)
+            except Exception as exc:
+                job.outcome = _as_outcome(exc)
+                return
+        job.image = None
+        job.timings.update(inference_ms=output.inference_ms, draw_ms=output.draw_ms, encode_ms=output.encode_ms)
+        job.outcome = {"detections": output.detections, "annotated_jpeg": output.annotated_jpeg}
 
-    def detect(self, image: dict[str, Any], queue_wait_ms: int = 0) -> dict[str, Any]:
-        """Detect objects in one staged image; returns a DetectionResult."""
+    def finish(self, job: Job) -> None:
+        """Upload the annotated image, report, stop the heartbeat, delete the message."""
+        assert job.heartbeat is not None and job.outcome is not None
+        with logs.correlate(job.task["execution_name"]):
+            try:
+                outcome = self._result(job) if isinstance(job.outcome, dict) else job.outcome
+            except Exception as exc:
+                outcome = _as_outcome(exc)
+            started = time.perf_counter()
+            try:
+                self._report(job.task["task_token"], outcome)
+            except TaskGone as gone:
+                log.warning("task no longer awaited (%s); dropping it", gone)
+            finally:
+                job.heartbeat.__exit__(None, None, None)
+            job.timings["report_ms"] = _ms_since(started)
+            # Service time: the message in hand -> the workflow told (the delete is after).
+            job.timings["service_ms"] = _ms_since(job.received)
+            self._delete(job.message)
+            self.served.append(dict(job.timings))
+            log.info("served in %d ms: %s", job.timings["service_ms"], json.dumps(job.timings))
+
+    # --- the parts ---------------------------------------------------------------
+    def download(self, image: dict[str, Any], timings: dict[str, int]) -> bytes:
         started = time.perf_counter()
         try:
-            data = self._s3.get_object(Bucket=image["bucket"], Key=image["original_key"])["Body"].read()
+            data: bytes = self._s3.get_object(Bucket=image["bucket"], Key=image["original_key"])["Body"].read()
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
                 raise ImageMissing(f"s3://{image['bucket']}/{image['original_key']} is gone") from exc
             raise
-        download_ms = _ms_since(started)
-        output = self._detector.detect(imaging.decode_image(data))
+        timings["download_ms"] = _ms_since(started)
+        return data
+
+    def _result(self, job: Job) -> dict[str, Any]:
+        """Upload the annotated JPEG; the DetectionResult that reports it."""
+        assert isinstance(job.outcome, dict)
+        image = job.task["image"]
         started = time.perf_counter()
         self._s3.put_object(
             Bucket=image["bucket"],
             Key=image["annotated_key"],
-            Body=output.annotated_jpeg,
+            Body=job.outcome["annotated_jpeg"],
             ContentType="image/jpeg",
         )
+        job.timings["upload_ms"] = _ms_since(started)
         result = {
             "model": self._detector.name,
-            "detections": output.detections,
+            "detections": job.outcome["detections"],
             "annotated_key": image["annotated_key"],
-            "timings": {
-                "queue_wait_ms": queue_wait_ms,
-                "download_ms": download_ms,
-                "inference_ms": output.inference_ms,
-                "upload_ms": _ms_since(started),
-            },
+            "timings": {key: job.timings.get(key, 0) for key in RESULT_TIMINGS},
         }
-        log.info("detected %d object(s) in %d ms", len(output.detections), output.inference_ms)
+        log.info("detected %d object(s) in %d ms", len(result["detections"]), job.timings["inference_ms"])
         return contracts.validate("DetectionResult", result)
 
     def _report(self, task_token: str, outcome: dict[str, Any] | PolybotError) -> None:
@@ -245,3 +344,142 @@ class DetectionWorker:
             if exc.response["Error"]["Code"] in _GONE:
                 raise TaskGone(exc.response["Error"]["Code"]) from exc
             raise
+
+    def _delete(self, message: dict[str, Any]) -> None:
+        self._sqs.delete_message(QueueUrl=self._settings.detection_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+RESULT_TIMINGS = (
+    "queue_wait_ms",
+    "download_ms",
+    "decode_ms",
+    "model_wait_ms",
+    "inference_ms",
+    "draw_ms",
+    "encode_ms",
+    "upload_ms",
+)
+"""The timings a DetectionResult carries (contracts/messages.schema.json)."""
+
+
+def _as_outcome(exc: Exception) -> PolybotError:
+    if isinstance(exc, PolybotError):
+        log.warning("image refused: %s: %s", exc.name, exc)
+        return exc
+    log.exception("detection failed")
+    return DetectionFailed(f"{type(exc).__name__}: {exc}")
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+_DONE = object()
+
+
+class _Download(threading.Thread):
+    """A job's original, fetched from S3 in a thread of its own."""
+
+    def __init__(self, worker: DetectionWorker, job: Job) -> None:
+        super().__init__(name="worker-download", daemon=True)
+        self._worker, self._job = worker, job
+        self._data = b""
+        self._error: Exception | None = None
+        self._correlation = job.task["execution_name"]
+        self.start()
+
+    def run(self) -> None:
+        with logs.correlate(self._correlation):
+            try:
+                self._data = self._worker.download(self._job.task["image"], self._job.timings)
+            except Exception as exc:
+                self._error = exc
+
+    def result(self) -> bytes:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._data
+
+
+REPORTERS = 2
+"""Threads uploading and reporting: two, so that one slow answer from S3 or
+Step Functions does not hold back the next image's report."""
+
+
+class OverlappedLoop:
+    """receive+prepare -> model -> upload+report; each message's steps in order.
+
+    The fetcher receives as many messages as there are free slots (at most
+    `prefetch` received and not yet on the model) and prepares them (first
+    heartbeat, download, decode) side by side; the model takes them one at a
+    time; REPORTERS threads upload and report. On stop nothing more is
+    received, and every message received is prepared, run and reported before
+    `run` returns."""
+
+    def __init__(self, worker: DetectionWorker, prefetch: int) -> None:
+        self._worker = worker
+        self._prefetch = prefetch
+        self._slots = threading.Semaphore(prefetch)
+        self._ready: queue.Queue[Any] = queue.Queue()
+        self._done: queue.Queue[Any] = queue.Queue(maxsize=2 * REPORTERS)
+        self._preparing = ThreadPoolExecutor(max_workers=prefetch, thread_name_prefix="worker-prepare")
+
+    def run(self, stop: threading.Event) -> None:
+        fetcher = threading.Thread(target=self._fetch, args=(stop,), name="worker-fetch", daemon=True)
+        reporters = [
+            threading.Thread(target=self._report, name=f"worker-report-{n}", daemon=True) for n in range(REPORTERS)
+        ]
+        for thread in (fetcher, *reporters):
+            thread.start()
+        try:
+            self._model()
+        finally:
+            for _ in reporters:
+                self._done.put(_DONE)
+            fetcher.join()
+            for thread in reporters:
+                thread.join()
+
+    def _fetch(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                if not self._slots.acquire(timeout=0.2):
+                    continue
+                free = 1
+                while free < self._prefetch and self._slots.acquire(blocking=False):
+                    free += 1
+                if stop.is_set():  # stopped while waiting for the model: take nothing more
+                    break
+                jobs = self._worker._receive(stop, max_messages=free)
+                for _ in range(free - len(jobs)):
+                    self._slots.release()
+                for job in jobs:
+                    self._preparing.submit(self._prepare, job)
+        finally:
+            self._preparing.shutdown(wait=True)
+            self._ready.put(_DONE)
+
+    def _prepare(self, job: Job) -> None:
+        try:
+            ready = self._worker.prepare(job)
+        except Exception:
+            log.exception("preparing a message failed; it returns after its visibility timeout")
+            ready = False
+        if ready:
+            self._ready.put(job)
+        else:
+            self._slots.release()
+
+    def _model(self) -> None:
+        while (job := self._ready.get()) is not _DONE:
+            self._slots.release()
+            self._worker.process(job)
+            self._done.put(job)
+
+    def _report(self) -> None:
+        while (job := self._done.get()) is not _DONE:
+            try:
+                self._worker.finish(job)
+            except Exception:
+                log.exception("reporting failed; the message returns after its visibility timeout")

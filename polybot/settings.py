@@ -37,6 +37,10 @@ ENV_VARS: dict[str, str] = {
     "max_download_bytes": "POLYBOT_MAX_DOWNLOAD_BYTES",
     "model": "POLYBOT_MODEL",
     "model_dir": "POLYBOT_MODEL_DIR",
+    "backend": "POLYBOT_BACKEND",
+    "export_dir": "POLYBOT_EXPORT_DIR",
+    "threads": "POLYBOT_THREADS",
+    "prefetch": "POLYBOT_PREFETCH",
     "confidence": "POLYBOT_CONFIDENCE",
     "image_size": "POLYBOT_IMAGE_SIZE",
     "heartbeat_interval_s": "POLYBOT_HEARTBEAT_INTERVAL_S",
@@ -85,6 +89,20 @@ class Settings:
     """Folder holding weights files by name: /opt/polybot/models in the worker
     image, ../shared/models on developer machines. Empty: `model` as given,
     downloaded by Ultralytics when it is not a file."""
+    backend: str = "openvino-int8"
+    """What runs the model: `openvino-int8` (an export quantized by NNCF: the
+    fastest that keeps agreeing with the PyTorch weights, docs/performance.md),
+    `openvino` (FP32), `onnxruntime`, or `pytorch` (the weights through
+    Ultralytics; needs torch, which the worker image leaves out)."""
+    export_dir: str = ""
+    """Folder of the model's exports for the backends other than `pytorch`
+    (inference/export.py): baked into the worker image; elsewhere made there on
+    first start and reused. Empty: a folder in the system's temporary directory."""
+    threads: int = 0
+    """Threads the model runs with; 0 means every core this process may use."""
+    prefetch: int = 2
+    """Messages the worker receives and downloads ahead while the model works
+    (and reports in the background); 0 handles one message at a time, in sequence."""
     confidence: float = 0.25
     image_size: int = 640
     heartbeat_interval_s: float = 3.0

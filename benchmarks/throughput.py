@@ -1,0 +1,130 @@
+"""`python -m benchmarks.throughput [--images N]`: one worker process's
+throughput on N images already queued, with the overlap (`POLYBOT_PREFETCH`,
+the default) and without (`0`), from the worker's own timings.
+
+Only the worker's side of AWS runs here, in this process: an embedded AWS
+with the images bucket, the detection queue and a workflow of just the
+DetectObjects state from statemachines/image_pipeline.asl.json (its real
+task-token, heartbeat and retry settings). Each image is one execution, as in
+production; the stages that follow (DynamoDB, the reply) are left out so that
+their work does not share this 2-core machine with the worker. Prints one
+JSON line. Called by `benchmarks.__main__`, in a process of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from benchmarks import models, pipeline
+from local.embedded_aws import EmbeddedAws
+from local.models import DEVELOPER_MODELS
+from local.polybot_stack import REPO_ROOT
+from polybot import aws
+from polybot.settings import Settings
+
+ASL = REPO_ROOT / "statemachines" / "image_pipeline.asl.json"
+
+
+def detect_only_workflow(queue_url: str) -> str:
+    """The DetectObjects state alone, then success."""
+    states = json.loads(ASL.read_text(encoding="utf-8"))["States"]
+    detect = {k: v for k, v in states["DetectObjects"].items() if k not in ("Catch", "Next", "ResultSelector")}
+    detect["Parameters"]["QueueUrl"] = queue_url
+    detect["End"] = True
+    return json.dumps({"StartAt": "DetectObjects", "States": {"DetectObjects": detect}})
+
+
+def run(images: int) -> dict[str, Any]:
+    embedded = EmbeddedAws()
+    embedded.start()
+    settings = Settings.from_env(aws_endpoint_url=embedded.endpoint_url)
+    s3, sqs, sfn = (aws.client(name, settings) for name in ("s3", "sqs", "stepfunctions"))
+    s3.create_bucket(Bucket="images")
+    queue_url = sqs.create_queue(QueueName="detection", Attributes={"VisibilityTimeout": "660"})["QueueUrl"]
+    machine = sfn.create_state_machine(
+        name="detect-only",
+        definition=detect_only_workflow(queue_url),
+        roleArn="arn:aws:iam::123456789012:role/detect-only",
+    )["stateMachineArn"]
+    photos = models.image_set_as_jpeg()
+    for index, photo in enumerate(photos):
+        s3.put_object(Bucket="images", Key=f"originals/{index}.jpg", Body=photo)
+    worker_settings = Settings.from_env(
+        aws_endpoint_url=embedded.endpoint_url,
+        detection_queue_url=queue_url,
+        model_dir=str(DEVELOPER_MODELS),
+        queue_wait_s=1,
+    )
+    results = {}
+    try:
+        for prefetch in (0, Settings().prefetch):
+            # One image of each kind first, so the measured images find every
+            # input shape compiled (steady state; the first sight of a shape is
+            # in the paced run's p95).
+            for n, index in enumerate([*range(len(photos)), *range(images)]):
+                staged = {
+                    "bucket": "images",
+                    "original_key": f"originals/{index % len(photos)}.jpg",
+                    "annotated_key": f"annotated/{prefetch}-{n}.jpg",
+                    "content_type": "image/jpeg",
+                    "size_bytes": len(photos[index % len(photos)]),
+                    "width": 1,
+                    "height": 1,
+                    "stage_ms": 0,
+                }
+                sfn.start_execution(
+                    stateMachineArn=machine, name=f"p{prefetch}_{n}", input=json.dumps({"staged": staged})
+                )
+            _wait_queued(sqs, queue_url, len(photos) + images)
+            results[prefetch] = _serve(worker_settings, prefetch, len(photos), images)
+    finally:
+        embedded.stop()
+    overlapped = results[Settings().prefetch]
+    return {"sequential": results[0], "overlapped": {**overlapped, "prefetch": Settings().prefetch}}
+
+
+def _wait_queued(sqs: Any, queue_url: str, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+        if int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= count:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the executions did not queue their tasks")
+        time.sleep(0.1)
+
+
+def _serve(settings: Settings, prefetch: int, warm_up: int, images: int) -> dict[str, Any]:
+    environment = {**settings.as_env(), "POLYBOT_LOG_LEVEL": "INFO", "POLYBOT_PREFETCH": str(prefetch)}
+    with pipeline.process(["-m", "inference"], environment) as worker:
+        worker.wait_for("worker serving")
+        ready = worker.wait_for("served in", count=warm_up, timeout_s=600)
+        done = worker.wait_for("served in", count=warm_up + images, timeout_s=600)
+        worker.sample_memory()
+        served = worker.served()[warm_up:]
+        assert worker.stop() == 0
+    seconds = done - ready
+    return {
+        "images": images,
+        "seconds": round(seconds, 2),
+        "images_per_s": round(images / seconds, 1),
+        "served": served,
+        "peak_rss_mb": worker.peak_rss_mb,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__)
+    parser.add_argument("--images", type=int, default=100)
+    args = parser.parse_args()
+    pipeline.yield_to_the_measured()  # this process is the embedded AWS
+    json.dump(run(args.images), sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

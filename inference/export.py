@@ -1,0 +1,215 @@
+"""`python -m inference.export [BACKEND ...] --export-dir DIR`: the production
+weights (polybot.settings) exported, through Ultralytics, for each backend that
+runs an export (`onnxruntime`, `openvino`, `openvino-int8`).
+
+Exports have dynamic input size (each image runs at its own letterboxed
+shape, as Ultralytics' PyTorch predictor does). The int8 model is the FP32
+OpenVINO export quantized by NNCF (post-training, MIXED preset, full bias
+correction), calibrated on `inference.calibration`'s offline photos
+letterboxed exactly as the worker does; the detection head's decoding and the
+few layers in KEEP_FLOAT stay in floating point. Each export sits under a
+folder named after the weights' SHA-256 and this recipe's version, so other
+weights or a changed recipe never reuse a stale export.
+
+Run at image build time (inference/Dockerfile's export stage), and by
+`inference.detector` on first start where no export is found (developer
+machines, the local stack), which needs the `export` extra (torch,
+Ultralytics, NNCF). Nothing is downloaded: the weights are a local file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import fcntl
+import hashlib
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from inference import calibration
+
+log = logging.getLogger(__name__)
+
+RECIPE = 3
+"""Bump when the export arguments below change: cached exports are then remade."""
+# backend -> (Ultralytics format, extra export arguments, file or folder it writes, model file inside)
+FORMATS: dict[str, tuple[str, dict[str, object], str, str]] = {
+    "onnxruntime": ("onnx", {"simplify": True}, "{stem}.onnx", ""),
+    "openvino": ("openvino", {}, "{stem}_openvino_model", "{stem}.xml"),
+    "openvino-int8": ("", {}, "{stem}_int8_openvino_model", "{stem}.xml"),
+}
+KEEP_FLOAT = (
+    "__module.model.0.conv/",
+    "__module.model.1.",
+    "__module.model.2.",
+    "__module.model.6.m.0.cv2.conv/",
+    "__module.model.9.cv1.conv/",
+)
+"""YOLOv8 layers left unquantized (by their names in the traced graph; other
+architectures simply match none): the ones NNCF's accuracy-controlled
+quantization (`quantize_with_accuracy_control`, metric: agreement with the
+FP32 model on the calibration photos) reverted first, and the stem's two
+high-resolution blocks (1, 2) around them. On `make bench`'s image set this
+took agreement with the PyTorch weights from 0.92 (Ultralytics' own int8
+recipe) to 0.97, extra detections from 4 % to under 1 %, for a few
+milliseconds per image (docs/performance.md)."""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_folder(weights: Path, export_dir: Path) -> Path:
+    """Where the exports of these weights (by content) live."""
+    return export_dir / f"{weights.stem}-{sha256(weights)[:16]}-r{RECIPE}"
+
+
+def model_file(weights: Path, backend: str, export_dir: Path) -> Path:
+    """The file the runtime loads for `backend` (it may not exist yet)."""
+    _, _, written, inside = FORMATS[backend]
+    target = export_folder(weights, export_dir) / written.format(stem=weights.stem)
+    return target / inside.format(stem=weights.stem) if inside else target
+
+
+def class_names(model: Path) -> dict[int, str]:
+    """The class names an Ultralytics export carries (ONNX metadata, or the
+    metadata.yaml beside an OpenVINO IR)."""
+    if model.suffix == ".onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        names = ast.literal_eval(session.get_modelmeta().custom_metadata_map["names"])
+    else:
+        names = yaml.safe_load((model.parent / "metadata.yaml").read_text(encoding="utf-8"))["names"]
+    return {int(k): str(v) for k, v in names.items()}
+
+
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """One exporting process at a time per folder (the local stack's worker and a
+    `python -m inference` beside it may start together)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_export(weights: Path, backend: str, export_dir: Path, image_size: int = 640) -> tuple[Path, float | None]:
+    """The model file for `backend`, exported now if it is not there yet; and the
+    seconds the export took (None: it was there)."""
+    target = model_file(weights, backend, export_dir)
+    if target.exists():
+        return target, None
+    folder = export_folder(weights, export_dir)
+    with _exclusive(folder.with_suffix(".lock")):
+        if target.exists():
+            return target, None
+        started = time.perf_counter()
+        _export(weights, backend, folder, image_size)
+        seconds = time.perf_counter() - started
+    log.warning("exported %s for %s in %.1f s into %s (reused from now on)", weights.name, backend, seconds, folder)
+    return target, seconds
+
+
+def _export(weights: Path, backend: str, folder: Path, image_size: int) -> None:
+    fmt, arguments, written, _ = FORMATS[backend]
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / written.format(stem=weights.stem)
+    with tempfile.TemporaryDirectory(dir=folder) as work_dir:
+        work = Path(work_dir)
+        if backend == "openvino-int8":
+            fp32 = model_file(weights, "openvino", folder.parent)
+            if not fp32.exists():  # this process holds the folder's lock already
+                _export(weights, "openvino", folder, image_size)
+            produced = _quantized(fp32, work / final.name, image_size)
+        else:
+            # Ultralytics writes the export beside the weights: give it a copy to write beside.
+            source = work / weights.name
+            shutil.copyfile(weights, source)
+            with warnings.catch_warnings():
+                # torch.jit's deprecation notices and the like, while tracing: not ours to fix.
+                warnings.simplefilter("ignore")
+                from ultralytics import YOLO
+
+                model = YOLO(str(source), task="detect")
+                produced = Path(model.export(format=fmt, imgsz=image_size, dynamic=True, batch=1, **arguments))
+        if final.exists():
+            shutil.rmtree(final) if final.is_dir() else final.unlink()
+        produced.rename(final)
+
+
+def _quantized(fp32_model: Path, folder: Path, image_size: int) -> Path:
+    """The FP32 OpenVINO model quantized to int8 by NNCF into `folder`."""
+    import nncf
+    import openvino as ov
+
+    from inference import yolo
+
+    model = ov.Core().read_model(str(fp32_model))
+    operations = model.get_ordered_ops()
+    # As Ultralytics does: the head's box decoding (DFL, anchors) and the class sigmoids stay in floating point.
+    head = [op.get_friendly_name() for op in operations if op.get_type_name() == "Sigmoid"][-1].split("/", 1)[0]
+    keep = (f"{head}/", f"{head}.dfl", *KEEP_FLOAT)
+    ignored = [
+        op.get_friendly_name()
+        for op in operations
+        if op.get_type_name() == "Sigmoid" or op.get_friendly_name().startswith(keep)
+    ]
+    blobs = []
+    for photo in calibration.calibration_photos():
+        height, width = photo.image_bgr.shape[:2]
+        blobs.append(yolo.letterbox(photo.image_bgr, yolo.input_shape(height, width, image_size))[0])
+    if not blobs:
+        raise RuntimeError("no packaged photos found to calibrate on (is ultralytics installed?)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantized = nncf.quantize(
+            model,
+            nncf.Dataset(blobs),
+            preset=nncf.QuantizationPreset.MIXED,
+            subset_size=len(blobs),
+            fast_bias_correction=False,
+            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
+        )
+    folder.mkdir(parents=True)
+    ov.save_model(quantized, str(folder / fp32_model.name))
+    shutil.copyfile(fp32_model.parent / "metadata.yaml", folder / "metadata.yaml")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    from inference.detector import offline_safe_environment, weights_path
+    from polybot.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m inference.export", description=__doc__)
+    parser.add_argument("backends", nargs="*", default=[b for b in FORMATS], choices=sorted(FORMATS))
+    parser.add_argument("--export-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    offline_safe_environment()
+    settings = Settings.from_env()
+    weights = weights_path(settings.model, settings.model_dir)
+    for backend in args.backends:
+        path, seconds = ensure_export(weights, backend, args.export_dir, settings.image_size)
+        print(f"{backend}: {path}" + (f" (exported in {seconds:.1f} s)" if seconds is not None else " (already there)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
