@@ -31,6 +31,13 @@ def execution_name(chat_id: int, message_id: int) -> str:
     return f"tg{chat_id}_{message_id}"
 
 
+def album_execution_name(chat_id: int, media_group_id: str) -> str:
+    """The one execution of an album (a Telegram media group): every photo of it
+    maps here, whichever bot instance receives it."""
+    group = re.sub(r"[^A-Za-z0-9_-]", "-", media_group_id)[:50]
+    return f"tg{chat_id}_album_{group}"
+
+
 def parse_execution_name(name: str) -> tuple[int, int]:
     """(chat_id, message_id) of an execution name; ValueError if it is not one."""
     match = _NAME.fullmatch(name)

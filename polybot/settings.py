@@ -37,6 +37,7 @@ ENV_VARS: dict[str, str] = {
     "max_download_bytes": "POLYBOT_MAX_DOWNLOAD_BYTES",
     "model": "POLYBOT_MODEL",
     "model_dir": "POLYBOT_MODEL_DIR",
+    "extra_models": "POLYBOT_EXTRA_MODELS",
     "backend": "POLYBOT_BACKEND",
     "export_dir": "POLYBOT_EXPORT_DIR",
     "threads": "POLYBOT_THREADS",
@@ -85,6 +86,10 @@ class Settings:
     file name (or a path). YOLOv8n beats the seed's YOLOv5n on the same photos
     (tests/integration/test_model_choice.py). The worker looks for it in
     `model_dir` first; the image build bakes it there (`make models`)."""
+    extra_models: str = ""
+    """Further weights files (comma-separated names in `model_dir`) a chat may pick
+    in /settings besides `model`; each runs through Ultralytics on the worker.
+    `offered_models` is the whole list, `model` first."""
     model_dir: str = ""
     """Folder holding weights files by name: /opt/polybot/models in the worker
     image, ../shared/models on developer machines. Empty: `model` as given,
@@ -131,6 +136,12 @@ class Settings:
                 values[field.name] = _coerce(field.type, raw, field.name)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def offered_models(self) -> tuple[str, ...]:
+        """The models a chat may choose (/settings), the production model first."""
+        extra = [m.strip() for m in self.extra_models.split(",") if m.strip()]
+        return tuple(dict.fromkeys([self.model, *extra]))
 
     def require(self, *names: str) -> None:
         """Fail at start-up, naming the variables, rather than deep in a request."""

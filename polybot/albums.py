@@ -1,0 +1,92 @@
+"""Albums across bot instances: where the photos of one Telegram media group
+meet before their one execution gathers them.
+
+Telegram delivers each photo of an album as its own update, and the updates
+may reach different bot instances, so nothing is grouped in memory. Each
+instance `add`s its photo's ImageRequest to the album's item in the results
+table (`album:<album execution name>`, one attribute per photo) and then
+starts the album's execution (polybot.naming.album_execution_name), which all
+but the first find already started. The execution waits a short window and
+`gather`s the photos, closing the album: a photo that arrives after that is
+refused by `add` (False) and its bot starts an ordinary execution for it
+alone, so no photo is lost. Both writes are conditional, so exactly one of
+"gathered with the album" and "analysed alone" happens to each photo.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from polybot import contracts
+
+KEEP_S = 2 * 24 * 3600
+"""The album's item expires (table TTL) after its execution could have ended."""
+GATHER_AFTER_S = 3
+"""How long the album's execution waits for the rest of its photos (Telegram
+sends an album's updates within about a second of each other)."""
+MAX_PHOTOS = 10
+"""Telegram's largest media group."""
+_PHOTO = "photo_"
+
+
+def album_key(execution_name: str) -> dict[str, Any]:
+    return {"image_id": {"S": f"album:{execution_name}"}}
+
+
+@dataclass
+class Albums:
+    dynamodb: Any
+    table: str
+
+    def add(self, execution_name: str, request: dict[str, Any]) -> bool:
+        """Put the photo of `request` in the album; False when the album was already
+        gathered (analyse the photo on its own). Repeating it changes nothing."""
+        contracts.validate("ImageRequest", request)
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=album_key(execution_name),
+                UpdateExpression="SET #photo = :request, expires_at = :expires",
+                ConditionExpression="attribute_not_exists(gathered)",
+                ExpressionAttributeNames={"#photo": f"{_PHOTO}{request['message_id']}"},
+                ExpressionAttributeValues={
+                    ":request": {"S": json.dumps(request, sort_keys=True)},
+                    ":expires": {"N": str(int(time.time()) + KEEP_S)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def gather(self, execution_name: str) -> list[dict[str, Any]]:
+        """Close the album and return its photos' ImageRequests in message order
+        (at most MAX_PHOTOS). The same answer on every call."""
+        answer = self.dynamodb.update_item(
+            TableName=self.table,
+            Key=album_key(execution_name),
+            UpdateExpression="SET gathered = :yes",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+            ReturnValues="ALL_NEW",
+        )
+        return photos_of(answer.get("Attributes", {}))
+
+    def photos(self, execution_name: str) -> list[dict[str, Any]]:
+        """The album's photos as recorded so far (the bot's Details and /history use it)."""
+        item = self.dynamodb.get_item(TableName=self.table, Key=album_key(execution_name), ConsistentRead=True)
+        return photos_of(item.get("Item", {}))
+
+
+def photos_of(item: dict[str, Any]) -> list[dict[str, Any]]:
+    requests = [
+        contracts.validate("ImageRequest", json.loads(value["S"]))
+        for name, value in item.items()
+        if name.startswith(_PHOTO)
+    ]
+    return sorted(requests, key=lambda r: r["message_id"])[:MAX_PHOTOS]
