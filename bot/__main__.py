@@ -4,8 +4,8 @@
   gunicorn: bot/wsgi.py).
 - `poll`: long-poll Telegram where there is no public HTTPS address.
 - `register-webhook`: the deploy step that points Telegram at
-  POLYBOT_PUBLIC_URL (bot/webhook.py); run once per instance boot, it exits 0
-  once Telegram has the webhook and 1 when it gave up.
+  POLYBOT_PUBLIC_URL and sets the command menu (bot/webhook.py); run once per
+  instance boot, it exits 0 once Telegram has both and 1 when it gave up.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from werkzeug.serving import run_simple
 
 from bot import service
 from bot.app import BotNotReady
-from bot.webhook import ALLOWED_UPDATES, WebhookNotRegistered, ensure_webhook
+from bot.webhook import ALLOWED_UPDATES, WebhookNotRegistered, register_with_telegram
 from polybot import logs
 from polybot.settings import Settings
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.require("public_url")
         bot, credentials = connected(bot_service).telegram.connect()
         try:
-            outcome = ensure_webhook(bot, settings.public_url, credentials.webhook_secret)
+            outcome = register_with_telegram(bot, settings.public_url, credentials.webhook_secret)
         except WebhookNotRegistered as exc:
             log.error("%s", exc)
             return 1

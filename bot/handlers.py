@@ -1,26 +1,40 @@
-"""What the bot does with each message: images start the pipeline, /start and
-/help get the welcome, anything else a short hint. Registered on a TeleBot by
-`register`; the same handlers serve the webhook and long polling.
+"""What the bot does with each message and button tap, in the sender's language
+(polybot.i18n): images (photos, albums, image files) start the pipeline and get
+a progress message the workflow edits into the answer; /start, /help,
+/settings and /history are answered here; taps on Details, /history and
+/settings buttons too. Registered on a TeleBot by `register`; the same handlers
+serve the webhook and long polling.
 
 Every message gets its answer here or from the workflow, never a crash: an
 image message Telegram sent without usable file details is told so, a chat
 over its photo quota is asked to slow down, and only when neither the
 pipeline nor Telegram can be reached does an error leave the handler (the
-webhook answers 500 and Telegram delivers the update again)."""
+webhook answers 500 and Telegram delivers the update again). A redelivered
+update finds its execution started and adds nothing to the chat.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import telebot
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 from telebot import types, util
+from telebot.apihelper import ApiTelegramException
+from telebot.types import ReplyParameters
 
-from bot import texts
-from polybot import contracts, logs, naming
+from bot import settings_menu, texts
+from bot.history import DETAILS, HISTORY, Results, chat_of, history_buttons, history_text, item_summary
+from bot.preferences import Choices
+from polybot import contracts, i18n, logs, naming, summary
+from polybot.albums import Albums
 from polybot.errors import ContractViolation
+from polybot.progress import ProgressMessages
+from polybot.settings import Settings
+from polybot.telegram import NOT_MODIFIED
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +42,19 @@ log = logging.getLogger(__name__)
 class Pipeline(Protocol):
     def start(self, request: dict[str, Any]) -> bool: ...
 
+    def start_album(self, name: str, request: dict[str, Any]) -> bool: ...
+
 
 class Quota(Protocol):
     def allow(self, chat_id: int) -> bool: ...
+
+
+class Preferences(Protocol):
+    choices: Choices
+
+    def get(self, chat_id: int, language_code: str | None = None) -> dict[str, Any]: ...
+
+    def change(self, chat_id: int, field: str, value: Any) -> None: ...
 
 
 class Unlimited:
@@ -38,20 +62,60 @@ class Unlimited:
         return True
 
 
+@dataclass
+class Defaults:
+    """Preferences where no table keeps them: every chat gets the deployment's defaults."""
+
+    choices: Choices = field(default_factory=lambda: Choices.from_settings(Settings()))
+
+    def get(self, chat_id: int, language_code: str | None = None) -> dict[str, Any]:
+        return {"language": i18n.language_of(language_code), **self.choices.defaults()}
+
+    def change(self, chat_id: int, field: str, value: Any) -> None:
+        raise ValueError("preferences are not kept in this deployment")
+
+
+@dataclass
+class Chats:
+    """What the handlers work with besides the bot. Without the results table
+    (progress, albums, results None) images are still analysed, one by one."""
+
+    pipeline: Pipeline
+    quota: Quota = field(default_factory=Unlimited)
+    preferences: Preferences = field(default_factory=Defaults)
+    progress: ProgressMessages | None = None
+    albums: Albums | None = None
+    results: Results | None = None
+    s3: Any = None
+    images_bucket: str = ""
+
+
+def language_of(user: types.User | None) -> str:
+    return i18n.language_of(user.language_code if user else None)
+
+
+def say(bot: telebot.TeleBot, message: types.Message, key: str, **kwargs: Any) -> types.Message:
+    """Answer `message` with the text `key` in its sender's language."""
+    language_code = message.from_user.language_code if message.from_user else None
+    return bot.reply_to(message, texts.say(key, language_code), **kwargs)
+
+
 def is_image_document(message: types.Message) -> bool:
     return bool(message.document and (message.document.mime_type or "").startswith("image/"))
 
 
 def image_request(message: types.Message, received_at: datetime | None = None) -> dict[str, Any]:
-    """The ImageRequest for a photo, or for an image sent as a file."""
+    """The ImageRequest for a photo, or for an image sent as a file (without its preferences)."""
     received = (received_at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    common = {
+    common: dict[str, Any] = {
         "chat_id": message.chat.id,
         "message_id": message.message_id,
         "user_id": message.from_user.id if message.from_user else None,
         "language_code": message.from_user.language_code if message.from_user else None,
         "received_at": received,
     }
+    if message.media_group_id:
+        common["media_group_id"] = str(message.media_group_id)
     if message.content_type == "photo":
         if not message.photo:
             raise ValueError("a photo message without any size")
@@ -80,41 +144,62 @@ def image_request(message: types.Message, received_at: datetime | None = None) -
     }
 
 
-def register(bot: telebot.TeleBot, pipeline: Pipeline, quota: Quota | None = None) -> None:
-    quota = quota or Unlimited()
+def register(bot: telebot.TeleBot, pipeline: Pipeline | Chats, quota: Quota | None = None) -> None:
+    chats = pipeline if isinstance(pipeline, Chats) else Chats(pipeline, quota or Unlimited())
 
-    @bot.message_handler(commands=["start", "help"])
+    @bot.message_handler(commands=["start"])
     def welcome(message: types.Message) -> None:
-        bot.reply_to(message, texts.WELCOME)
+        say(bot, message, "start")
+
+    @bot.message_handler(commands=["help"])
+    def help_text(message: types.Message) -> None:
+        say(bot, message, "help")
+
+    @bot.message_handler(commands=["settings"])
+    def settings(message: types.Message) -> None:
+        show_settings(bot, chats, message)
+
+    @bot.message_handler(commands=["history"])
+    def history(message: types.Message) -> None:
+        show_history(bot, chats, message)
 
     @bot.message_handler(content_types=["photo"])
     @bot.message_handler(content_types=["document"], func=is_image_document)
     def analyse(message: types.Message) -> None:
-        start_analysis(bot, pipeline, quota, message)
+        start_analysis(bot, chats, message)
 
     @bot.message_handler(content_types=["document"])
     def not_an_image(message: types.Message) -> None:
-        bot.reply_to(message, texts.NOT_AN_IMAGE_FILE)
+        say(bot, message, "not_an_image_file")
 
     @bot.message_handler(func=lambda message: True, content_types=list(util.content_type_media))
     def hint(message: types.Message) -> None:
-        bot.reply_to(message, texts.HINT)
+        say(bot, message, "hint")
+
+    @bot.callback_query_handler(func=lambda call: True)
+    def tapped(call: types.CallbackQuery) -> None:
+        answer_tap(bot, chats, call)
 
 
-def start_analysis(bot: telebot.TeleBot, pipeline: Pipeline, quota: Quota, message: types.Message) -> None:
+# --- images ------------------------------------------------------------------
+
+
+def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     try:
-        request = contracts.validate("ImageRequest", image_request(message))
+        request = image_request(message)
+        request["preferences"] = chats.preferences.get(request["chat_id"], request["language_code"])
+        contracts.validate("ImageRequest", request)
     except (ValueError, ContractViolation) as exc:
         # Redelivering this update cannot make it readable: answer it now.
         log.warning("image message %s without usable file details: %s", message.message_id, exc)
-        bot.reply_to(message, texts.UNREADABLE_IMAGE_MESSAGE)
+        say(bot, message, "unreadable_image_message")
         return
-    if not quota.allow(request["chat_id"]):
-        bot.reply_to(message, texts.SLOW_DOWN)
+    if not chats.quota.allow(request["chat_id"]):
+        say(bot, message, "slow_down")
         return
     with logs.correlate(naming.execution_name(request["chat_id"], request["message_id"])):
         try:
-            started = pipeline.start(request)
+            name, started, album = start_execution(chats, request)
         except ReadTimeoutError:
             # AWS took the call but its answer never came: the execution may be
             # running. Let Telegram deliver the update again; by then the start
@@ -125,10 +210,168 @@ def start_analysis(bot: telebot.TeleBot, pipeline: Pipeline, quota: Quota, messa
             # Nothing started: tell the user now. If this reply fails too, the
             # error reaches the webhook, which answers 500 and Telegram redelivers.
             log.exception("could not start the image pipeline")
-            bot.reply_to(message, texts.UNAVAILABLE)
+            say(bot, message, "unavailable")
             return
         if started:
-            try:
-                bot.send_chat_action(request["chat_id"], "upload_photo")
-            except Exception as exc:  # progress is a courtesy; the reply still comes
-                log.warning("chat action failed: %s", type(exc).__name__)
+            show_progress(bot, chats, message, name, album)
+
+
+def start_execution(chats: Chats, request: dict[str, Any]) -> tuple[str, bool, bool]:
+    """(execution name, whether this call started it, whether it is an album's).
+    A photo of an album joins the album's execution (polybot.albums); one that
+    came after the album was gathered is analysed alone."""
+    group = request.get("media_group_id")
+    if group and chats.albums is not None:
+        album = naming.album_execution_name(request["chat_id"], group)
+        if chats.albums.add(album, request):
+            return album, chats.pipeline.start_album(album, request), True
+        if any(p["message_id"] == request["message_id"] for p in chats.albums.photos(album)):
+            log.info("photo already gathered with its album; update was redelivered")
+            return album, False, True
+    return naming.execution_name(request["chat_id"], request["message_id"]), chats.pipeline.start(request), False
+
+
+def show_progress(bot: telebot.TeleBot, chats: Chats, message: types.Message, name: str, album: bool) -> None:
+    """The progress message the workflow edits into its answer (polybot.progress), and a
+    chat action. A courtesy: nothing here fails the update, the answer comes anyway."""
+    chat = message.chat.id
+    if chats.progress is not None:
+        try:
+            sent = say(bot, message, "progress_album" if album else "progress")
+        except Exception as exc:
+            log.warning("progress message failed: %s", type(exc).__name__)
+        else:
+            offer_progress(bot, chats.progress, chat, name, sent.message_id)
+    try:
+        bot.send_chat_action(chat, "upload_photo")
+    except Exception as exc:
+        log.warning("chat action failed: %s", type(exc).__name__)
+
+
+def offer_progress(bot: telebot.TeleBot, progress: ProgressMessages, chat: int, name: str, message_id: int) -> None:
+    try:
+        offered = progress.offer(name, message_id)
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("could not offer the progress message (%s)", type(exc).__name__)
+        offered = False
+    if offered:
+        return
+    # The workflow answers without it (already did, or cannot find it): it would stay "looking…" forever.
+    try:
+        bot.delete_message(chat, message_id)
+    except Exception as exc:
+        log.warning("could not delete the progress message: %s", type(exc).__name__)
+
+
+# --- /settings and /history ----------------------------------------------------
+
+
+def show_settings(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
+    language = language_of(message.from_user)
+    preferences = chats.preferences.get(message.chat.id, language)
+    keyboard = settings_menu.settings_keyboard(preferences, chats.preferences.choices, language)
+    bot.reply_to(message, settings_menu.settings_text(preferences, language), reply_markup=keyboard)
+
+
+def show_history(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
+    language = language_of(message.from_user)
+    items = chats.results.recent(message.chat.id) if chats.results is not None else []
+    bot.reply_to(message, history_text(items, language), reply_markup=history_buttons(items, language))
+
+
+# --- button taps ---------------------------------------------------------------
+
+
+def answer_tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery) -> None:
+    """Do what the button says, then answer the query (always: the client shows a
+    spinner until it is answered), with a short notice where there is one."""
+    language = language_of(call.from_user)
+    notice: str | None = i18n.text("callback.expired", language)
+    try:
+        notice = tap(bot, chats, call, language)
+    finally:
+        try:
+            bot.answer_callback_query(call.id, notice)
+        except ApiTelegramException as exc:
+            # Too old, or answered before this update was redelivered: nothing to do.
+            log.info("callback query not answered: %s", exc.description)
+
+
+def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language: str) -> str | None:
+    data, message = call.data or "", call.message
+    expired = i18n.text("callback.expired", language)
+    if message is None:
+        return expired
+    chat = message.chat.id
+    if data.startswith(settings_menu.SETTINGS):
+        return change_setting(bot, chats, chat, message.message_id, data, language)
+    name = data[len(DETAILS) :]
+    # Buttons are the bot's own; a crafted one naming another chat's image is refused.
+    if chats.results is None or chat_of(name) != chat:
+        return expired
+    quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    if data.startswith(DETAILS):
+        bot.send_message(chat, chats.results.details(name, language), reply_parameters=quote)
+        return None
+    if data.startswith(HISTORY):
+        item = chats.results.item(name)
+        if item is None:
+            return expired
+        resend(bot, chats, chat, item, language, quote)
+        return None
+    return expired
+
+
+def change_setting(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: int, data: str, language: str) -> str:
+    try:
+        chats.preferences.change(chat, *settings_menu.parse(data))
+    except ValueError:
+        return i18n.text("callback.expired", language)
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("could not change a preference (%s)", type(exc).__name__)
+        return i18n.text("settings.unavailable", language)
+    preferences = chats.preferences.get(chat, language)
+    keyboard = settings_menu.settings_keyboard(preferences, chats.preferences.choices, language)
+    try:
+        bot.edit_message_text(
+            settings_menu.settings_text(preferences, language), chat, message_id, reply_markup=keyboard
+        )
+    except ApiTelegramException as exc:
+        if NOT_MODIFIED not in str(exc.description or "").lower():
+            raise
+    return i18n.text("settings.saved", language)
+
+
+def resend(
+    bot: telebot.TeleBot, chats: Chats, chat: int, item: dict[str, Any], language: str, quote: ReplyParameters
+) -> None:
+    """An earlier annotated image again: by the file_id Telegram gave it, else from
+    the images bucket; a plain message when neither has it any more."""
+    caption = summary.shorten(item_summary(item, language), summary.CAPTION_LIMIT)
+    file_id = item.get("photo_file_id", {}).get("S")
+    if file_id:
+        try:
+            bot.send_photo(chat, file_id, caption=caption, reply_parameters=quote)
+            return
+        except ApiTelegramException as exc:
+            if exc.error_code != 400:
+                raise
+            log.info("Telegram no longer has the annotated photo; trying the bucket")
+    data = annotated_image(chats, item)
+    if data is None:
+        bot.send_message(chat, i18n.text("history.gone", language), reply_parameters=quote)
+        return
+    bot.send_photo(chat, data, caption=caption, reply_parameters=quote)
+
+
+def annotated_image(chats: Chats, item: dict[str, Any]) -> bytes | None:
+    key = item.get("annotated_key", {}).get("S")
+    if not key or chats.s3 is None or not key.startswith(naming.ANNOTATED_PREFIX):
+        return None
+    try:
+        data: bytes = chats.s3.get_object(Bucket=chats.images_bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "AccessDenied"):
+            raise
+        return None
+    return data

@@ -24,9 +24,13 @@ from telebot import util
 
 from bot import handlers
 from bot.app import BotNotReady, create_app
+from bot.history import Results
 from bot.pipeline import ImagePipeline
+from bot.preferences import ChatPreferences, Choices
 from bot.quota import ChatQuota
 from polybot import aws
+from polybot.albums import Albums
+from polybot.progress import ProgressMessages
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, load_credentials, make_bot
 
@@ -112,20 +116,34 @@ class BotService:
         return self.telegram.connect()[1]
 
 
-def build(settings: Settings) -> BotService:
-    settings.require("state_machine_arn", "telegram_secret_id")
+def chats(settings: Settings) -> handlers.Chats:
+    """What the handlers work with: the pipeline and, with the results table, the
+    chat's photo count, preferences, progress messages, albums and past results."""
     # Every AWS call here happens while Telegram waits for the webhook's answer.
     pipeline = ImagePipeline(aws.client("stepfunctions", settings, aws.IN_WEBHOOK), settings.state_machine_arn)
-    quota = (
-        ChatQuota(
-            aws.client("dynamodb", settings, aws.COUNTING), settings.results_table, settings.chat_photos_per_minute
-        )
-        if settings.results_table
-        else None
+    table = settings.results_table
+    if not table:
+        return handlers.Chats(pipeline)
+    dynamodb = aws.client("dynamodb", settings, aws.IN_WEBHOOK)
+    albums = Albums(dynamodb, table)
+    return handlers.Chats(
+        pipeline,
+        quota=ChatQuota(aws.client("dynamodb", settings, aws.COUNTING), table, settings.chat_photos_per_minute),
+        preferences=ChatPreferences(dynamodb, table, Choices.from_settings(settings)),
+        progress=ProgressMessages(dynamodb, table),
+        albums=albums,
+        results=Results(dynamodb, table, albums),
+        s3=aws.client("s3", settings, aws.IN_WEBHOOK) if settings.images_bucket else None,
+        images_bucket=settings.images_bucket,
     )
+
+
+def build(settings: Settings) -> BotService:
+    settings.require("state_machine_arn", "telegram_secret_id")
+    wiring = chats(settings)
     telegram = TelegramConnection(
         settings,
         aws.client("secretsmanager", settings, aws.IN_WEBHOOK),
-        lambda bot: handlers.register(bot, pipeline, quota),
+        lambda bot: handlers.register(bot, wiring),
     )
     return BotService(telegram=telegram, app=create_app(telegram, telegram.status))

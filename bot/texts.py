@@ -1,21 +1,18 @@
-"""Everything the bot itself says (the workflow's replies live with its functions)."""
+"""What the bot itself says, in the user's language: a thin door to the
+catalogs of polybot.i18n (the workflow's replies come from the same catalogs)."""
 
-WELCOME = (
-    "Hi! I'm Polybot. Send me a photo and I'll send it back with boxes around "
-    "the things I recognise (people, animals, vehicles, everyday objects) and a "
-    "short summary.\n\nYou can also send an image as a file (JPEG, PNG, WebP), "
-    "up to 20 MB."
-)
+from __future__ import annotations
 
-HINT = "I understand photos. Send me one (or an image file), or /help to see what I do."
+from typing import Any
 
-NOT_AN_IMAGE_FILE = "That file doesn't look like an image. Send me a photo, or an image file (JPEG, PNG or WebP)."
+from polybot import i18n
 
-UNAVAILABLE = "Sorry, I can't start analysing photos right now. Please send it again in a minute."
 
-UNREADABLE_IMAGE_MESSAGE = "I couldn't get that image from Telegram's message. Please send it again."
+def say(key: str, language_code: str | None, /, **values: Any) -> str:
+    """The text `key` for a Telegram user whose app speaks `language_code` (English otherwise)."""
+    return i18n.text(key, i18n.language_of(language_code), **values)
 
-SLOW_DOWN = (
-    "You're sending photos faster than I can look at them. "
-    "Please wait a minute, then send the ones I haven't answered again."
-)
+
+def progress_texts() -> frozenset[str]:
+    """Every progress message in every language (the stand-in waits past them)."""
+    return frozenset(i18n.text(key, lang) for key in ("progress", "progress_album") for lang in i18n.LANGUAGES)

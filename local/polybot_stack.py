@@ -23,7 +23,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot import service as bot_service
 from bot.service import BotService
-from bot.webhook import ALLOWED_UPDATES, ensure_webhook
+from bot.texts import progress_texts
+from bot.webhook import ALLOWED_UPDATES, register_with_telegram
 from inference.detector import Detector
 from inference.worker import DetectionWorker
 from local.embedded_aws import EmbeddedAws
@@ -84,7 +85,7 @@ class PolybotStack:
         token = self.options.telegram_token or STANDIN_TOKEN
         parameters: dict[str, str] = {}
         if self.options.telegram_token is None:
-            self.telegram = TelegramStandIn(STANDIN_TOKEN)
+            self.telegram = TelegramStandIn(STANDIN_TOKEN, pending_texts=progress_texts())
             parameters["TelegramApiUrl"] = self.telegram.start(self.options.listen_host)
         else:
             # Telegram's API, or the self-hosted Bot API server POLYBOT_TELEGRAM_API_URL names.
@@ -182,9 +183,9 @@ class PolybotStack:
             return
         self._bot_server = make_server("127.0.0.1", 0, self.bot.app, threaded=True)
         threading.Thread(target=self._bot_server.serve_forever, name="bot-webhook", daemon=True).start()
-        # The deploy step of bot/webhook.py, as a bot instance runs it at boot.
+        # The deploy step of bot/webhook.py (webhook and command menu), as a bot instance runs it at boot.
         bot, credentials = self.bot.telegram.connect()
-        ensure_webhook(bot, self.bot_url, credentials.webhook_secret)
+        register_with_telegram(bot, self.bot_url, credentials.webhook_secret)
 
     # --- executions ----------------------------------------------------------
     def execution_arn(self, name: str) -> str:

@@ -15,10 +15,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import texts
 from bot.app import MAX_UPDATE_BYTES, SECRET_HEADER
 from local.polybot_stack import PolybotStack
-from polybot import naming
+from polybot import i18n, naming
 from tests.auxil.images import ultralytics_asset
 from tests.auxil.pipeline import executions_named, only_reply, wait_for_execution
 from tests.faults.conftest import FaultSession
@@ -185,7 +184,7 @@ def test_a_chat_over_its_photo_quota_is_asked_to_slow_down(
         wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]), 300)
 
     assert [r.method for r in replies[:limit]] == ["sendPhoto"] * limit
-    assert [r.text for r in replies[limit:]] == [texts.SLOW_DOWN] * 3
+    assert [r.text for r in replies[limit:]] == [i18n.text("slow_down", "en")] * 3
     assert all(len(stack.telegram.replies_to(chat_id, m["message_id"])) == 1 for m in messages)
     faults.record(
         f"{limit + 3} photos from one chat within a minute (quota {limit}, POLYBOT_CHAT_PHOTOS_PER_MINUTE)",

@@ -11,8 +11,8 @@ import requests
 import telebot
 from telebot import types
 
-from bot import handlers, texts
-from polybot import contracts
+from bot import handlers
+from polybot import contracts, i18n
 
 Message = Callable[..., dict[str, Any]]
 
@@ -37,6 +37,14 @@ class RecordingPipeline:
         if self.error:
             raise self.error
         return self.started
+
+    def start_album(self, name: str, request: dict[str, Any]) -> bool:
+        return self.start(request)
+
+
+def with_preferences(request: dict[str, Any]) -> dict[str, Any]:
+    """The request as the handler sends it: with the chat's preferences (here the defaults)."""
+    return {**request, "preferences": handlers.Defaults().get(request["chat_id"], request["language_code"])}
 
 
 def message_of(data: dict[str, Any]) -> types.Message:
@@ -71,7 +79,7 @@ def test_a_photo_becomes_a_request_for_its_largest_size(
         "source": "photo",
         "received_at": "2024-05-01T10:00:00.123Z",
     }
-    assert contracts.validate("ImageRequest", request) is request
+    contracts.validate("ImageRequest", with_preferences(request))
 
 
 def test_an_image_document_becomes_a_request_for_the_original_file(telegram_message: Message) -> None:
@@ -85,7 +93,7 @@ def test_an_image_document_becomes_a_request_for_the_original_file(telegram_mess
     assert request["file_name"] == "holiday.png"
     assert request["mime_type"] == "image/png"
     assert request["file_size"] == 2_345_678
-    contracts.validate("ImageRequest", request)
+    contracts.validate("ImageRequest", with_preferences(request))
 
 
 def test_a_text_message_is_not_an_image_request(telegram_message: Message) -> None:
@@ -101,7 +109,7 @@ def test_a_message_without_a_sender_has_no_user(telegram_message: Message, photo
 
     assert request["user_id"] is None
     assert request["language_code"] is None
-    contracts.validate("ImageRequest", request)
+    contracts.validate("ImageRequest", with_preferences(request))
 
 
 def test_received_at_defaults_to_now_in_utc_as_rfc3339(
@@ -116,7 +124,7 @@ def test_received_at_defaults_to_now_in_utc_as_rfc3339(
     parsed = datetime.fromisoformat(stamp)
     assert parsed.utcoffset() == timedelta(0)
     assert before - timedelta(milliseconds=1) <= parsed <= after
-    contracts.validate("ImageRequest", request)
+    contracts.validate("ImageRequest", with_preferences(request))
 
 
 def test_received_at_in_another_zone_is_still_a_valid_timestamp(
@@ -127,7 +135,7 @@ def test_received_at_in_another_zone_is_still_a_valid_timestamp(
     request = handlers.image_request(message_of(telegram_message({"photo": photo_sizes})), received_at=when)
 
     assert request["received_at"] == "2024-05-01T12:00:00.000+02:00"
-    contracts.validate("ImageRequest", request)
+    contracts.validate("ImageRequest", with_preferences(request))
 
 
 @pytest.mark.parametrize(
@@ -222,7 +230,7 @@ def test_when_the_pipeline_cannot_start_the_user_is_told(
     [(method, params)] = bot_api.calls
     assert method == "sendMessage"
     assert params["chat_id"] == "4242"
-    assert params["text"] == texts.UNAVAILABLE
+    assert params["text"] == i18n.text("unavailable", "en")
     assert json.loads(params["reply_parameters"])["message_id"] == 77
 
 
@@ -243,13 +251,13 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
 @pytest.mark.parametrize(
     ("content", "reply"),
     [
-        ({"text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}, texts.WELCOME),
-        ({"text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}, texts.WELCOME),
+        ({"text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}, i18n.text("start", "en")),
+        ({"text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}, i18n.text("help", "en")),
         (
             {"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "cv.pdf"}},
-            texts.NOT_AN_IMAGE_FILE,
+            i18n.text("not_an_image_file", "en"),
         ),
-        ({"text": "what can you do?"}, texts.HINT),
+        ({"text": "what can you do?"}, i18n.text("hint", "en")),
         (
             {
                 "sticker": {
@@ -262,7 +270,7 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
                     "is_video": False,
                 }
             },
-            texts.HINT,
+            i18n.text("hint", "en"),
         ),
     ],
     ids=["start", "help", "pdf-document", "text", "sticker"],

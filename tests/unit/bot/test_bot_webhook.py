@@ -9,8 +9,17 @@ import pytest
 import telebot
 from telebot import apihelper
 
-from bot.webhook import ALLOWED_UPDATES, Outcome, WebhookNotRegistered, ensure_webhook, webhook_url
+from bot.webhook import (
+    ALLOWED_UPDATES,
+    Outcome,
+    WebhookNotRegistered,
+    ensure_commands,
+    ensure_webhook,
+    register_with_telegram,
+    webhook_url,
+)
 from local.telegram_standin import TelegramStandIn
+from polybot import i18n
 from polybot.settings import Settings
 from polybot.telegram import make_bot
 
@@ -125,3 +134,44 @@ def test_a_refusal_is_not_retried_and_the_error_never_shows_the_token(
     assert waits.seconds == []
     assert TOKEN not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+# --- the command menu ------------------------------------------------------
+
+
+def test_the_command_menu_is_set_once_per_language_and_then_left_alone(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    first = ensure_commands(bot)
+    second = ensure_commands(bot)
+
+    assert (first, second) == (Outcome.REGISTERED, Outcome.UNCHANGED)
+    assert telegram.set_commands_calls == 4
+    assert set(telegram.commands) == {("default", ""), ("default", "en"), ("default", "es"), ("default", "ru")}
+    assert [c["command"] for c in telegram.commands[("default", "")]] == ["start", "help", "history", "settings"]
+    assert telegram.commands[("default", "ru")][2]["description"] == i18n.text("commands.history", "ru")
+
+
+def test_a_changed_menu_is_set_again_only_where_it_differs(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    ensure_commands(bot)
+    telegram.commands[("default", "es")] = [{"command": "start", "description": "viejo"}]
+
+    assert ensure_commands(bot) == Outcome.REGISTERED
+    assert telegram.set_commands_calls == 5
+    assert telegram.commands[("default", "es")][0]["description"] == i18n.text("commands.start", "es")
+
+
+def test_the_command_menu_waits_out_a_rate_limit(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    telegram.fail_next("setMyCommands", 429, "Too Many Requests: retry after 7", retry_after=7)
+    waits = Waits()
+
+    assert ensure_commands(bot, sleep=waits.sleep, clock=waits.clock) == Outcome.REGISTERED
+    assert waits.seconds == [7.0]
+    assert telegram.set_commands_calls == 4
+
+
+def test_the_deploy_step_registers_the_webhook_and_the_menu(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    assert register_with_telegram(bot, PUBLIC_URL, "s") == Outcome.REGISTERED
+    assert register_with_telegram(bot, PUBLIC_URL, "s") == Outcome.UNCHANGED
+    assert telegram.webhook_allowed_updates == ["message", "callback_query"]
+    assert telegram.set_commands_calls == 4

@@ -1,0 +1,450 @@
+"""The bot's side of a conversation, handler by handler: progress messages, albums,
+/settings, /history, Details, languages. Against the project's Telegram stand-in
+over HTTP and a results table in moto (the same table the workflow writes)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import telebot
+from moto import mock_aws
+from PIL import Image
+from telebot import apihelper, types
+
+from bot import handlers
+from bot.history import Results
+from bot.preferences import ChatPreferences, Choices
+from local.telegram_standin import TelegramStandIn
+from polybot import i18n, naming
+from polybot.albums import Albums
+from polybot.progress import ProgressMessages
+from polybot.settings import Settings
+from polybot.telegram import make_bot
+
+TOKEN = "7000000010:CONVERSATION-TEST-TOKEN"
+TABLE = "results"
+BUCKET = "images"
+CHAT = 4242
+
+
+class RecordingPipeline:
+    """Step Functions' StartExecution: each name starts once."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}
+
+    def start(self, request: dict[str, Any]) -> bool:
+        return self._start(naming.execution_name(request["chat_id"], request["message_id"]), {"request": request})
+
+    def start_album(self, name: str, request: dict[str, Any]) -> bool:
+        return self._start(name, {"request": request, "album": {"media_group_id": request["media_group_id"]}})
+
+    def _start(self, name: str, execution_input: dict[str, Any]) -> bool:
+        if name in self.started:
+            return False
+        self.started[name] = execution_input
+        return True
+
+
+def jpeg(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "image_id", "AttributeType": "S"},
+                {"AttributeName": "chat_id", "AttributeType": "N"},
+                {"AttributeName": "received_at", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "ByChat",
+                    "KeySchema": [
+                        {"AttributeName": "chat_id", "KeyType": "HASH"},
+                        {"AttributeName": "received_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        yield dynamodb, s3
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramStandIn]:
+    stand_in = TelegramStandIn(TOKEN)
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def pipeline() -> RecordingPipeline:
+    return RecordingPipeline()
+
+
+@pytest.fixture
+def chats(aws: tuple[Any, Any], pipeline: RecordingPipeline) -> handlers.Chats:
+    dynamodb, s3 = aws
+    albums = Albums(dynamodb, TABLE)
+    settings = Settings(extra_models="yolov5n.onnx")
+    return handlers.Chats(
+        pipeline,
+        preferences=ChatPreferences(dynamodb, TABLE, Choices.from_settings(settings)),
+        progress=ProgressMessages(dynamodb, TABLE),
+        albums=albums,
+        results=Results(dynamodb, TABLE, albums),
+        s3=s3,
+        images_bucket=BUCKET,
+    )
+
+
+@pytest.fixture
+def bot(telegram: TelegramStandIn, chats: handlers.Chats, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
+    monkeypatch.setattr(apihelper, "API_URL", apihelper.API_URL)
+    monkeypatch.setattr(apihelper, "FILE_URL", apihelper.FILE_URL)
+    bot = make_bot(TOKEN, Settings(telegram_api_url=telegram.api_url))
+    handlers.register(bot, chats)
+    # The stand-in delivers to getUpdates (no webhook here); the test hands each update to the bot.
+    return bot
+
+
+def run(bot: telebot.TeleBot, telegram: TelegramStandIn) -> None:
+    """Handle every update the stand-in has queued, as the webhook would."""
+    updates = telegram._updates
+    telegram._updates = []
+    bot.process_new_updates([types.Update.de_json(json.dumps(u)) for u in updates])
+
+
+def send_photo(bot: telebot.TeleBot, telegram: TelegramStandIn, chat: int = CHAT) -> int:
+    message = telegram.user_sends_photo(chat, jpeg())
+    run(bot, telegram)
+    return int(message["message_id"])
+
+
+def send_text(bot: telebot.TeleBot, telegram: TelegramStandIn, text: str, chat: int = CHAT) -> int:
+    message = telegram.user_sends_text(chat, text)
+    run(bot, telegram)
+    return int(message["message_id"])
+
+
+def tap(bot: telebot.TeleBot, telegram: TelegramStandIn, message_id: int, button: str, chat: int = CHAT) -> Any:
+    query = telegram.user_taps(chat, message_id, button)
+    run(bot, telegram)
+    return query
+
+
+def put_result(dynamodb: Any, chat: int, message_id: int, received_at: str, **extra: Any) -> str:
+    name = naming.execution_name(chat, message_id)
+    item = {
+        "image_id": {"S": name},
+        "chat_id": {"N": str(chat)},
+        "message_id": {"N": str(message_id)},
+        "received_at": {"S": received_at},
+        **extra,
+    }
+    dynamodb.put_item(TableName=TABLE, Item=item)
+    return name
+
+
+BUS_AND_PEOPLE = json.dumps(
+    [
+        {"label": "bus", "confidence": 0.91, "box": [0, 0, 600, 400]},
+        {"label": "person", "confidence": 0.88, "box": [0, 0, 50, 100]},
+        {"label": "person", "confidence": 0.81, "box": [60, 0, 110, 100]},
+        {"label": "traffic light", "confidence": 0.31, "box": [0, 0, 10, 10]},
+    ]
+)
+
+
+# --- photos: progress in place ------------------------------------------------
+
+
+def test_a_photo_gets_one_progress_message_offered_to_the_workflow(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline, chats: handlers.Chats
+) -> None:
+    message_id = send_photo(bot, telegram)
+
+    [progress] = telegram.replies_to(CHAT, message_id)
+    assert progress.text == "Looking at your photo…"
+    name = naming.execution_name(CHAT, message_id)
+    assert chats.progress is not None and chats.progress.claim(name) == progress.message_id
+    request = pipeline.started[name]["request"]
+    assert request["preferences"] == {
+        "language": "en",
+        "confidence": 0.25,
+        "model": "yolov8n.pt",
+        "album_reply": "album",
+    }
+    # The chat action comes after the message (a message ends the "sending photo…" status).
+    assert telegram.calls[-2:] == ["sendMessage", "sendChatAction"]
+
+
+def test_a_redelivered_photo_adds_nothing(bot: telebot.TeleBot, telegram: TelegramStandIn) -> None:
+    message = telegram.user_sends_photo(CHAT, jpeg())
+    update = telegram._updates[0]
+    run(bot, telegram)
+    bot.process_new_updates([types.Update.de_json(json.dumps(update))])
+
+    assert len(telegram.replies_to(CHAT, message["message_id"])) == 1
+    assert telegram.chat_actions == [(CHAT, "upload_photo")]
+
+
+def test_when_the_workflow_answered_first_the_progress_message_is_deleted(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, chats: handlers.Chats
+) -> None:
+    message = telegram.photo_message(CHAT, jpeg())
+    assert chats.progress is not None
+    assert chats.progress.claim(naming.execution_name(CHAT, message["message_id"])) is None  # a fast failure
+    telegram.deliver(message)
+    run(bot, telegram)
+
+    assert telegram.replies_to(CHAT, message["message_id"]) == []
+    assert "deleteMessage" in telegram.calls
+
+
+def test_a_spanish_user_is_answered_in_spanish_and_the_request_says_so(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
+) -> None:
+    telegram.user_speaks(CHAT, "es-MX")
+    start = send_text(bot, telegram, "/start")
+    photo = send_photo(bot, telegram)
+
+    assert telegram.replies_to(CHAT, start)[0].text == i18n.text("start", "es")
+    assert telegram.replies_to(CHAT, photo)[0].text == i18n.text("progress", "es")
+    [execution] = pipeline.started.values()
+    assert execution["request"]["preferences"]["language"] == "es"
+
+
+def test_a_russian_user_gets_russian_help(bot: telebot.TeleBot, telegram: TelegramStandIn) -> None:
+    telegram.user_speaks(CHAT, "ru")
+    reply = telegram.replies_to(CHAT, send_text(bot, telegram, "/help"))[0]
+    assert reply.text == i18n.text("help", "ru")
+    assert "/history" in (reply.text or "")
+
+
+# --- albums ---------------------------------------------------------------------
+
+
+def test_an_album_starts_one_execution_and_one_progress_message(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline, chats: handlers.Chats
+) -> None:
+    messages = telegram.user_sends_album(CHAT, [jpeg(), jpeg((0, 0, 200)), jpeg((0, 200, 0))], at_once=False)
+    run(bot, telegram)
+
+    group = messages[0]["media_group_id"]
+    name = naming.album_execution_name(CHAT, group)
+    assert list(pipeline.started) == [name]
+    assert pipeline.started[name]["album"] == {"media_group_id": group}
+    assert pipeline.started[name]["request"]["message_id"] == messages[0]["message_id"]
+    progress = [m for m in telegram.sent if m.chat_id == CHAT]
+    assert [(m.text, m.reply_to_message_id) for m in progress] == [
+        ("Looking at your photos…", messages[0]["message_id"])
+    ]
+    assert chats.albums is not None
+    assert [p["message_id"] for p in chats.albums.photos(name)] == [m["message_id"] for m in messages]
+
+
+def test_a_photo_after_its_album_was_gathered_is_analysed_alone(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline, chats: handlers.Chats
+) -> None:
+    first, late = telegram.photo_message(CHAT, jpeg()), telegram.photo_message(CHAT, jpeg())
+    first["media_group_id"] = late["media_group_id"] = "555"
+    telegram.deliver(first)
+    run(bot, telegram)
+    name = naming.album_execution_name(CHAT, "555")
+    assert chats.albums is not None
+    chats.albums.gather(name)
+    telegram.deliver(late)
+    telegram.deliver(first)  # a redelivery of a gathered photo
+    run(bot, telegram)
+
+    assert list(pipeline.started) == [name, naming.execution_name(CHAT, late["message_id"])]
+    assert telegram.replies_to(CHAT, late["message_id"])[0].text == "Looking at your photo…"
+    assert len(telegram.replies_to(CHAT, first["message_id"])) == 1
+
+
+# --- /settings ------------------------------------------------------------------
+
+
+def test_settings_taps_change_what_the_next_photo_asks_for(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
+) -> None:
+    [menu] = telegram.replies_to(CHAT, send_text(bot, telegram, "/settings"))
+    assert "25%" in (menu.text or "") and "yolov8n" in (menu.text or "")
+    assert ("✓ 25%", "s:confidence:0.25") in menu.buttons
+    assert ("yolov5n", "s:model:yolov5n.onnx") in menu.buttons
+
+    taps = [tap(bot, telegram, menu.message_id, b) for b in ("60%", "yolov5n", "one reply per photo")]
+    tap(bot, telegram, menu.message_id, "✓ 60%")  # the same choice again: nothing to edit
+
+    assert all(q.answered and q.answer == "Saved." for q in taps)
+    shown = telegram.message(CHAT, menu.message_id)
+    assert ("✓ 60%", "s:confidence:0.6") in shown.buttons and "60%" in (shown.text or "")
+    send_photo(bot, telegram)
+    [execution] = pipeline.started.values()
+    assert execution["request"]["preferences"] == {
+        "language": "en",
+        "confidence": 0.6,
+        "model": "yolov5n.onnx",
+        "album_reply": "each",
+    }
+
+
+def test_a_crafted_settings_button_is_refused_and_still_answered(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    [menu] = telegram.replies_to(CHAT, send_text(bot, telegram, "/settings"))
+    menu.reply_markup = {"inline_keyboard": [[{"text": "evil", "callback_data": "s:model:../../etc/passwd"}]]}
+
+    query = tap(bot, telegram, menu.message_id, "evil")
+
+    assert query.answered and query.answer == i18n.text("callback.expired", "en")
+    assert "Item" not in aws[0].get_item(TableName=TABLE, Key={"image_id": {"S": f"prefs:{CHAT}"}})
+
+
+# --- Details ----------------------------------------------------------------------
+
+
+def _answer_with_button(telegram: TelegramStandIn, name: str, chat: int = CHAT) -> int:
+    """A message as SendReply leaves it: with the Details button of execution `name`."""
+    markup = json.dumps({"inline_keyboard": [[{"text": "Details", "callback_data": f"d:{name}"}]]})
+    return int(
+        telegram.app.test_client()
+        .post(f"/bot{TOKEN}/sendMessage", data={"chat_id": chat, "text": "I see a bus.", "reply_markup": markup})
+        .get_json()["result"]["message_id"]
+    )
+
+
+def test_details_lists_each_detection_in_the_tappers_language(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    name = put_result(aws[0], CHAT, 10, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
+    answer = _answer_with_button(telegram, name)
+    telegram.user_speaks(CHAT, "ru")
+
+    query = tap(bot, telegram, answer, "Details")
+
+    [details] = telegram.replies_to(CHAT, answer)
+    assert details.text is not None and details.text.startswith(i18n.text("details.title", "ru"))
+    assert "автобус" in details.text and "91" in details.text
+    assert query.answered and query.answer is None
+
+
+def test_album_details_list_each_photo(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any], chats: handlers.Chats
+) -> None:
+    name = naming.album_execution_name(CHAT, "777")
+    for message_id in (20, 21):
+        request = {
+            "chat_id": CHAT,
+            "message_id": message_id,
+            "file_id": f"f{message_id}",
+            "file_unique_id": f"u{message_id}",
+            "source": "photo",
+            "received_at": "2024-05-01T10:00:00.000Z",
+            "media_group_id": "777",
+            "preferences": handlers.Defaults().get(CHAT),
+        }
+        assert chats.albums is not None and chats.albums.add(name, request)
+    put_result(aws[0], CHAT, 20, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
+    put_result(aws[0], CHAT, 21, "2024-05-01T10:00:00.001Z", failure={"S": "ImageNotDecodable"})
+
+    tap(bot, telegram, _answer_with_button(telegram, name), "Details")
+
+    text = telegram.sent[-1].text or ""
+    assert text.startswith("1. What I found") and "2. no result" in text
+
+
+def test_details_of_another_chats_image_are_refused(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    name = put_result(aws[0], 999, 10, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
+
+    query = tap(bot, telegram, _answer_with_button(telegram, name), "Details")
+
+    assert query.answer == i18n.text("callback.expired", "en")
+    assert len(telegram.sent) == 1
+
+
+# --- /history ---------------------------------------------------------------------
+
+
+def test_history_lists_the_last_ten_newest_first_and_resends_an_image(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    dynamodb, s3 = aws
+    for i in range(12):
+        put_result(dynamodb, CHAT, 100 + i, f"2024-05-01T10:{i:02d}:00.000Z", detections={"S": "[]"})
+    put_result(dynamodb, CHAT, 200, "2024-05-02T08:00:00.000Z", failure={"S": "DetectionFailed"})
+    shown = put_result(
+        dynamodb,
+        CHAT,
+        201,
+        "2024-05-02T09:30:00.000Z",
+        detections={"S": BUS_AND_PEOPLE},
+        annotated_key={"S": "annotated/x.jpg"},
+    )
+    s3.put_object(Bucket=BUCKET, Key="annotated/x.jpg", Body=jpeg((1, 2, 3)))
+    put_result(dynamodb, 999, 1, "2024-05-03T09:30:00.000Z", detections={"S": "[]"})  # another chat
+
+    [listing] = telegram.replies_to(CHAT, send_text(bot, telegram, "/history"))
+
+    lines = (listing.text or "").splitlines()
+    assert lines[0] == i18n.text("history.title", "en")
+    assert len(lines) == 11
+    assert lines[1] == "1. 2 May 09:30: I see a bus and 2 people, and maybe a traffic light."
+    assert lines[2].endswith("no result") and lines[3].endswith("nothing recognised")
+    assert listing.buttons == [("🖼 1", f"h:{shown}")]
+
+    query = tap(bot, telegram, listing.message_id, "🖼 1")
+
+    [photo] = telegram.replies_to(CHAT, listing.message_id)
+    assert photo.photo == jpeg((1, 2, 3)) and photo.caption == "I see a bus and 2 people, and maybe a traffic light."
+    assert query.answered
+
+
+def test_history_resends_by_file_id_and_says_so_when_the_image_is_gone(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    earlier = telegram.add_file(jpeg((9, 9, 9)))
+    put_result(
+        aws[0], CHAT, 1, "2024-05-01T10:00:00.000Z", detections={"S": "[]"}, photo_file_id={"S": earlier.file_id}
+    )
+    put_result(
+        aws[0], CHAT, 2, "2024-05-01T11:00:00.000Z", detections={"S": "[]"}, annotated_key={"S": "annotated/gone.jpg"}
+    )
+    [listing] = telegram.replies_to(CHAT, send_text(bot, telegram, "/history"))
+
+    tap(bot, telegram, listing.message_id, "🖼 2")
+    tap(bot, telegram, listing.message_id, "🖼 1")
+
+    replies = telegram.replies_to(CHAT, listing.message_id)
+    assert [r.kind for r in replies] == ["photo", "text"]
+    assert replies[0].photo == jpeg((9, 9, 9))
+    assert replies[1].text == i18n.text("history.gone", "en")
+
+
+def test_an_empty_history_says_so_in_spanish(bot: telebot.TeleBot, telegram: TelegramStandIn) -> None:
+    telegram.user_speaks(CHAT, "es")
+    [reply] = telegram.replies_to(CHAT, send_text(bot, telegram, "/history"))
+    assert reply.text == i18n.text("history.empty", "es") and reply.buttons == []
