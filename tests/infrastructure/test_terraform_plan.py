@@ -313,12 +313,16 @@ def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform
     def granted(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
         return {(a, r) for s in statements for a in s["Action"] for r in s["Resource"]}
 
-    # What the code does, call by call: bot/pipeline.py, bot/service.py, bot/quota.py;
+    # What the code does, call by call: bot/pipeline.py, bot/service.py, bot/quota.py,
+    # bot/preferences.py, bot/history.py, polybot/progress.py, polybot/albums.py;
     # inference/worker.py (the S3 prefixes are polybot/naming.py's).
     assert granted(bot) == {
         ("states:StartExecution", outputs["ImagePipelineArn"]),
         ("secretsmanager:GetSecretValue", outputs["TelegramSecretArn"]),
+        ("dynamodb:GetItem", outputs["ResultsTableArn"]),
         ("dynamodb:UpdateItem", outputs["ResultsTableArn"]),
+        ("dynamodb:Query", f"{outputs['ResultsTableArn']}/index/ByChat"),
+        ("s3:GetObject", f"{bucket}/{naming.ANNOTATED_PREFIX}*"),
     }
     assert granted(yolo) == {
         ("sqs:ReceiveMessage", outputs["DetectionQueueArn"]),

@@ -28,7 +28,8 @@ data "aws_iam_policy_document" "ec2_assume" {
   }
 }
 
-# --- bot: starts one execution per image, reads its Telegram credentials ---
+# --- bot: starts one execution per image (or album), reads its Telegram credentials,
+# keeps its chats' items in the results table ---
 
 data "aws_iam_policy_document" "bot" {
   statement {
@@ -43,11 +44,28 @@ data "aws_iam_policy_document" "bot" {
     resources = [var.telegram_secret_arn]
   }
 
-  # bot/quota.py: one counter item per chat and minute, in the results table.
+  # The bot's items in the results table: per-chat photo counts (bot/quota.py),
+  # preferences (bot/preferences.py), progress offers (polybot/progress.py),
+  # album photos (polybot/albums.py); it reads analysed images' items for
+  # Details and /history (bot/history.py).
   statement {
-    sid       = "CountChatPhotos"
-    actions   = ["dynamodb:UpdateItem"]
+    sid       = "ChatItems"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [var.results_table_arn]
+  }
+
+  # /history: a chat's last analyses, through the table's ByChat index.
+  statement {
+    sid       = "ChatHistory"
+    actions   = ["dynamodb:Query"]
+    resources = ["${var.results_table_arn}/index/ByChat"]
+  }
+
+  # /history re-sends an annotated image from the bucket when Telegram no longer has it.
+  statement {
+    sid       = "ReshowAnnotatedImages"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.images_bucket_arn}/${var.annotated_prefix}*"]
   }
 
   dynamic "statement" {

@@ -26,7 +26,7 @@ variable "images_bucket_arn" {
 
 variable "results_table_arn" {
   type        = string
-  description = "ARN of the DynamoDB results table (SAM output ResultsTableArn); the bot counts each chat's photos in it."
+  description = "ARN of the DynamoDB results table (SAM output ResultsTableArn); the bot keeps its chats' items in it and queries its ByChat index."
 }
 
 variable "originals_prefix" {
