@@ -229,10 +229,7 @@ def answer_with_photo(
     chat = request["chat_id"]
     return edit_or_send(
         lambda: bot.edit_message_media(
-            telebot.types.InputMediaPhoto(photo, caption=caption),  # type: ignore[arg-type] # telebot uploads bytes
-            chat,
-            progress_id,
-            reply_markup=markup,
+            telebot.types.InputMediaPhoto(photo, caption=caption), chat, progress_id, reply_markup=markup
         ),
         lambda: bot.send_photo(chat, photo, caption=caption, reply_parameters=reply_to(request), reply_markup=markup),
         progress_id,
