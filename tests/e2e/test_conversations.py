@@ -4,14 +4,12 @@ processes of their own started with `python -m bot`), real executions of the
 workflow, the real model, the answers as the stand-in's chat shows them.
 
 Every test runs in a chat of its own; the stand-in's transcript of each is
-written to the test's log (`-o log_cli=true` shows them), the closing note's
-sample conversation among them.
+printed when the test ends (`-s` or `-rP` shows them).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -35,7 +33,6 @@ from tests.auxil.pipeline import wait_for_execution
 
 pytestmark = [pytest.mark.aws, pytest.mark.model]
 
-log = logging.getLogger(__name__)
 ANSWER_S = 120
 
 
@@ -43,7 +40,7 @@ ANSWER_S = 120
 def telegram(stack: PolybotStack, chat_id: int) -> Iterator[TelegramStandIn]:
     assert stack.telegram is not None and stack.bot is not None
     yield stack.telegram
-    log.info("chat %d:\n%s", chat_id, "\n".join(stack.telegram.transcript(chat_id)))
+    print(f"\n--- chat {chat_id} ---", *stack.telegram.transcript(chat_id), sep="\n")
     # Whatever a test did to the webhook, the stack's bot serves it again afterwards.
     stack.telegram.balance_across()
     bot, credentials = stack.bot.telegram.connect()
