@@ -18,7 +18,7 @@ CHOSEN = "✓ "
 
 
 def model_name(model: str) -> str:
-    """A weights file as the user reads it ("yolov8n.pt" -> "yolov8n")."""
+    """A weights file as the user reads it: its name without folder and extension."""
     return model.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
