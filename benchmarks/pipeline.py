@@ -151,6 +151,9 @@ def bot_process(stack: PolybotStack) -> Iterator[Process]:
         "POLYBOT_BOT_PORT": str(port),
         "POLYBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "POLYBOT_LOG_LEVEL": "WARNING",
+        # The bench sends one chat's photos faster than a person would: the per-chat
+        # quota (20 a minute) would answer them "slow down" and start nothing.
+        "POLYBOT_CHAT_PHOTOS_PER_MINUTE": "0",
     }
     with process(["-m", "bot", "serve"], environment) as bot:
         deadline = time.monotonic() + 60
