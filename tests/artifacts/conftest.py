@@ -79,7 +79,9 @@ class Make:
             self.process.kill()
             self.process.wait()
             self.log.seek(0)
-            pytest.fail(f"make {' '.join(self.args)} did not end within {BUILD_TIMEOUT_S} s:\n{self.log.read()[-8000:]}")
+            pytest.fail(
+                f"make {' '.join(self.args)} did not end within {BUILD_TIMEOUT_S} s:\n{self.log.read()[-8000:]}"
+            )
         while self.ended is None:
             time.sleep(0.05)
         self.log.seek(0)
