@@ -70,7 +70,7 @@ build: setup
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) build
 
 invoke: build base-images
-	@test -n "$(FN)" || { echo "usage: make invoke FN=StageImage (or SendReply, NotifyFailure)"; exit 2; }
+	@test -n "$(FN)" || { echo "usage: make invoke FN=StageImage (or GatherAlbum, SendReply, NotifyFailure)"; exit 2; }
 	$(PY) -m local.invoke $(FN)
 
 # Standard library only: runs without `make setup` (CI's image job).

@@ -76,8 +76,13 @@ def run(images: int) -> dict[str, Any]:
                     "height": 1,
                     "stage_ms": 0,
                 }
+                # The chat's preferences, as DetectObjects reads them: the defaults.
+                preferences = {"confidence": Settings().confidence, "model": Settings().model, "language": "en"}
+                request = {"preferences": preferences}
                 sfn.start_execution(
-                    stateMachineArn=machine, name=f"p{prefetch}_{n}", input=json.dumps({"staged": staged})
+                    stateMachineArn=machine,
+                    name=f"p{prefetch}_{n}",
+                    input=json.dumps({"staged": staged, "request": request}),
                 )
             _wait_queued(sqs, queue_url, len(photos) + images)
             results[prefetch] = _serve(worker_settings, prefetch, len(photos), images)

@@ -1,4 +1,5 @@
-"""The workflow's Lambda functions: StageImage, SendReply and NotifyFailure.
+"""The workflow's Lambda functions: StageImage, GatherAlbum, SendReply (and
+SendAlbumReply) and NotifyFailure.
 
 Deployed by template.yaml: `sam build` runs functions/Makefile, which packages
 each handler module on its own and the shared `polybot` package with the

@@ -24,14 +24,21 @@ from functools import cache
 from typing import Any
 
 import telebot
-from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from polybot import aws, contracts, i18n, imaging, logs, summary, telegram
 from polybot.errors import TelegramRateLimited
 from polybot.progress import ProgressMessages
 from polybot.reply_ledger import Once, ReplyLedger
 from polybot.settings import Settings
-from polybot.telegram import answer_with_photo, answer_with_text, bot_from_secret, photo_file_id, reply_to
+from polybot.telegram import (
+    answer_with_photo,
+    answer_with_text,
+    bot_from_secret,
+    media_photo,
+    photo_file_id,
+    reply_to,
+)
 
 DETAILS = "d:"
 """callback_data prefix of the Details button: "d:<execution name>" (the bot answers it)."""
@@ -207,7 +214,7 @@ def _send_photos(
             )
         ]
     else:
-        media = [InputMediaPhoto(images[p["execution_name"]].photo, caption=captions[i - 1]) for i, p in annotated]
+        media: list[Any] = [media_photo(images[p["execution_name"]].photo, captions[i - 1]) for i, p in annotated]
         messages = services.bot.send_media_group(chat, media, reply_parameters=quote)
     for (_, photo), message in zip(annotated, messages, strict=True):
         file_id = photo_file_id(message)

@@ -44,7 +44,9 @@ class Backend(Protocol):
     @property
     def threads(self) -> int: ...
 
-    def predict(self, image_bgr: np.ndarray) -> yolo.Boxes: ...
+    def predict(self, image_bgr: np.ndarray, confidence: float | None = None) -> yolo.Boxes:
+        """Boxes of at least `confidence` (None: the backend's own threshold)."""
+        ...
 
 
 def cores() -> int:
@@ -75,11 +77,11 @@ class PyTorchBackend:
 
         return int(torch.get_num_threads())
 
-    def predict(self, image_bgr: np.ndarray) -> yolo.Boxes:
+    def predict(self, image_bgr: np.ndarray, confidence: float | None = None) -> yolo.Boxes:
         import torch
 
         results: Any = self._model.predict(
-            image_bgr, conf=self.confidence, imgsz=self.image_size, verbose=False, save=False, max_det=300
+            image_bgr, conf=confidence or self.confidence, imgsz=self.image_size, verbose=False, save=False, max_det=300
         )
         result = results[0]
         if torch.get_num_threads() != self._wanted_threads:
@@ -99,11 +101,11 @@ class GraphBackend:
         self.confidence, self.image_size, self.names = confidence, image_size, names
         self._static_shape = static_shape
 
-    def predict(self, image_bgr: np.ndarray) -> yolo.Boxes:
+    def predict(self, image_bgr: np.ndarray, confidence: float | None = None) -> yolo.Boxes:
         height, width = image_bgr.shape[:2]
         shape = self._static_shape or yolo.input_shape(height, width, self.image_size)
         blob, fitted = yolo.letterbox(image_bgr, shape)
-        return yolo.decode(self.run(blob), fitted, (height, width), self.confidence)
+        return yolo.decode(self.run(blob), fitted, (height, width), confidence or self.confidence)
 
     def run(self, blob: np.ndarray) -> np.ndarray:
         raise NotImplementedError

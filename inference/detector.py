@@ -1,5 +1,8 @@
 """The object detector: the model on the configured backend, loaded once per
-process, then detect, draw and encode for each image.
+process, then detect, draw and encode for each image, as the chat prefers
+(confidence threshold, label language). `Detectors` holds every model the
+deployment offers: the production model, loaded at start, and the others
+(`Settings.offered_models`), each loaded on first use and kept.
 
 Called by the worker for each image; pure apart from loading (and, where no
 export of the weights is found, exporting them once: see `inference.export`).
@@ -10,7 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +32,8 @@ from inference.backends import (
     PyTorchBackend,
     cores,
 )
-from polybot import logs
+from polybot import i18n, logs
+from polybot.errors import ModelNotOffered
 from polybot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,8 +164,11 @@ class Detector:
         backend: str = Settings.backend,
         export_dir: str = "",
         threads: int = 0,
+        label_font: str = "",
     ) -> None:
         started = time.perf_counter()
+        # The font is found and opened once per process, not per photo.
+        self.font = drawing.label_font(label_font)
         self.backend, self.export_s = load_backend(
             model_spec,
             backend,
@@ -192,6 +201,7 @@ class Detector:
             settings.backend,
             settings.export_dir,
             settings.threads,
+            settings.label_font,
         )
 
     @property
@@ -199,9 +209,13 @@ class Detector:
         """The threads the model actually runs with, as its runtime reports them."""
         return self.backend.threads
 
-    def detect(self, image_bgr: np.ndarray) -> DetectionOutput:
+    def detect(
+        self, image_bgr: np.ndarray, confidence: float | None = None, language: str = i18n.DEFAULT_LANGUAGE
+    ) -> DetectionOutput:
+        """The detections of at least `confidence` (None: the model's threshold), the
+        image annotated with their labels in `language`, as JPEG."""
         started = time.perf_counter()
-        boxes = self.backend.predict(image_bgr)
+        boxes = self.backend.predict(image_bgr, confidence)
         inference_ms = _ms_since(started)
         names = self.backend.names
         detections: list[dict[str, Any]] = [
@@ -213,9 +227,12 @@ class Detector:
             }
             for box, conf, cls in zip(boxes.xyxy, boxes.confidence, boxes.class_id, strict=True)
         ]
+        if confidence is not None:
+            # Rounded scores can straddle the threshold; the chat's threshold is what counts.
+            detections = [d for d in detections if d["confidence"] >= confidence]
         detections.sort(key=lambda d: d["confidence"], reverse=True)
         started = time.perf_counter()
-        annotated = drawing.annotate(image_bgr, detections)
+        annotated = drawing.annotate(image_bgr, detections, language, self.font)
         draw_ms = _ms_since(started)
         started = time.perf_counter()
         ok, jpeg = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -226,3 +243,48 @@ class Detector:
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+class Detectors:
+    """The models a chat may choose, by the name its preferences give
+    (`Settings.offered_models`): the production model on the configured backend;
+    any other loaded on first use and kept, an ONNX graph (`.onnx`) on ONNX
+    Runtime as it is, other weights through Ultralytics (`pytorch`). A name not
+    offered is refused with ModelNotOffered, which the user is told about."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        production: Any,
+        load: Callable[[str], Any] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._loaded: dict[str, Any] = {settings.model: production}
+        self._load = load or self._load_offered
+        self._lock = threading.Lock()
+
+    @property
+    def production(self) -> Any:
+        return self._loaded[self._settings.model]
+
+    def get(self, model: str) -> Any:
+        if model not in self._settings.offered_models:
+            raise ModelNotOffered(f"model {model!r} is not one of {', '.join(self._settings.offered_models)}")
+        with self._lock:
+            if model not in self._loaded:
+                log.info("loading model %s on first use", model)
+                self._loaded[model] = self._load(model)
+            return self._loaded[model]
+
+    def _load_offered(self, model: str) -> Detector:
+        settings = self._settings
+        return Detector(
+            model,
+            settings.confidence,
+            settings.image_size,
+            settings.model_dir,
+            "onnxruntime" if model.endswith(".onnx") else "pytorch",
+            settings.export_dir,
+            settings.threads,
+            settings.label_font,
+        )

@@ -1,5 +1,9 @@
 """The queue loop of a YOLO worker: one SQS message is one DetectObjects task.
 
+Each message carries the chat's options (DetectionOptions): the model, among
+those the deployment offers (inference.detector.Detectors), the confidence
+threshold and the labels' language.
+
 For each message: a first heartbeat (a task the workflow gave up on is dropped
 before any work; the download goes out beside it), decode the original from S3, detect, draw and
 encode, upload the annotated JPEG, report `SendTaskSuccess` with a
@@ -39,6 +43,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from inference.detector import Detectors
 from polybot import contracts, imaging, logs
 from polybot.errors import ContractViolation, DetectionFailed, ImageMissing, PolybotError
 from polybot.settings import Settings
@@ -52,7 +57,7 @@ _GONE = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 class ObjectDetector(Protocol):
     name: str
 
-    def detect(self, image_bgr: Any) -> Any: ...
+    def detect(self, image_bgr: Any, confidence: float | None = None, language: str = "en") -> Any: ...
 
 
 class TaskGone(Exception):
@@ -134,16 +139,20 @@ class Job:
     image: Any = None
     outcome: dict[str, Any] | PolybotError | None = None
     timings: dict[str, int] = field(default_factory=dict)
+    model: str = ""
+    """The name of the model that ran (its DetectionResult's `model`)."""
 
 
 SERVED_KEPT = 1000
 
 
 class DetectionWorker:
-    def __init__(self, settings: Settings, detector: ObjectDetector, sqs: Any, s3: Any, sfn: Any) -> None:
+    def __init__(self, settings: Settings, detector: ObjectDetector | Detectors, sqs: Any, s3: Any, sfn: Any) -> None:
+        """`detector`: the production model (the others are loaded on first use), or all of them."""
         settings.require("detection_queue_url")
         self._settings = settings
-        self._detector = detector
+        self._detectors = detector if isinstance(detector, Detectors) else Detectors(settings, detector)
+        self._detector = self._detectors.production
         self._sqs = sqs
         self._s3 = s3
         self._sfn = sfn
@@ -269,12 +278,15 @@ class DetectionWorker:
         prepared_ms = max(job.timings.get("first_heartbeat_ms", 0), job.timings.get("download_ms", 0))
         prepared_ms += job.timings.get("decode_ms", 0)
         job.timings["model_wait_ms"] = max(0, _ms_since(job.received) - prepared_ms)
+        options = job.task["options"]
         with logs.correlate(job.task["execution_name"]):
             try:
-                output = self._detector.detect(job.image)
+                detector = self._detectors.get(options["model"])
+                output = detector.detect(job.image, options["confidence"], options["language"])
             except Exception as exc:
                 job.outcome = _as_outcome(exc)
                 return
+        job.model = detector.name
         job.image = None
         job.timings.update(inference_ms=output.inference_ms, draw_ms=output.draw_ms, encode_ms=output.encode_ms)
         job.outcome = {"detections": output.detections, "annotated_jpeg": output.annotated_jpeg}
@@ -326,7 +338,7 @@ class DetectionWorker:
         )
         job.timings["upload_ms"] = _ms_since(started)
         result = {
-            "model": self._detector.name,
+            "model": job.model or self._detector.name,
             "detections": job.outcome["detections"],
             "annotated_key": image["annotated_key"],
             "timings": {key: job.timings.get(key, 0) for key in RESULT_TIMINGS},

@@ -30,6 +30,7 @@ from local.polybot_stack import PolybotStack, StackOptions, sample_images
 from local.stack import load_template
 from local.telegram_standin import SentMessage
 from polybot import logs
+from polybot.albums import Albums
 from polybot.settings import ENV_VARS
 
 BUILT_TEMPLATE = REPO_ROOT / ".aws-sam" / "build" / "template.yaml"
@@ -83,11 +84,16 @@ def functions() -> dict[str, str]:
 
 
 def provide_what_the_event_needs(stack: PolybotStack, event: dict[str, Any]) -> None:
-    """The Telegram file a request names, and the annotated image a reply sends."""
+    """The Telegram file a request names, the annotated image a reply sends, and
+    the photos of the album GatherAlbum gathers (the event's and the next one)."""
     assert stack.telegram is not None
     photo = sample_images()[0].read_bytes()
     request = event.get("request", {})
-    if "file_id" in request and "staged" not in event:
+    if "started_at" in event:
+        albums = Albums(stack.client("dynamodb"), stack.settings.results_table)
+        for message_id in (request["message_id"], request["message_id"] + 1):
+            albums.add(event["execution_name"], {**request, "message_id": message_id})
+    elif "file_id" in request and "staged" not in event:
         stack.telegram.add_file(photo, file_id=request["file_id"])
     staged, detection = event.get("staged"), event.get("detection")
     if staged and detection:
@@ -164,7 +170,7 @@ def sam_local_invoke(function: str, event_path: Path, environment: dict[str, str
 
 
 def invoke(function: str, template: Path = BUILT_TEMPLATE) -> Invocation:
-    """Run `function` (StageImage, SendReply, NotifyFailure) with its sample event."""
+    """Run `function` (StageImage, GatherAlbum, SendReply, NotifyFailure) with its sample event."""
     require_docker()
     events = functions()
     if function not in events:
@@ -194,7 +200,7 @@ def invoke(function: str, template: Path = BUILT_TEMPLATE) -> Invocation:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.invoke", description=__doc__)
-    parser.add_argument("function", help="StageImage, SendReply or NotifyFailure")
+    parser.add_argument("function", help="StageImage, GatherAlbum, SendReply or NotifyFailure")
     parser.add_argument("--log-level", default="WARNING", help="level of the JSON log lines on stderr")
     parser.add_argument("--json", action="store_true", help="print what happened as one JSON object (tests read it)")
     args = parser.parse_args(argv)

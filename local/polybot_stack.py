@@ -40,6 +40,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
 
 STACK_NAME = "polybot-local"
+EXTRA_MODELS_GLOB = "*.onnx"
+"""Models a local run offers besides the production one: the ONNX graphs in the model
+folder (../shared/models has the seed's YOLOv5n), run by ONNX Runtime as they are,
+so /settings has a choice to show."""
 STANDIN_TOKEN = "7000000001:LOCAL-STAND-IN-TOKEN"  # noqa: S105 - only the stand-in accepts it
 
 
@@ -55,6 +59,9 @@ class StackOptions:
     model: str | None = None
     """Weights to run instead of the production model (polybot.settings)."""
     model_dir: str = str(DEVELOPER_MODELS)
+    extra_models: str | None = None
+    """POLYBOT_EXTRA_MODELS for the bot and the worker; None: the environment's, else
+    the EXTRA_MODELS_GLOB files in `model_dir`."""
     telegram_token: str | None = None
     """Real Telegram token: serve Telegram by long polling. None: use the stand-in."""
     queue_wait_s: int = 1
@@ -112,6 +119,7 @@ class PolybotStack:
             queue_wait_s=self.options.queue_wait_s,
             heartbeat_interval_s=self.options.heartbeat_interval_s,
         )
+        self.settings = dataclasses.replace(self.settings, extra_models=self._extra_models())
         if self.options.model:
             self.settings = dataclasses.replace(self.settings, model=self.options.model)
         if worker:
@@ -136,6 +144,13 @@ class PolybotStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _extra_models(self) -> str:
+        if self.options.extra_models is not None:
+            return self.options.extra_models
+        if self.settings.extra_models:
+            return self.settings.extra_models
+        return ",".join(sorted(path.name for path in Path(self.options.model_dir).glob(EXTRA_MODELS_GLOB)))
 
     # --- parts ---------------------------------------------------------------
     def _clients(self) -> dict[str, Any]:

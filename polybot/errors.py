@@ -73,6 +73,11 @@ class DetectionFailed(PolybotError):
     """The model raised while analysing a decodable image."""
 
 
+class ModelNotOffered(PolybotError):
+    """The chat's preferences name a model this deployment does not offer
+    (polybot.settings `offered_models`): the user is told to choose another."""
+
+
 class ContractViolation(PolybotError):
     """A message between states does not match its schema."""
 

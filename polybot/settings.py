@@ -49,6 +49,7 @@ ENV_VARS: dict[str, str] = {
     "queue_wait_s": "POLYBOT_QUEUE_WAIT_S",
     "log_level": "POLYBOT_LOG_LEVEL",
     "liveness_file": "POLYBOT_LIVENESS_FILE",
+    "label_font": "POLYBOT_LABEL_FONT",
 }
 
 
@@ -123,6 +124,10 @@ class Settings:
     liveness_file: str = ""
     """File the YOLO worker touches after each successful queue poll, for a
     container health check to test for freshness; empty means none."""
+    label_font: str = ""
+    """TrueType font file the worker draws labels with (Latin, accents, Cyrillic):
+    /opt/polybot/fonts/DejaVuSans.ttf in the worker image. Empty, or not a file:
+    matplotlib's copy of DejaVu Sans (polybot.i18n.label_font_path)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

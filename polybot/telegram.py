@@ -218,6 +218,12 @@ def answer_with_text(
     )
 
 
+def media_photo(photo: bytes, caption: str | None = None) -> telebot.types.InputMediaPhoto:
+    """A photo for editMessageMedia / sendMediaGroup from its bytes: telebot sends any
+    non-string media as an attachment, though its annotations name only str and InputFile."""
+    return telebot.types.InputMediaPhoto(photo, caption=caption)  # type: ignore[arg-type]
+
+
 def answer_with_photo(
     bot: telebot.TeleBot,
     request: dict[str, Any],
@@ -228,9 +234,7 @@ def answer_with_photo(
 ) -> Any:
     chat = request["chat_id"]
     return edit_or_send(
-        lambda: bot.edit_message_media(
-            telebot.types.InputMediaPhoto(photo, caption=caption), chat, progress_id, reply_markup=markup
-        ),
+        lambda: bot.edit_message_media(media_photo(photo, caption), chat, progress_id, reply_markup=markup),
         lambda: bot.send_photo(chat, photo, caption=caption, reply_parameters=reply_to(request), reply_markup=markup),
         progress_id,
     )

@@ -168,6 +168,7 @@ module "yolo" {
   desired_capacity            = var.yolo_desired_capacity
   worker_image                = local.images["worker"]
   model                       = var.model
+  extra_models                = var.extra_models
   region                      = var.region
   detection_queue_url         = local.sam["DetectionQueueUrl"]
   detection_queue_arn         = local.sam["DetectionQueueArn"]

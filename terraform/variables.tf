@@ -54,6 +54,12 @@ variable "model" {
   default     = ""
 }
 
+variable "extra_models" {
+  type        = string
+  description = "Further weights files in the worker image's model folder (POLYBOT_EXTRA_MODELS, comma-separated) a chat may choose in /settings besides the production model; an .onnx file runs on ONNX Runtime, other weights through Ultralytics. Empty: the production model only. The bot must be given the same list."
+  default     = ""
+}
+
 variable "ami_ssm_parameter" {
   type        = string
   description = "Public SSM parameter naming the AMI of every instance (latest Amazon Linux 2023 by default)."

@@ -22,6 +22,7 @@ HANDLER_INPUT = {
     "stage_image": "StageImageInput",
     "send_reply": "SendReplyInput",
     "notify_failure": "NotifyFailureInput",
+    "gather_album": "GatherAlbumInput",
 }
 
 
@@ -58,10 +59,13 @@ def test_event_is_a_valid_handler_input(module: str, message: str) -> None:
 
 def test_events_describe_one_consistent_image() -> None:
     """The samples follow polybot.naming, so they read like one real run."""
-    for module in HANDLER_INPUT:
+    for module in set(HANDLER_INPUT) - {"gather_album"}:
         event = _load(EVENTS / f"{module}.json")
         request = event["request"]
         assert event["execution_name"] == naming.execution_name(request["chat_id"], request["message_id"])
+    album = _load(EVENTS / "gather_album.json")
+    request = album["request"]
+    assert album["execution_name"] == naming.album_execution_name(request["chat_id"], request["media_group_id"])
     reply = _load(EVENTS / "send_reply.json")
     name, staged = reply["execution_name"], reply["staged"]
     assert staged["original_key"] == naming.original_key(name, staged["content_type"])

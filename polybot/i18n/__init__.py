@@ -31,8 +31,10 @@ DEFAULT_LANGUAGE = LANGUAGES[0]
 
 LABEL_FONT = ("matplotlib", "mpl-data/fonts/ttf/DejaVuSans.ttf")
 """The labels' font: DejaVu Sans, which ships with matplotlib (a dependency of
-Ultralytics, so in every worker) and covers Latin and Cyrillic; nothing is
-downloaded at run time (Ultralytics' own label font would be)."""
+Ultralytics) and covers Latin, accents and Cyrillic; nothing is downloaded at
+run time (Ultralytics' own label font would be). The worker image has no
+matplotlib: its build copies this file to /opt/polybot/fonts/ and names it in
+POLYBOT_LABEL_FONT (polybot.settings `label_font`)."""
 
 
 class UnknownText(KeyError):
@@ -129,13 +131,18 @@ def class_names(language: str = DEFAULT_LANGUAGE) -> list[str]:
     return list(catalog(language)["classes"])
 
 
-def label_font_path() -> Path:
-    """The TrueType font the worker draws labels with (see LABEL_FONT), found
-    without importing its package; FileNotFoundError where it is not installed."""
+def label_font_path(configured: str = "") -> Path:
+    """The TrueType font the worker draws labels with: `configured` (the setting
+    `label_font`; the worker image ships DejaVu Sans at /opt/polybot/fonts) when
+    that file is there, else LABEL_FONT found without importing its package;
+    FileNotFoundError where neither is."""
+    if configured and Path(configured).is_file():
+        return Path(configured)
     package, relative = LABEL_FONT
     spec = importlib.util.find_spec(package)
     for location in (spec.submodule_search_locations or []) if spec else []:
         candidate = Path(location) / relative
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"{relative} of the {package} package is not installed")
+    where = f"{configured!r} is not a file and " if configured else ""
+    raise FileNotFoundError(f"no label font: {where}{relative} of the {package} package is not installed")

@@ -7,7 +7,7 @@ functions in-process, the Telegram stand-in over HTTP):
   answers a photo update that Telegram delivers to it;
 - the worker container, with the weights baked into it, serves the queue and
   completes a real execution with the real model while the in-process worker
-  is stopped; it passes its health check and exits 0 on SIGTERM.
+  is stopped, its labels in Russian with the font the image ships; it passes its health check and exits 0 on SIGTERM.
 """
 
 from __future__ import annotations
@@ -28,9 +28,15 @@ from tests.auxil.containers import (
     wait_for_log,
 )
 from tests.auxil.images import ultralytics_asset
-from tests.auxil.pipeline import execution_trace, wait_for_execution
+from tests.auxil.pipeline import execution_trace, start_photos, wait_for_execution
+from tests.auxil.requests import preferences
 
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.model]
+
+FONT_IN_USE = (
+    "from polybot.i18n import label_font_path; from polybot.settings import Settings; "
+    "print(label_font_path(Settings.from_env().label_font))"
+)
 
 
 def bot_environment(stack: PolybotStack, port: int) -> dict[str, str]:
@@ -91,13 +97,18 @@ def test_the_worker_container_completes_a_real_execution(
     try:
         with running(worker_image, worker_environment(stack)) as worker:
             report["worker_container_serving_s"] = round(wait_for_log(worker, "worker serving"), 1)
-            photo = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
-            reply = stack.telegram.wait_for_reply(chat_id, photo["message_id"], timeout=180)
-            name = naming.execution_name(chat_id, photo["message_id"])
+            # Russian labels: drawn with the font the image ships, not downloaded.
+            name, [request] = start_photos(
+                stack, chat_id, [ultralytics_asset("zidane.jpg")], preferences(language="ru")
+            )
+            reply = stack.telegram.wait_for_reply(chat_id, request["message_id"], timeout=180)
             execution = wait_for_execution(stack, name)
 
-            assert reply.caption == "I see 2 people and a tie.", worker.logs()[-6000:]
+            assert reply.caption is not None and "галстук" in reply.caption, worker.logs()[-6000:]
             assert execution["status"] == "SUCCEEDED"
+            font = worker.exec(["python", "-c", FONT_IN_USE])
+            assert font.stdout.strip() == "/opt/polybot/fonts/DejaVuSans.ttf", font.stderr
+            assert worker.exec(["python", "-c", "import matplotlib"]).returncode != 0, "the worker has no matplotlib"
             assert f'"execution": "{name}"' in worker.logs(), "the container's log lines carry the execution name"
             report["worker_container_trace"] = format_trace(execution_trace(stack, name)).splitlines()
             health = worker.exec(worker.health_command())

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from local.polybot_stack import PolybotStack
 from local.telegram_standin import SentMessage
 from local.trace import StateTrace, trace
-from polybot import naming
+from polybot import contracts, naming
+from polybot.albums import Albums
+from tests.auxil.requests import image_request
+from tests.auxil.requests import preferences as default_preferences
 
 
 def wait_for_execution(stack: PolybotStack, name: str, timeout_s: float = 120) -> dict[str, Any]:
@@ -73,3 +78,70 @@ def only_reply(stack: PolybotStack, chat_id: int, message_id: int, timeout_s: fl
     replies = stack.telegram.replies_to(chat_id, message_id)
     assert len(replies) == 1, replies
     return reply
+
+
+def start_photos(
+    stack: PolybotStack,
+    chat_id: int,
+    images: list[bytes],
+    preferences: dict[str, Any] | None = None,
+    *,
+    album: bool = False,
+    not_images: Collection[int] = (),
+) -> tuple[str, list[dict[str, Any]]]:
+    """Start executions as the bot does once it has the chat's preferences: one per
+    photo, or (`album`) one for all of them, each photo added to the album first
+    (polybot/albums.py). The photos are in the stand-in; the executions are not
+    started through the webhook. The photos at the indexes `not_images` turn out
+    not to be images when StageImage fetches them. Returns the name of the last execution started
+    (the album's) and the ImageRequests, in message order."""
+    assert stack.telegram is not None
+    group = f"{chat_id}{len(images)}" if album else None
+    requests = []
+    for index, image in enumerate(images):
+        message = stack.telegram.photo_message(chat_id, image)
+        size = message["photo"][-1]
+        if index in not_images:
+            stack.telegram.add_file(b"%PDF-1.7 not a picture", file_id=size["file_id"])
+        requests.append(
+            image_request(
+                chat_id,
+                message["message_id"],
+                size["file_id"],
+                file_unique_id=size["file_unique_id"],
+                file_size=size["file_size"],
+                media_group_id=group,
+                preferences=preferences or default_preferences(),
+            )
+        )
+    sfn = stack.client("stepfunctions")
+    if group is None:
+        for request in requests:
+            name = naming.execution_name(chat_id, request["message_id"])
+            execution_input = contracts.validate("ExecutionInput", {"request": request})
+            sfn.start_execution(
+                stateMachineArn=stack.settings.state_machine_arn, name=name, input=json.dumps(execution_input)
+            )
+        return name, requests
+    name = naming.album_execution_name(chat_id, group)
+    albums = Albums(stack.client("dynamodb"), stack.settings.results_table)
+    for request in requests:
+        assert albums.add(name, request)
+        execution_input = {"request": request, "album": {"media_group_id": group}}
+        # ExecutionAlreadyExists: another photo of the album started it.
+        with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):
+            sfn.start_execution(
+                stateMachineArn=stack.settings.state_machine_arn,
+                name=name,
+                input=json.dumps(contracts.validate("ExecutionInput", execution_input)),
+            )
+    return name, requests
+
+
+def results_item(stack: PolybotStack, name: str) -> dict[str, Any]:
+    """The results table's item keyed `name`, as DynamoDB returns it ({} if none)."""
+    answer = stack.client("dynamodb").get_item(
+        TableName=stack.settings.results_table, Key={"image_id": {"S": name}}, ConsistentRead=True
+    )
+    item: dict[str, Any] = answer.get("Item", {})
+    return item

@@ -64,8 +64,15 @@ def test_file_that_is_not_an_image_is_refused_in_plain_words(stack: PolybotStack
     assert execution["status"] == "FAILED"
     assert execution["error"] == "NotAnImage"
     rows = execution_trace(stack, name)
-    assert [row.name for row in rows] == ["StageImage", "NotifyFailure", "NoticeDelivered", "Failed"]
-    assert rows[0].retries == 0, "a refused file is not retried"
+    assert [row.name for row in rows] == [
+        "IsAlbum",
+        "StageImage",
+        "RecordFailure",
+        "NotifyFailure",
+        "NoticeDelivered",
+        "Failed",
+    ]
+    assert rows[1].retries == 0, "a refused file is not retried"
     assert (
         stack.client("s3")
         .list_objects_v2(Bucket=stack.settings.images_bucket, Prefix=f"originals/{name}")

@@ -54,8 +54,8 @@ def own_logs(log_group: str) -> set[tuple[str, str]]:
 # What each role's code does, as (action, resource) with resources named by
 # logical id: functions/stage_image.py stores originals, send_reply.py reads
 # the annotated image, both reply functions keep their ledger, every function
-# reads the bot token; the workflow
-# invokes the three functions, sends detection tasks, puts results.
+# reads the bot token, gather_album.py closes albums; the workflow
+# invokes the four functions, sends detection tasks, puts results and records failures.
 EXPECTED: dict[str, set[tuple[str, str]]] = {
     "StageImageRole": {("s3:PutObject", f"ImagesBucket.Arn/{ORIGINALS_PREFIX}*")}
     | SECRET
@@ -67,12 +67,16 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     | own_logs("SendReplyLogGroup")
     | XRAY_WRITE,
     "NotifyFailureRole": SECRET | REPLY_LEDGER | own_logs("NotifyFailureLogGroup") | XRAY_WRITE,
+    # polybot/albums.py: `gather` closes the album's item and reads it back in one UpdateItem.
+    "GatherAlbumRole": {("dynamodb:UpdateItem", "ResultsTable.Arn")} | own_logs("GatherAlbumLogGroup") | XRAY_WRITE,
     "ImagePipelineRole": {
         ("lambda:InvokeFunction", "StageImageFunction.Arn"),
         ("lambda:InvokeFunction", "SendReplyFunction.Arn"),
         ("lambda:InvokeFunction", "NotifyFailureFunction.Arn"),
+        ("lambda:InvokeFunction", "GatherAlbumFunction.Arn"),
         ("sqs:SendMessage", "DetectionQueue.Arn"),
-        ("dynamodb:PutItem", "ResultsTable.Arn"),
+        ("dynamodb:PutItem", "ResultsTable.Arn"),  # PersistResults
+        ("dynamodb:UpdateItem", "ResultsTable.Arn"),  # RecordFailure
     }
     | LOG_DELIVERY
     # AWSXrayWriteOnlyAccess, which SAM attaches for Tracing: X-Ray's sampling

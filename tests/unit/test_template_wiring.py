@@ -23,11 +23,38 @@ RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 PIPELINE = RESOURCES["ImagePipeline"]["Properties"]
 ASL_TEXT = (ROOT / PIPELINE["DefinitionUri"]).read_text(encoding="utf-8")
 STATES: dict[str, Any] = json.loads(ASL_TEXT)["States"]
-TASKS = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
+PHOTO_STATES: dict[str, Any] = STATES["AnalyseAlbum"]["ItemProcessor"]["States"]
+"""One photo of an album, inside the AnalyseAlbum Map."""
+ALL_STATES = {**STATES, **PHOTO_STATES}
+TASKS = {name: state for name, state in ALL_STATES.items() if state["Type"] == "Task"}
 LAMBDA_TASKS = {name: state for name, state in TASKS.items() if state["Resource"].endswith("FunctionArn}")}
 FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
 # The input message each Lambda task builds with its Parameters.
-TASK_INPUTS = {"StageImage": "StageImageInput", "SendReply": "SendReplyInput", "NotifyFailure": "NotifyFailureInput"}
+TASK_INPUTS = {
+    "StageImage": "StageImageInput",
+    "StagePhoto": "StageImageInput",
+    "GatherAlbum": "GatherAlbumInput",
+    "SendReply": "SendReplyInput",
+    "SendAlbumReply": "SendAlbumReplyInput",
+    "NotifyFailure": "NotifyFailureInput",
+}
+# Tasks that run another state's function: an album photo's staging, the album's reply.
+SAME_FUNCTION_AS = {"StagePhoto": "StageImage", "SendAlbumReply": "SendReply"}
+# The single path's states and their twins for one album photo.
+PHOTO_TWINS = {
+    "StageImage": "StagePhoto",
+    "DetectObjects": "DetectPhotoObjects",
+    "PersistResults": "PersistPhotoResults",
+}
+# Where each task's last Catch (States.ALL) goes: a single image's failure is
+# recorded, then told; an album photo's is recorded and becomes its AlbumPhoto;
+# the album's own failures (and a failed record) are told.
+CATCH_ALL_INTO = {
+    **dict.fromkeys(["StageImage", "DetectObjects", "PersistResults", "SendReply"], "RecordFailure"),
+    **dict.fromkeys(["StagePhoto", "DetectPhotoObjects", "PersistPhotoResults"], "RecordPhotoFailure"),
+    **dict.fromkeys(["GatherAlbum", "SendAlbumReply", "RecordFailure"], "NotifyFailure"),
+    "RecordPhotoFailure": "PhotoFailed",
+}
 
 
 def snake_case(name: str) -> str:
@@ -105,7 +132,8 @@ def test_each_lambda_task_invokes_the_function_of_its_name(state_name: str) -> N
     logical_id, attribute = substitution["Fn::GetAtt"]
 
     assert attribute == "Arn"
-    assert FUNCTIONS[logical_id]["Properties"]["Handler"] == f"{snake_case(state_name)}.handler"
+    function = SAME_FUNCTION_AS.get(state_name, state_name)
+    assert FUNCTIONS[logical_id]["Properties"]["Handler"] == f"{snake_case(function)}.handler"
 
 
 def test_every_function_is_used_by_a_task() -> None:
@@ -122,10 +150,56 @@ def test_each_lambda_task_sends_the_fields_its_input_message_requires(state_name
     assert parameters == set(message["required"])
 
 
-def test_the_detection_task_message_has_the_fields_the_worker_requires() -> None:
-    body = {key.removesuffix(".$") for key in STATES["DetectObjects"]["Parameters"]["MessageBody"]}
+@pytest.mark.parametrize("state_name", ["DetectObjects", "DetectPhotoObjects"])
+def test_the_detection_task_message_has_the_fields_the_worker_requires(state_name: str) -> None:
+    body = ALL_STATES[state_name]["Parameters"]["MessageBody"]
+    options = {key.removesuffix(".$"): path for key, path in body["options"].items()}
+    definitions = contracts.schema_document()["$defs"]
 
-    assert body == set(contracts.schema_document()["$defs"]["DetectionTask"]["required"])
+    assert {key.removesuffix(".$") for key in body} == set(definitions["DetectionTask"]["required"])
+    # The chat's preferences, as the request carries them, are the worker's options.
+    assert set(options) == set(definitions["DetectionOptions"]["required"])
+    assert options == {key: f"$.request.preferences.{key}" for key in options}
+    assert set(options) <= set(definitions["Preferences"]["properties"])
+
+
+@pytest.mark.parametrize(("single", "photo"), sorted(PHOTO_TWINS.items()))
+def test_an_album_photo_is_analysed_with_every_rule_of_a_single_photo(single: str, photo: str) -> None:
+    """The same resource, timeouts, retries and catches; only the name the photo
+    is known by (its own, not the album execution's) and the next states differ."""
+
+    def comparable(state: dict[str, Any]) -> str:
+        text = json.dumps({k: v for k, v in state.items() if k not in ("Comment", "Next")}, sort_keys=True)
+        text = text.replace('"$$.Execution.Name"', '"$.execution_name"')
+        for name, twin in {**PHOTO_TWINS, "RecordFailure": "RecordPhotoFailure", "SendReply": "PhotoAnalysed"}.items():
+            text = text.replace(f'"{name}"', f'"{twin}"')
+        return text
+
+    assert comparable(STATES[single]) == comparable(PHOTO_STATES[photo])
+
+
+def test_a_failure_is_recorded_under_the_image_name_without_replacing_a_result() -> None:
+    for state_name, key in (("RecordFailure", "$$.Execution.Name"), ("RecordPhotoFailure", "$.execution_name")):
+        parameters = ALL_STATES[state_name]["Parameters"]
+        assert ALL_STATES[state_name]["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+        assert parameters["Key"] == {"image_id": {"S.$": key}}
+        assert parameters["ConditionExpression"] == "attribute_not_exists(detections)"
+        values = parameters["ExpressionAttributeValues"]
+        assert values[":failure"] == {"S.$": "$.failure.Error"}
+        assert {":chat_id", ":message_id", ":received_at"} <= set(values), "the ByChat index needs them"
+        # A record that cannot be written must not stop the answer.
+        assert ALL_STATES[state_name]["Catch"][-1]["ResultPath"] is None
+
+
+def test_the_album_gathering_window_is_set_by_gather_album_alone() -> None:
+    """No number in the workflow: GatherAlbum answers how long to wait (polybot.albums.GATHER_AFTER_S)."""
+    assert STATES["IsAlbum"]["Choices"] == [{"Variable": "$.album", "IsPresent": True, "Next": "GatherAlbum"}]
+    assert STATES["GatherAlbum"]["Parameters"]["started_at.$"] == "$$.Execution.StartTime"
+    [choice] = STATES[STATES["GatherAlbum"]["Next"]]["Choices"]
+    wait = STATES[choice["Next"]]
+    assert wait == {**wait, "Type": "Wait", "SecondsPath": "$.gathering.wait_s", "Next": "GatherAlbum"}
+    assert STATES["AnalyseAlbum"]["ItemsPath"] == "$.gathering.photos"
+    assert STATES["SendAlbumReply"]["Parameters"]["photos.$"] == STATES["AnalyseAlbum"]["ResultPath"]
 
 
 @pytest.mark.parametrize("state_name", sorted(TASKS))
@@ -137,10 +211,19 @@ def test_every_task_has_a_retry_and_a_catch(state_name: str) -> None:
 
 
 @pytest.mark.parametrize("state_name", sorted(set(TASKS) - {"NotifyFailure"}))
-def test_every_task_ends_its_catches_with_all_errors_into_notify_failure(state_name: str) -> None:
+def test_every_task_ends_its_catches_with_all_errors_into_the_failure_path(state_name: str) -> None:
     last = TASKS[state_name]["Catch"][-1]
+    # The record states keep the failure they record.
+    result_path = None if state_name.startswith("Record") else "$.failure"
 
-    assert last == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "NotifyFailure"}
+    assert last == {"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": CATCH_ALL_INTO[state_name]}
+    assert TASKS[state_name]["Next"] == CATCH_ALL_INTO[state_name] or not state_name.startswith("Record")
+
+
+def test_the_album_analysis_as_a_whole_fails_into_notify_failure() -> None:
+    assert STATES["AnalyseAlbum"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "NotifyFailure"}
+    ]
 
 
 def test_notify_failure_catches_everything_into_failed_keeping_the_original_failure() -> None:
@@ -165,7 +248,13 @@ def test_user_input_errors_are_never_retried(state_name: str) -> None:
 
 # Tasks whose function answers Telegram's 429 with a TelegramWait the workflow
 # waits out; they raise TelegramRateLimited only to give up, which is not retried.
-WAITING_TASKS = {"SendReply": "WaitForTelegramToReply", "NotifyFailure": "WaitForTelegramToNotify"}
+WAITING_TASKS = {
+    "SendReply": "WaitForTelegramToReply",
+    "SendAlbumReply": "WaitForTelegramToReplyAlbum",
+    "NotifyFailure": "WaitForTelegramToNotify",
+}
+# GatherAlbum talks to no one but the results table.
+NO_TELEGRAM_TASKS = {"GatherAlbum"}
 
 
 @pytest.mark.parametrize("state_name", sorted(LAMBDA_TASKS))
@@ -178,6 +267,8 @@ def test_lambda_tasks_retry_exactly_the_retryable_named_errors(state_name: str) 
     retryable = {name for name in named if getattr(errors, name).retryable}
     if state_name in WAITING_TASKS:
         retryable -= {"TelegramRateLimited"}
+    if state_name in NO_TELEGRAM_TASKS:
+        retryable -= {"TelegramRateLimited", "TelegramUnavailable"}
 
     assert retried_errors(LAMBDA_TASKS[state_name]) & named == retryable
     assert "Sandbox.Timedout" in retried_errors(LAMBDA_TASKS[state_name]), "a function that timed out is run again"
@@ -195,8 +286,9 @@ def test_a_rate_limited_reply_waits_the_time_telegram_names_then_tries_again(tas
     assert "retry_after_s" in message["required"]
 
 
-def test_detection_retries_a_silent_or_slow_worker() -> None:
-    assert {"States.HeartbeatTimeout", "States.Timeout"} <= retried_errors(STATES["DetectObjects"])
+@pytest.mark.parametrize("state_name", ["DetectObjects", "DetectPhotoObjects"])
+def test_detection_retries_a_silent_or_slow_worker(state_name: str) -> None:
+    assert {"States.HeartbeatTimeout", "States.Timeout"} <= retried_errors(ALL_STATES[state_name])
 
 
 def test_a_detection_message_is_not_redelivered_while_the_task_may_still_run() -> None:
@@ -228,12 +320,19 @@ def test_the_download_limit_parameter_matches_the_settings_default() -> None:
     assert TEMPLATE["Parameters"]["MaxDownloadBytes"]["Default"] == TELEGRAM_DOWNLOAD_LIMIT_BYTES
 
 
-def test_every_state_is_reachable_and_every_next_exists() -> None:
-    targets = {"StageImage"}
-    for state in STATES.values():
+def _targets(start: str, states: dict[str, Any]) -> set[str]:
+    targets = {start}
+    for state in states.values():
         targets |= {state[key] for key in ("Next", "Default") if key in state}
         targets |= {catcher["Next"] for catcher in state.get("Catch", [])}
         targets |= {choice["Next"] for choice in state.get("Choices", [])}
+    return targets
 
-    assert targets == set(STATES)
-    assert json.loads(ASL_TEXT)["StartAt"] == "StageImage"
+
+def test_every_state_is_reachable_and_every_next_exists() -> None:
+    processor = STATES["AnalyseAlbum"]["ItemProcessor"]
+
+    assert _targets(json.loads(ASL_TEXT)["StartAt"], STATES) == set(STATES)
+    assert _targets(processor["StartAt"], PHOTO_STATES) == set(PHOTO_STATES)
+    assert json.loads(ASL_TEXT)["StartAt"] == "IsAlbum"
+    assert not set(STATES) & set(PHOTO_STATES), "state names are unique in the whole state machine"

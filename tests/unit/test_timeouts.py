@@ -39,6 +39,8 @@ WORST_CASE_S = {
     "SendReply": 3 * AWS_CALL + 2 * (TELEGRAM_CALL + AWS_CALL),
     # the secret, the ledger, the notice, recorded (or the wait counted)
     "NotifyFailure": 2 * AWS_CALL + TELEGRAM_CALL + AWS_CALL,
+    # the album's item, closed and read back
+    "GatherAlbum": AWS_CALL,
 }
 TELEGRAM_WEBHOOK_PATIENCE_S = 60
 """Telegram does not document how long it waits for a webhook's answer before

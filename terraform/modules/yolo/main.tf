@@ -8,6 +8,7 @@ locals {
     region                    = var.region
     detection_queue_url       = var.detection_queue_url
     model                     = var.model
+    extra_models              = var.extra_models
     log_group                 = aws_cloudwatch_log_group.yolo.name
     health_check_grace_period = var.health_check_grace_period
   })

@@ -88,6 +88,12 @@ variable "model" {
   default     = ""
 }
 
+variable "extra_models" {
+  type        = string
+  description = "Further weights files in the worker image's model folder (POLYBOT_EXTRA_MODELS, comma-separated) a chat may choose in /settings besides the production model; an .onnx file runs on ONNX Runtime, other weights through Ultralytics. Empty: the production model only. The bot must be given the same list."
+  default     = ""
+}
+
 variable "region" {
   type        = string
   description = "AWS region the workers talk to (AWS_REGION)."

@@ -3,9 +3,11 @@ from __future__ import annotations
 import pytest
 
 from functions import notify_failure
+from polybot import i18n
 from polybot.errors import USER_INPUT_ERRORS, ContractViolation
 
 MB = 1024 * 1024
+TRY_AGAIN = i18n.text("failure.try_again", "en")
 
 
 def test_not_an_image_asks_for_a_photo() -> None:
@@ -37,7 +39,7 @@ def test_image_not_decodable_says_the_file_seems_damaged() -> None:
 def test_every_user_input_error_has_its_own_message() -> None:
     texts = {name: notify_failure.plain_message(name, 20 * MB) for name in USER_INPUT_ERRORS}
 
-    assert notify_failure.TRY_AGAIN not in texts.values()
+    assert TRY_AGAIN not in texts.values()
     assert len(set(texts.values())) == len(USER_INPUT_ERRORS)
 
 
@@ -58,13 +60,24 @@ def test_every_user_input_error_has_its_own_message() -> None:
     ],
 )
 def test_anything_on_our_side_gets_the_try_again_text(error: str) -> None:
-    assert notify_failure.plain_message(error, 20 * MB) == notify_failure.TRY_AGAIN
+    assert notify_failure.plain_message(error, 20 * MB) == TRY_AGAIN
 
 
 def test_try_again_text_says_to_send_it_again() -> None:
-    assert notify_failure.TRY_AGAIN == (
+    assert TRY_AGAIN == (
         "Sorry, something went wrong on my side while analysing your photo. Please send it again in a few minutes."
     )
+
+
+def test_a_model_no_longer_offered_sends_the_user_to_settings() -> None:
+    for language in i18n.LANGUAGES:
+        text = notify_failure.plain_message("ModelNotOffered", 20 * MB, language)
+        assert "/settings" in text and text != i18n.text("failure.try_again", language)
+
+
+@pytest.mark.parametrize(("language", "words"), [("es", "demasiados píxeles"), ("ru", "слишком много пикселей")])
+def test_the_reason_is_given_in_the_chats_language(language: str, words: str) -> None:
+    assert words in notify_failure.plain_message("ImageTooLarge", 20 * MB, language)
 
 
 def test_a_malformed_event_is_refused_before_anything_is_sent() -> None:

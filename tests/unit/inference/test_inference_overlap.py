@@ -54,6 +54,7 @@ class Aws:
                 "height": 24,
                 "stage_ms": 5,
             },
+            "options": {"confidence": 0.25, "model": Settings().model, "language": "en"},
         }
         return {"MessageId": str(index), "ReceiptHandle": f"token-{index}", "Body": json.dumps(task)}
 
@@ -109,7 +110,7 @@ class HeldDetector:
         self.holding = threading.Event()
         self.seen = 0
 
-    def detect(self, image_bgr: np.ndarray) -> DetectionOutput:
+    def detect(self, image_bgr: np.ndarray, confidence: float | None = None, language: str = "en") -> DetectionOutput:
         self.seen += 1
         if self.seen == 1:
             self.holding.set()

@@ -30,7 +30,7 @@ class IdleQueue:
 class UnusedDetector:
     name = "unused"
 
-    def detect(self, image_bgr: Any) -> Any:
+    def detect(self, image_bgr: Any, confidence: float | None = None, language: str = "en") -> Any:
         raise AssertionError("an empty queue has nothing to detect")
 
 

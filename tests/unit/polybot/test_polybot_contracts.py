@@ -20,7 +20,9 @@ REQUEST: dict[str, Any] = {
     "mime_type": "image/jpeg",
     "source": "photo",
     "received_at": "2024-05-01T10:00:00.123Z",
+    "preferences": {"language": "en", "confidence": 0.25, "model": "yolov8n.pt", "album_reply": "album"},
 }
+OPTIONS: dict[str, Any] = {"confidence": 0.25, "model": "yolov8n.pt", "language": "en"}
 STAGED: dict[str, Any] = {
     "bucket": "polybot-imagesbucket",
     "original_key": "originals/tg-1001234567890_77.jpg",
@@ -40,12 +42,16 @@ RESULT: dict[str, Any] = {
 }
 FAILURE: dict[str, Any] = {"Error": "NotAnImage", "Cause": '{"errorMessage": "the file is empty"}'}
 NAME = "tg-1001234567890_77"
+ALBUM = "tg-1001234567890_album_13579"
+PHOTO = {"execution_name": NAME, "request": REQUEST, "staged": STAGED, "detection": RESULT}
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "ImageRequest": REQUEST,
-    "ExecutionInput": {"request": REQUEST},
+    "Preferences": REQUEST["preferences"],
+    "ExecutionInput": {"request": REQUEST, "album": {"media_group_id": "13579"}},
     "StagedImage": STAGED,
-    "DetectionTask": {"task_token": "AQCEAAAAKgAAAA", "execution_name": NAME, "image": STAGED},
+    "DetectionTask": {"task_token": "AQCEAAAAKgAAAA", "execution_name": NAME, "image": STAGED, "options": OPTIONS},
+    "DetectionOptions": OPTIONS,
     "Detection": DETECTION,
     "DetectionResult": RESULT,
     "Failure": FAILURE,
@@ -55,6 +61,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "StageImageInput": {"execution_name": NAME, "request": REQUEST},
     "SendReplyInput": {"execution_name": NAME, "request": REQUEST, "staged": STAGED, "detection": RESULT},
     "NotifyFailureInput": {"execution_name": NAME, "request": REQUEST, "failure": FAILURE},
+    "AlbumPhoto": PHOTO,
+    "SendAlbumReplyInput": {
+        "execution_name": ALBUM,
+        "request": REQUEST,
+        "photos": [PHOTO, {"execution_name": "tg-1001234567890_78", "request": REQUEST, "failure": FAILURE}],
+    },
+    "GatherAlbumInput": {"execution_name": ALBUM, "request": REQUEST, "started_at": "2024-05-01T10:00:00.2Z"},
+    "AlbumGathering": {"kind": "gathered", "photos": [{"execution_name": NAME, "request": REQUEST}]},
 }
 
 # One broken sample per message: (message, path to change, new value or DELETE, path the error names).
@@ -83,6 +97,16 @@ BROKEN: list[tuple[str, tuple[Any, ...], Any, str]] = [
     ("StageImageInput", ("request", "chat_id"), None, "request/chat_id"),
     ("SendReplyInput", ("detection", "model"), "", "detection/model"),
     ("NotifyFailureInput", ("failure",), DELETE, "(root)"),
+    ("ImageRequest", ("preferences",), DELETE, "(root)"),
+    ("Preferences", ("language",), "de", "language"),
+    ("Preferences", ("confidence",), 1, "confidence"),
+    ("Preferences", ("album_reply",), "none", "album_reply"),
+    ("DetectionTask", ("options",), DELETE, "(root)"),
+    ("DetectionOptions", ("model",), "", "model"),
+    ("AlbumPhoto", ("staged",), DELETE, "(root)"),  # neither a result nor a failure
+    ("SendAlbumReplyInput", ("photos",), [], "photos"),
+    ("GatherAlbumInput", ("started_at",), "soon", "started_at"),
+    ("AlbumGathering", ("photos",), [], "(root)"),
 ]
 
 

@@ -91,7 +91,16 @@ def test_russian_needs_three_forms_for_whole_numbers() -> None:
 
 @pytest.mark.parametrize(
     ("code", "language"),
-    [("en", "en"), ("en-US", "en"), ("es-MX", "es"), ("ES", "es"), ("ru", "ru"), ("uk", "en"), ("", "en"), (None, "en")],
+    [
+        ("en", "en"),
+        ("en-US", "en"),
+        ("es-MX", "es"),
+        ("ES", "es"),
+        ("ru", "ru"),
+        ("uk", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
 )
 def test_the_users_telegram_language_picks_the_language_english_otherwise(code: str | None, language: str) -> None:
     assert i18n.language_of(code) == language

@@ -90,7 +90,9 @@ def test_details_list_each_detection_with_its_confidence_most_confident_first() 
     assert summary.details(detections) == (
         "What I found, most confident first:\n1. person: 82%\n2. traffic light: 50%\n3. car: 29%"
     )
-    assert summary.details(detections, "es").splitlines()[1] == "1. persona: 82\u00a0%", "a no-break space, as Spanish writes it"
+    assert summary.details(detections, "es").splitlines()[1] == "1. persona: 82\u00a0%", (
+        "a no-break space, as Spanish writes it"
+    )
     assert summary.details([]) == "Nothing above the confidence threshold."
 
 
