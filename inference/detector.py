@@ -134,10 +134,12 @@ def load_backend(
         raise ValueError(f"POLYBOT_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
     threads = threads or cores()
     weights = weights_path(spec, model_dir)
-    if backend == "onnxruntime" and weights.suffix == ".onnx" and weights.is_file():
-        # Already an ONNX graph (e.g. the seed model): nothing to export.
+    if backend in ("onnxruntime", "openvino") and weights.suffix == ".onnx" and weights.is_file():
+        # Already an ONNX graph (e.g. the seed model): nothing to export; OpenVINO reads it as it is.
         from inference.export import class_names
 
+        if backend == "openvino":
+            return OpenVinoBackend(weights, confidence, image_size, class_names(weights), threads), None
         return OnnxRuntimeBackend(weights, confidence, image_size, class_names(weights), threads), None
     if backend == "pytorch":
         offline_safe_environment()
@@ -248,9 +250,10 @@ def _ms_since(started: float) -> int:
 class Detectors:
     """The models a chat may choose, by the name its preferences give
     (`Settings.offered_models`): the production model on the configured backend;
-    any other loaded on first use and kept, an ONNX graph (`.onnx`) on ONNX
-    Runtime as it is, other weights through Ultralytics (`pytorch`). A name not
-    offered is refused with ModelNotOffered, which the user is told about."""
+    any other loaded on first use and kept, an ONNX graph (`.onnx`) on OpenVINO
+    as it is (the worker image has OpenVINO, not ONNX Runtime), other weights
+    through Ultralytics (`pytorch`). A name not offered is refused with
+    ModelNotOffered, which the user is told about."""
 
     def __init__(
         self,
@@ -283,7 +286,7 @@ class Detectors:
             settings.confidence,
             settings.image_size,
             settings.model_dir,
-            "onnxruntime" if model.endswith(".onnx") else "pytorch",
+            "openvino" if model.endswith(".onnx") else "pytorch",
             settings.export_dir,
             settings.threads,
             settings.label_font,

@@ -88,10 +88,12 @@ def class_names(model: Path) -> dict[int, str]:
     """The class names an Ultralytics export carries (ONNX metadata, or the
     metadata.yaml beside an OpenVINO IR)."""
     if model.suffix == ".onnx":
-        import onnxruntime as ort
+        # OpenVINO reads the graph's metadata too, and is in the worker image
+        # (ONNX Runtime is not).
+        import openvino as ov
 
-        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-        names = ast.literal_eval(session.get_modelmeta().custom_metadata_map["names"])
+        framework = ov.Core().read_model(str(model)).get_rt_info(["framework", "names"])
+        names = ast.literal_eval(str(framework.value))
     else:
         names = yaml.safe_load((model.parent / "metadata.yaml").read_text(encoding="utf-8"))["names"]
     return {int(k): str(v) for k, v in names.items()}

@@ -44,6 +44,8 @@ class Group:
     area: float
     confident: bool
     position: str | None = None
+    maybe_more: int = 0
+    """Uncertain detections of the same class beside confident ones: "3 people (maybe 4)"."""
 
 
 def _area(detection: Mapping[str, Any]) -> float:
@@ -72,10 +74,13 @@ def groups(detections: Iterable[Mapping[str, Any]], image_width: int | None = No
     placing = bool(image_width) and sum(1 for _, confident in found if confident) <= PLACED_GROUPS
     result = []
     for (label, confident), members in found.items():
+        if not confident and (label, True) in found:
+            continue  # told as "(maybe N)" beside the confident ones of its class
+        extra = len(found.get((label, False), [])) if confident else 0
         position = None
-        if placing and confident and len(members) == 1 and image_width:
+        if placing and confident and len(members) == 1 and not extra and image_width:
             position = _position(members[0], image_width)
-        result.append(Group(label, len(members), sum(map(_area, members)), confident, position))
+        result.append(Group(label, len(members), sum(map(_area, members)), confident, position, extra))
     # sorted() is stable: equally prominent groups keep the order they were first seen in.
     return sorted(result, key=lambda g: (-g.area, -g.count))
 
@@ -84,6 +89,8 @@ def _phrase(group: Group, language: str) -> str:
     phrase = i18n.counted(group.label, group.count, language)
     if group.position:
         phrase += " " + i18n.text(f"position.{group.position}", language)
+    if group.maybe_more:
+        phrase = i18n.text("summary.maybe_more", language, phrase=phrase, total=group.count + group.maybe_more)
     return phrase
 
 

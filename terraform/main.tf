@@ -147,6 +147,8 @@ module "bot" {
   public_url                = module.load_balancer.public_url
   images_bucket             = local.bucket
   results_table             = local.sam["ResultsTableName"]
+  model                     = var.model
+  extra_models              = var.extra_models
   log_retention_days        = var.log_retention_days
   # Explicit: nothing in the module refers to the routes, yet each boot needs them.
   nat_route_ids = module.network.nat_route_ids

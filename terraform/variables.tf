@@ -50,13 +50,13 @@ variable "worker_image" {
 
 variable "model" {
   type        = string
-  description = "YOLO weights the workers load (POLYBOT_MODEL): empty for the weights baked into the worker image at build time (no download at run time), else a path inside the image or an Ultralytics model name."
+  description = "YOLO weights the workers load (POLYBOT_MODEL): empty for the weights baked into the worker image at build time and exported there for the backend (no download at run time); any other must be a weights file the image build baked in, since the torch-free worker image cannot export or download one."
   default     = ""
 }
 
 variable "extra_models" {
   type        = string
-  description = "Further weights files in the worker image's model folder (POLYBOT_EXTRA_MODELS, comma-separated) a chat may choose in /settings besides the production model; an .onnx file runs on ONNX Runtime, other weights through Ultralytics. Empty: the production model only. The bot must be given the same list."
+  description = "Further weights files in the worker image's model folder (POLYBOT_EXTRA_MODELS, comma-separated) a chat may choose in /settings besides the production model; an .onnx file runs on OpenVINO as it is, other weights through Ultralytics (which the torch-free worker image lacks: prefer .onnx). Empty: the production model only. The bot gets the same list."
   default     = ""
 }
 

@@ -68,7 +68,7 @@ def test_send_reply_sends_the_annotated_photo_with_its_summary(sam_build: Path, 
 
     [sent] = result["telegram_sent"]
     assert (sent["method"], sent["chat_id"], sent["photo"]) == ("sendPhoto", request["chat_id"], True)
-    assert sent["caption"] == "I see 4 people and a bus."
+    assert sent["caption"] == "I see a bus and 3 people (maybe 4)."
     assert result["response"] == {"kind": "annotated_photo", "message_id": result["response"]["message_id"]}
     report["sam_local_invoke_s"] = {**report.get("sam_local_invoke_s", {}), "SendReply": result["seconds"]}
 

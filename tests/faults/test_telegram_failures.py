@@ -39,7 +39,7 @@ def test_an_html_502_from_telegram_is_retried_into_one_reply(
     reply = only_reply(stack, chat_id, message["message_id"])
     seconds = time.monotonic() - started
 
-    assert reply.caption == "I see 2 people and a tie."
+    assert reply.caption == "I see 2 people, and maybe a tie."
     retries, errors = retries_of(stack, naming.execution_name(chat_id, message["message_id"]), state)
     assert (retries, errors) == (1, ["TelegramUnavailable"])
     faults.record(
@@ -62,7 +62,7 @@ def test_a_429_is_waited_out_by_the_workflow_for_the_time_telegram_names(
 
     name = naming.execution_name(chat_id, message["message_id"])
     states = [row.name for row in execution_trace(stack, name)]
-    assert reply.caption == "I see 4 people and a bus."
+    assert reply.caption == "I see a bus and 3 people (maybe 4)."
     assert states[-6:] == [
         "SendReply",
         "ReplyDelivered",
@@ -116,7 +116,7 @@ def test_a_lost_answer_to_sendphoto_is_the_one_window_for_a_second_reply(
     replies = stack.telegram.replies_to(chat_id, message["message_id"])
 
     # Nothing told the function the first one arrived: it sends again (at least once, never none).
-    assert [r.caption for r in replies] == ["I see 2 people and a tie."] * 2
+    assert [r.caption for r in replies] == ["I see 2 people, and maybe a tie."] * 2
     faults.record(
         "connection dropped after Telegram accepted sendPhoto (answer lost)",
         "the remaining window: the retry cannot know the photo arrived and sends it again",
@@ -185,7 +185,7 @@ def test_a_stalled_telegram_call_ends_as_a_retryable_error_before_the_function_t
     reply = only_reply(stack, chat_id, message["message_id"])
     seconds = time.monotonic() - started
 
-    assert reply.caption == "I see 2 people and a tie."
+    assert reply.caption == "I see 2 people, and maybe a tie."
     retries, errors = retries_of(stack, naming.execution_name(chat_id, message["message_id"]), "StageImage")
     assert (retries, errors) == (1, ["TelegramUnavailable"])
     faults.record(

@@ -8,6 +8,8 @@ locals {
     public_url         = var.public_url
     images_bucket      = var.images_bucket
     results_table      = var.results_table
+    model              = var.model
+    extra_models       = var.extra_models
     log_group          = aws_cloudwatch_log_group.bot.name
   })
 }

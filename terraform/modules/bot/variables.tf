@@ -144,3 +144,15 @@ variable "detailed_monitoring" {
   description = "One-minute CloudWatch metrics for the instance (billed per instance)."
   default     = true
 }
+
+variable "model" {
+  type        = string
+  description = "POLYBOT_MODEL, the same as the workers': the bot names it in each photo's request (the chat's default model), and the workers refuse a model they do not offer. Empty: the default in polybot/settings.py."
+  default     = ""
+}
+
+variable "extra_models" {
+  type        = string
+  description = "POLYBOT_EXTRA_MODELS, the same as the workers': the models /settings offers besides the production one."
+  default     = ""
+}

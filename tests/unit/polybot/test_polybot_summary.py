@@ -34,10 +34,11 @@ def test_uncertain_detections_are_hedged_confident_ones_stated() -> None:
     assert summary.describe([found("car", 0.29)]) == "I'm not sure, but I may see a car."
 
 
-def test_the_same_class_can_be_both_sure_and_unsure() -> None:
-    detections = [found("car", 0.9, (0, 0, 50, 50)), found("car", 0.3), found("car", 0.35)]
+def test_unsure_ones_of_a_class_seen_for_sure_widen_its_count() -> None:
+    detections = [found("car", 0.9, (0, 0, 50, 50)), found("car", 0.3), found("car", 0.35), found("tie", 0.3)]
 
-    assert summary.describe(detections) == "I see a car, and maybe 2 cars."
+    assert summary.describe(detections) == "I see a car (maybe 3), and maybe a tie."
+    assert summary.describe(detections, "ru") == "На фото: машина (возможно, 3); возможно, ещё галстук."
 
 
 def test_a_single_narrow_object_to_one_side_is_placed() -> None:
