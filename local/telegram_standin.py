@@ -96,6 +96,8 @@ class SentMessage:
     """When the stand-in received it (time.monotonic())."""
     edits: list[str] = field(default_factory=list)
     """The Bot API methods that changed it, in order."""
+    edited_at: float | None = None
+    """When it was last changed (time.monotonic()); None: never."""
     deleted: bool = False
 
     @property
@@ -681,6 +683,7 @@ class TelegramStandIn:
         with self._changed:
             shown.text, shown.reply_markup = text, markup
             shown.edits.append("editMessageText")
+            shown.edited_at = time.monotonic()
             self._changed.notify_all()
         self._event(shown.chat_id, f"bot edits #{shown.message_id}: {shown.shown()}")
         return self._as_message(shown)
@@ -703,6 +706,7 @@ class TelegramStandIn:
                 shown.document, shown.photo = data, None
             shown.text, shown.caption, shown.reply_markup = None, caption, markup
             shown.edits.append("editMessageMedia")
+            shown.edited_at = time.monotonic()
             self._changed.notify_all()
         self._event(shown.chat_id, f"bot edits #{shown.message_id}: {shown.shown()}")
         return self._as_message(shown)

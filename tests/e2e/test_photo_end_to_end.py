@@ -64,7 +64,7 @@ def test_photo_comes_back_annotated_with_a_summary(stack: PolybotStack, chat_id:
     assert time.perf_counter() - started < 5, "the webhook must answer fast, before the analysis"
 
     reply = stack.telegram.wait_for_reply(chat_id, message_id, timeout=120)
-    assert reply.method == "sendPhoto"
+    assert reply.kind == "photo"
     assert reply.caption is not None
     assert "bus" in reply.caption and "people" in reply.caption  # "I see a bus and 3 people (maybe 4)."
     assert reply.photo is not None and reply.photo[:2] == b"\xff\xd8"  # a JPEG
@@ -78,6 +78,7 @@ def test_photo_comes_back_annotated_with_a_summary(stack: PolybotStack, chat_id:
     labels = [d["label"] for d in output["detection"]["detections"]]
     assert labels.count("bus") == 1 and labels.count("person") >= 4
     assert [row.name for row in execution_trace(stack, name)] == [
+        "IsAlbum",
         "StageImage",
         "DetectObjects",
         "PersistResults",

@@ -95,9 +95,9 @@ def test_the_budgets_in_force_are_the_ones_the_timeout_tests_reason_about(
     only_reply(stack, chat_id, message["message_id"])
 
     # What the functions that just ran hold, as the libraries keep it (not what was asked for).
-    _, s3, ledger = send_reply._services()
+    replying = send_reply._services()
     settings, _, staging_s3 = stage_image._services()
-    for client in (s3, ledger.dynamodb, staging_s3):
+    for client in (replying.s3, replying.ledger.dynamodb, staging_s3):
         config = client.meta.config
         assert (config.connect_timeout, config.read_timeout) == (
             aws.IN_FUNCTION.connect_timeout_s,

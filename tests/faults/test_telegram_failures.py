@@ -26,7 +26,9 @@ def retries_of(stack: PolybotStack, name: str, state: str) -> tuple[int, list[st
 
 
 @pytest.mark.parametrize(
-    ("method", "state"), [("getFile", "StageImage"), ("file", "StageImage"), ("sendPhoto", "SendReply")]
+    # The result goes out by turning the bot's progress message into the annotated photo.
+    ("method", "state"),
+    [("getFile", "StageImage"), ("file", "StageImage"), ("editMessageMedia", "SendReply")],
 )
 def test_an_html_502_from_telegram_is_retried_into_one_reply(
     stack: PolybotStack, chat_id: int, faults: FaultSession, method: str, state: str
@@ -53,7 +55,7 @@ def test_a_429_is_waited_out_by_the_workflow_for_the_time_telegram_names(
     stack: PolybotStack, chat_id: int, faults: FaultSession
 ) -> None:
     assert stack.telegram is not None
-    stack.telegram.fail_next("sendPhoto", 429, "Too Many Requests: retry after 3", retry_after=3)
+    stack.telegram.fail_next("editMessageMedia", 429, "Too Many Requests: retry after 3", retry_after=3)
     started = time.monotonic()
     message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("bus.jpg"))
 
@@ -75,7 +77,7 @@ def test_a_429_is_waited_out_by_the_workflow_for_the_time_telegram_names(
     assert wait.duration_ms is not None and wait.duration_ms >= 3000
     assert seconds >= 3
     faults.record(
-        "429 Too Many Requests (retry_after 3) on sendPhoto",
+        "429 Too Many Requests (retry_after 3) on the reply (editMessageMedia)",
         "SendReply reports the wait; the Wait state WaitForTelegramToReply holds it; one reply",
         f"waited {wait.duration_ms / 1000:.1f} s in the workflow; reply after {seconds:.1f} s",
     )
@@ -86,7 +88,7 @@ def test_a_chat_that_stays_rate_limited_ends_in_a_failure_instead_of_waiting_for
 ) -> None:
     assert stack.telegram is not None
     # Every reply refused for a while, then Telegram lets the failure notice through.
-    stack.telegram.fail_next("sendPhoto", 429, "Too Many Requests: retry after 1", times=6, retry_after=1)
+    stack.telegram.fail_next("editMessageMedia", 429, "Too Many Requests: retry after 1", times=6, retry_after=1)
     message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
 
     reply = only_reply(stack, chat_id, message["message_id"])
@@ -94,7 +96,8 @@ def test_a_chat_that_stays_rate_limited_ends_in_a_failure_instead_of_waiting_for
     execution = wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]))
     waits = [row for row in execution_trace(stack, execution["name"]) if row.name == "WaitForTelegramToReply"]
     assert (execution["status"], execution["error"]) == ("FAILED", "TelegramRateLimited")
-    assert reply.method == "sendMessage" and "something went wrong" in str(reply.text)
+    # The progress message becomes the notice.
+    assert (reply.kind, reply.edits) == ("text", ["editMessageText"]) and "something went wrong" in str(reply.text)
     assert len(waits) == 5
     faults.record(
         "429 on every reply attempt (a chat rate-limited for long)",
@@ -103,24 +106,29 @@ def test_a_chat_that_stays_rate_limited_ends_in_a_failure_instead_of_waiting_for
     )
 
 
-def test_a_lost_answer_to_sendphoto_is_the_one_window_for_a_second_reply(
+def test_a_lost_answer_to_the_reply_edit_leaves_one_message(
     stack: PolybotStack, chat_id: int, faults: FaultSession
 ) -> None:
     assert stack.telegram is not None
-    # Telegram sends the photo, and the connection drops before its answer arrives.
-    stack.telegram.inject("sendPhoto", Fault("drop", after_effect=True))
+    # Telegram turns the progress message into the photo, and the connection drops before its answer arrives.
+    stack.telegram.inject("editMessageMedia", Fault("drop", after_effect=True))
     message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
     stack.telegram.wait_for_reply(chat_id, message["message_id"], timeout=120)
-    wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]))
+    name = naming.execution_name(chat_id, message["message_id"])
+    wait_for_execution(stack, name)
 
     replies = stack.telegram.replies_to(chat_id, message["message_id"])
 
-    # Nothing told the function the first one arrived: it sends again (at least once, never none).
-    assert [r.caption for r in replies] == ["I see 2 people, and maybe a tie."] * 2
+    # The retry edits the same message again: the chat still holds one answer.
+    # (Without a progress message - the bot could not send one - the answer is a
+    # sendPhoto, and a lost answer to it is still the one window for a second photo.)
+    assert [(r.kind, r.caption) for r in replies] == [("photo", "I see 2 people, and maybe a tie.")]
+    assert retries_of(stack, name, "SendReply") == (1, ["TelegramUnavailable"])
     faults.record(
-        "connection dropped after Telegram accepted sendPhoto (answer lost)",
-        "the remaining window: the retry cannot know the photo arrived and sends it again",
-        f"{len(replies)} identical replies",
+        "connection dropped after Telegram applied the reply (editMessageMedia; answer lost)",
+        "the retry edits the same progress message again: one message in the chat; the window for a "
+        "second reply remains only where no progress message could be sent (sendPhoto)",
+        f"{len(replies)} message, edited {len(replies[0].edits)}×",
     )
 
 
@@ -136,10 +144,10 @@ def test_a_failure_after_a_sent_reply_never_sends_it_again(
     name = naming.execution_name(chat_id, message["message_id"])
     execution = wait_for_execution(stack, name)
 
-    methods = [r.method for r in stack.telegram.replies_to(chat_id, message["message_id"])]
+    shown = [r.kind for r in stack.telegram.replies_to(chat_id, message["message_id"])]
 
     assert execution["status"] == "SUCCEEDED"
-    assert methods == ["sendPhoto", "sendDocument"]
+    assert shown == ["photo", "document"]
     assert retries_of(stack, name, "SendReply") == (1, ["TelegramUnavailable"])
     faults.record(
         "SendReply fails after its photo was sent (the document upload meets a 502)",
@@ -159,7 +167,7 @@ def test_a_result_larger_than_a_photo_comes_as_a_photo_and_the_full_image_as_a_f
     wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]), timeout_s=180)
     replies = stack.telegram.replies_to(chat_id, message["message_id"])
 
-    assert [r.method for r in replies] == ["sendPhoto", "sendDocument"]
+    assert [r.kind for r in replies] == ["photo", "document"]
     assert photo_reply.photo is not None and replies[1].document is not None
     with Image.open(io.BytesIO(photo_reply.photo)) as photo, Image.open(io.BytesIO(replies[1].document)) as document:
         assert sum(photo.size) <= telegram.PHOTO_MAX_SIDES and max(photo.size) <= telegram.PHOTO_SHOWN_SIDE

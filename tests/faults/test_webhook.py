@@ -183,7 +183,7 @@ def test_a_chat_over_its_photo_quota_is_asked_to_slow_down(
     for message in messages[:limit]:
         wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]), 300)
 
-    assert [r.method for r in replies[:limit]] == ["sendPhoto"] * limit
+    assert [r.kind for r in replies[:limit]] == ["photo"] * limit
     assert [r.text for r in replies[limit:]] == [i18n.text("slow_down", "en")] * 3
     assert all(len(stack.telegram.replies_to(chat_id, m["message_id"])) == 1 for m in messages)
     faults.record(

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from bot.texts import progress_texts
 from local.polybot_stack import REPO_ROOT, STANDIN_TOKEN, PolybotStack
 from local.telegram_standin import TelegramStandIn
 from tests.auxil.images import ultralytics_asset
@@ -46,7 +47,7 @@ def local_run(api_url: str) -> subprocess.Popen[str]:
 
 
 def test_the_local_run_with_a_token_talks_to_the_bot_api_server_it_is_given(faults: FaultSession) -> None:
-    server = TelegramStandIn(REAL_LOOKING_TOKEN)
+    server = TelegramStandIn(REAL_LOOKING_TOKEN, pending_texts=progress_texts())
     server.start()
     process = local_run(server.api_url)
     try:
@@ -66,7 +67,7 @@ def test_the_local_run_with_a_token_talks_to_the_bot_api_server_it_is_given(faul
     faults.outputs.append(output)
 
     assert reply.caption == "I see 2 people, and maybe a tie.", output[-3000:]
-    assert {"deleteWebhook", "getUpdates", "getFile", "sendPhoto"} <= set(server.calls)
+    assert {"deleteWebhook", "getUpdates", "getFile", "editMessageMedia"} <= set(server.calls)
     faults.record(
         "`TELEGRAM_TOKEN=... POLYBOT_TELEGRAM_API_URL=<self-hosted server> make run`, a user sends a photo",
         "the bot (polling) and the functions (file, reply) all use the server named, not api.telegram.org",

@@ -34,7 +34,7 @@ def test_image_sent_as_file_is_analysed_from_its_original_bytes(stack: PolybotSt
     original = ultralytics_asset("bus.jpg")
     message = stack.telegram.user_sends_document(chat_id, original, "bus.jpg", "image/jpeg")
     reply = only_reply(stack, chat_id, message["message_id"])
-    assert reply.method == "sendPhoto" and reply.caption is not None and "bus" in reply.caption
+    assert reply.kind == "photo" and reply.caption is not None and "bus" in reply.caption
     output = json.loads(wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]))["output"])
     assert output["request"]["source"] == "document"
     assert output["staged"]["size_bytes"] == len(original)
@@ -119,10 +119,11 @@ def test_redelivered_update_starts_nothing_twice(stack: PolybotStack, chat_id: i
 
 def test_telegram_outage_while_replying_is_retried_into_one_reply(stack: PolybotStack, chat_id: int) -> None:
     assert stack.telegram is not None
-    stack.telegram.fail_next("sendPhoto", 502, "Bad Gateway")
+    # The result goes out by turning the progress message into the annotated photo.
+    stack.telegram.fail_next("editMessageMedia", 502, "Bad Gateway")
     message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
     reply = only_reply(stack, chat_id, message["message_id"])
-    assert reply.method == "sendPhoto"
+    assert (reply.method, reply.edits, reply.kind) == ("sendMessage", ["editMessageMedia"], "photo")
     [send_reply] = [
         row
         for row in execution_trace(stack, naming.execution_name(chat_id, message["message_id"]))
@@ -154,12 +155,12 @@ def test_image_damaged_in_storage_fails_the_detection_by_name(stack: PolybotStac
     assert wait_for_execution(stack, name)["error"] in ("ImageNotDecodable", "NotAnImage")
 
 
-@pytest.mark.parametrize("text", ["/start", "/help"])
-def test_start_and_help_get_the_welcome(stack: PolybotStack, chat_id: int, text: str) -> None:
+@pytest.mark.parametrize(("text", "says"), [("/start", "Hi! I'm Polybot"), ("/help", "/history: ")])
+def test_start_and_help_get_the_welcome(stack: PolybotStack, chat_id: int, text: str, says: str) -> None:
     assert stack.telegram is not None
     message = stack.telegram.user_sends_text(chat_id, text)
     reply = stack.telegram.wait_for_reply(chat_id, message["message_id"], timeout=10)
-    assert reply.text is not None and reply.text.startswith("Hi! I'm Polybot")
+    assert reply.text is not None and says in reply.text
     assert executions_named(stack, naming.execution_name(chat_id, message["message_id"])) == 0
 
 
