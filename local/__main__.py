@@ -11,9 +11,11 @@ With TELEGRAM_TOKEN: serves that real bot by long polling until Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import io
 import mimetypes
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="WARNING", help="level of the JSON log lines on stderr")
     args = parser.parse_args(argv)
     logs.configure("local", args.log_level)
+    # `kill -USR1 <pid>` prints every thread's stack: what a run that will not stop waits for.
+    faulthandler.register(signal.SIGUSR1)
     # The local run's own two switches; everything else comes through Settings.
     token = os.environ.get("TELEGRAM_TOKEN")
     if token:

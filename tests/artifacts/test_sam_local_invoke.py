@@ -46,7 +46,7 @@ def event(name: str) -> dict[str, Any]:
 
 
 def test_every_function_has_a_sample_event() -> None:
-    assert set(functions()) == {"StageImage", "SendReply", "NotifyFailure"}
+    assert set(functions()) == {"StageImage", "GatherAlbum", "SendReply", "NotifyFailure"}
     assert all(Path(path).is_file() for path in functions().values())
 
 
@@ -60,6 +60,20 @@ def test_stage_image_stores_the_telegram_file_in_s3(sam_build: Path, report: dic
     assert result["telegram_sent"] == []
     assert request["file_id"]
     report["sam_local_invoke_s"] = {**report.get("sam_local_invoke_s", {}), "StageImage": result["seconds"]}
+
+
+def test_gather_album_returns_the_albums_photos_in_message_order(sam_build: Path, report: dict[str, Any]) -> None:
+    result = invoke("GatherAlbum")
+    request = event("gather_album.json")["request"]
+
+    # local/invoke.py put the event's photo and the next one in the album first.
+    assert result["response"]["kind"] == "gathered"
+    assert [p["execution_name"] for p in result["response"]["photos"]] == [
+        f"tg{request['chat_id']}_{request['message_id']}",
+        f"tg{request['chat_id']}_{request['message_id'] + 1}",
+    ]
+    assert result["telegram_sent"] == []
+    report["sam_local_invoke_s"] = {**report.get("sam_local_invoke_s", {}), "GatherAlbum": result["seconds"]}
 
 
 def test_send_reply_sends_the_annotated_photo_with_its_summary(sam_build: Path, report: dict[str, Any]) -> None:

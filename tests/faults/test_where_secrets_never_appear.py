@@ -58,7 +58,13 @@ def test_the_local_run_with_a_token_talks_to_the_bot_api_server_it_is_given(faul
         message = server.user_sends_photo(424242, ultralytics_asset("zidane.jpg"))
         reply = server.wait_for_reply(424242, message["message_id"], timeout=120)
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        try:
+            output, _ = process.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # the threads it still waits for (local/__main__.py)
+            time.sleep(2)
+            process.kill()
+            pytest.fail("the local run did not stop within 90 s of Ctrl-C:\n" + process.communicate()[0][-8000:])
     finally:
         if process.poll() is None:
             process.kill()
