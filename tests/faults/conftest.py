@@ -78,10 +78,23 @@ class FaultSession:
 SCAN_LAST = "test_where_secrets_never_appear.py"
 
 
+HERE = Path(__file__).parent
+WHOLE_SUITE = {"runs": False}
+"""Whether this session runs every fault test: only then is docs/reliability.md rewritten
+(a run of one scenario must not replace the whole table with its one row)."""
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The secrets scan runs after everything else, so it scans what all of it left."""
     items.sort(key=lambda item: item.path.name == SCAN_LAST)
+    files = {item.path.name for item in items if item.path.parent == HERE}
+    WHOLE_SUITE["runs"] = (
+        files == {path.name for path in HERE.glob("test_*.py")}
+        and not config.option.keyword
+        and not config.option.deselect
+        and not any("::" in arg for arg in config.args)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +108,7 @@ def faults(stack: PolybotStack) -> Iterator[FaultSession]:
         yield session
     finally:
         root.removeHandler(capture)
-        if session.scenarios:
+        if session.scenarios and WHOLE_SUITE["runs"]:
             write_report(session.scenarios)
 
 
