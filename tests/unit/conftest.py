@@ -16,8 +16,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import telebot
 from PIL import Image
 from telebot import apihelper
+
+from local.telegram_standin import TelegramStandIn
+from polybot.settings import Settings
+from polybot.telegram import make_bot
 
 
 def _image_bytes(
@@ -166,3 +171,25 @@ def bot_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[BotApiStandIn]:
     yield stand_in
     stand_in.server.shutdown()
     stand_in.server.server_close()
+
+
+STANDIN_TOKEN = "7000000009:STANDIN-TEST-TOKEN"
+"""The bot token of the `telegram` stand-in and the `bot` that talks to it."""
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramStandIn]:
+    """The Bot API stand-in (local/telegram_standin.py) over HTTP on this machine."""
+    stand_in = TelegramStandIn(STANDIN_TOKEN)
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def bot(telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
+    """A TeleBot that talks to the stand-in."""
+    # make_bot points telebot's module-wide endpoint at the stand-in: put it back after.
+    monkeypatch.setattr(apihelper, "API_URL", apihelper.API_URL)
+    monkeypatch.setattr(apihelper, "FILE_URL", apihelper.FILE_URL)
+    return make_bot(STANDIN_TOKEN, Settings(telegram_api_url=telegram.api_url))

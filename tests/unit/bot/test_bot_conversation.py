@@ -14,7 +14,7 @@ import pytest
 import telebot
 from moto import mock_aws
 from PIL import Image
-from telebot import apihelper, types
+from telebot import types
 
 from bot import handlers
 from bot.history import Results
@@ -24,9 +24,9 @@ from polybot import i18n, naming
 from polybot.albums import Albums
 from polybot.progress import ProgressMessages
 from polybot.settings import Settings
-from polybot.telegram import make_bot
+from tests.unit.conftest import STANDIN_TOKEN
 
-TOKEN = "7000000010:CONVERSATION-TEST-TOKEN"
+TOKEN = STANDIN_TOKEN
 TABLE = "results"
 BUCKET = "images"
 CHAT = 4242
@@ -90,14 +90,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
 
 
 @pytest.fixture
-def telegram() -> Iterator[TelegramStandIn]:
-    stand_in = TelegramStandIn(TOKEN)
-    stand_in.start()
-    yield stand_in
-    stand_in.stop()
-
-
-@pytest.fixture
 def pipeline() -> RecordingPipeline:
     return RecordingPipeline()
 
@@ -119,10 +111,7 @@ def chats(aws: tuple[Any, Any], pipeline: RecordingPipeline) -> handlers.Chats:
 
 
 @pytest.fixture
-def bot(telegram: TelegramStandIn, chats: handlers.Chats, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
-    monkeypatch.setattr(apihelper, "API_URL", apihelper.API_URL)
-    monkeypatch.setattr(apihelper, "FILE_URL", apihelper.FILE_URL)
-    bot = make_bot(TOKEN, Settings(telegram_api_url=telegram.api_url))
+def bot(bot: telebot.TeleBot, chats: handlers.Chats) -> telebot.TeleBot:
     handlers.register(bot, chats)
     # The stand-in delivers to getUpdates (no webhook here); the test hands each update to the bot.
     return bot

@@ -3,11 +3,8 @@ project's Telegram stand-in over HTTP (with its 429 and error answers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import telebot
-from telebot import apihelper
 
 from bot.webhook import (
     ALLOWED_UPDATES,
@@ -20,27 +17,10 @@ from bot.webhook import (
 )
 from local.telegram_standin import TelegramStandIn
 from polybot import i18n
-from polybot.settings import Settings
-from polybot.telegram import make_bot
+from tests.unit.conftest import STANDIN_TOKEN
 
-TOKEN = "7000000009:WEBHOOK-TEST-TOKEN"
+TOKEN = STANDIN_TOKEN
 PUBLIC_URL = "https://bot.example.com:8443"
-
-
-@pytest.fixture
-def telegram() -> Iterator[TelegramStandIn]:
-    stand_in = TelegramStandIn(TOKEN)
-    stand_in.start()
-    yield stand_in
-    stand_in.stop()
-
-
-@pytest.fixture
-def bot(telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
-    # make_bot points telebot's module-wide endpoint at this stand-in: put it back after.
-    monkeypatch.setattr(apihelper, "API_URL", apihelper.API_URL)
-    monkeypatch.setattr(apihelper, "FILE_URL", apihelper.FILE_URL)
-    return make_bot(TOKEN, Settings(telegram_api_url=telegram.api_url))
 
 
 class Waits:

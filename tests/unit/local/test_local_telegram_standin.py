@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import telebot
 from PIL import Image
-from telebot import apihelper
 from telebot.apihelper import ApiTelegramException
 from telebot.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 
 from local.telegram_standin import TelegramStandIn
-from polybot.settings import Settings
-from polybot.telegram import EDIT_TARGET_GONE, NOT_MODIFIED, make_bot
+from polybot.telegram import EDIT_TARGET_GONE, NOT_MODIFIED
+from tests.unit.conftest import STANDIN_TOKEN
 
-TOKEN = "7000000011:STANDIN-TEST-TOKEN"
+TOKEN = STANDIN_TOKEN
 CHAT = 77
 
 
@@ -28,21 +26,6 @@ def jpeg(size: tuple[int, int] = (40, 30)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (10, 20, 30)).save(buffer, "JPEG")
     return buffer.getvalue()
-
-
-@pytest.fixture
-def telegram() -> Iterator[TelegramStandIn]:
-    stand_in = TelegramStandIn(TOKEN)
-    stand_in.start()
-    yield stand_in
-    stand_in.stop()
-
-
-@pytest.fixture
-def bot(telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
-    monkeypatch.setattr(apihelper, "API_URL", apihelper.API_URL)
-    monkeypatch.setattr(apihelper, "FILE_URL", apihelper.FILE_URL)
-    return make_bot(TOKEN, Settings(telegram_api_url=telegram.api_url))
 
 
 def refusal(call: Any) -> str:
