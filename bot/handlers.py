@@ -286,15 +286,19 @@ def answer_tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery) ->
     """Do what the button says, then answer the query (always: the client shows a
     spinner until it is answered), with a short notice where there is one."""
     language = language_of(call.from_user)
-    notice: str | None = i18n.text("callback.expired", language)
+    notice: str | None
     try:
         notice = tap(bot, chats, call, language)
-    finally:
-        try:
-            bot.answer_callback_query(call.id, notice)
-        except ApiTelegramException as exc:
-            # Too old, or answered before this update was redelivered: nothing to do.
-            log.info("callback query not answered: %s", exc.description)
+    except Exception:
+        # A tap is the user's to repeat: say so now, and answer the update (200)
+        # rather than have Telegram redeliver it, which after a lost answer
+        # would send the details or the image twice.
+        log.exception("could not do what a button says")
+        notice = i18n.text("callback.try_again", language)
+    try:
+        bot.answer_callback_query(call.id, notice)
+    except Exception as exc:  # too old, answered before a redelivery, or Telegram is away
+        log.info("callback query not answered (%s)", type(exc).__name__)
 
 
 def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language: str) -> str | None:

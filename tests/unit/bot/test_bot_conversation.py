@@ -364,6 +364,22 @@ def test_album_details_list_each_photo(
     assert text.startswith("1. What I found") and "2. no result" in text
 
 
+def test_a_tap_that_meets_an_outage_asks_to_tap_again_and_the_next_tap_works(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    name = put_result(aws[0], CHAT, 10, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
+    answer = _answer_with_button(telegram, name)
+    telegram.fail_next("sendMessage", 502, "Bad Gateway")
+
+    failed = tap(bot, telegram, answer, "Details")  # handled: no error reaches the webhook (no redelivery)
+    retried = tap(bot, telegram, answer, "Details")
+
+    assert failed.answered and failed.answer == i18n.text("callback.try_again", "en")
+    assert retried.answered and retried.answer is None
+    [details] = telegram.replies_to(CHAT, answer)
+    assert details.text is not None and details.text.startswith(i18n.text("details.title", "en"))
+
+
 def test_details_of_another_chats_image_are_refused(
     bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
 ) -> None:
