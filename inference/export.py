@@ -65,11 +65,8 @@ milliseconds per image (docs/performance.md)."""
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def export_folder(weights: Path, export_dir: Path) -> Path:

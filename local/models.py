@@ -28,11 +28,8 @@ DOWNLOAD_TIMEOUT_S = 120
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def stage_weights(destination: Path, settings: Settings | None = None) -> Path:
