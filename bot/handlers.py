@@ -10,12 +10,14 @@ image message Telegram sent without usable file details is told so, a chat
 over its photo quota is asked to slow down, and only when neither the
 pipeline nor Telegram can be reached does an error leave the handler (the
 webhook answers 500 and Telegram delivers the update again). A redelivered
-update finds its execution started and adds nothing to the chat.
+update finds its execution started, and its own progress message is deleted
+at once: the chat keeps one.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -30,9 +32,8 @@ from bot import settings_menu, texts
 from bot.history import DETAILS, HISTORY, Results, chat_of, history_buttons, history_text, item_summary
 from bot.preferences import Choices
 from polybot import contracts, i18n, logs, naming, summary
-from polybot.albums import Albums
+from polybot.albums import Added, Albums
 from polybot.errors import ContractViolation
-from polybot.progress import ProgressMessages
 from polybot.settings import Settings
 from polybot.telegram import NOT_MODIFIED
 
@@ -78,12 +79,11 @@ class Defaults:
 @dataclass
 class Chats:
     """What the handlers work with besides the bot. Without the results table
-    (progress, albums, results None) images are still analysed, one by one."""
+    (albums, results None) images are still analysed, one by one."""
 
     pipeline: Pipeline
     quota: Quota = field(default_factory=Unlimited)
     preferences: Preferences = field(default_factory=Defaults)
-    progress: ProgressMessages | None = None
     albums: Albums | None = None
     results: Results | None = None
     s3: Any = None
@@ -198,69 +198,85 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
         say(bot, message, "slow_down")
         return
     with logs.correlate(naming.execution_name(request["chat_id"], request["message_id"])):
-        try:
-            name, started, album = start_execution(chats, request)
-        except ReadTimeoutError:
-            # AWS took the call but its answer never came: the execution may be
-            # running. Let Telegram deliver the update again; by then the start
-            # either happened (ExecutionAlreadyExists, it will answer) or not.
-            log.warning("no answer from StartExecution in time; Telegram will redeliver")
-            raise
-        except Exception:
-            # Nothing started: tell the user now. If this reply fails too, the
-            # error reaches the webhook, which answers 500 and Telegram redelivers.
-            log.exception("could not start the image pipeline")
-            say(bot, message, "unavailable")
-            return
-        if started:
-            show_progress(bot, chats, message, name, album)
+        group = request.get("media_group_id")
+        if group and chats.albums is not None:
+            # A photo of an album joins the album's execution (polybot.albums); only
+            # the album's first photo shows progress.
+            album = naming.album_execution_name(request["chat_id"], group)
+            added = chats.albums.add(album, request)
+            if added is not Added.CLOSED:
+                progress = "progress_album" if added is Added.FIRST else None
+                start_execution(bot, message, request, lambda r: chats.pipeline.start_album(album, r), progress)
+                return
+            if any(p["message_id"] == request["message_id"] for p in chats.albums.photos(album)):
+                log.info("photo already gathered with its album; update was redelivered")
+                return
+            # It came after its album was gathered: analysed alone.
+        start_execution(bot, message, request, chats.pipeline.start, "progress")
 
 
-def start_execution(chats: Chats, request: dict[str, Any]) -> tuple[str, bool, bool]:
-    """(execution name, whether this call started it, whether it is an album's).
-    A photo of an album joins the album's execution (polybot.albums); one that
-    came after the album was gathered is analysed alone."""
-    group = request.get("media_group_id")
-    if group and chats.albums is not None:
-        album = naming.album_execution_name(request["chat_id"], group)
-        if chats.albums.add(album, request):
-            return album, chats.pipeline.start_album(album, request), True
-        if any(p["message_id"] == request["message_id"] for p in chats.albums.photos(album)):
-            log.info("photo already gathered with its album; update was redelivered")
-            return album, False, True
-    return naming.execution_name(request["chat_id"], request["message_id"]), chats.pipeline.start(request), False
-
-
-def show_progress(bot: telebot.TeleBot, chats: Chats, message: types.Message, name: str, album: bool) -> None:
-    """The progress message the workflow edits into its answer (polybot.progress), and a
-    chat action. A courtesy: nothing here fails the update, the answer comes anyway."""
-    chat = message.chat.id
-    if chats.progress is not None:
-        try:
-            sent = say(bot, message, "progress_album" if album else "progress")
-        except Exception as exc:
-            log.warning("progress message failed: %s", type(exc).__name__)
-        else:
-            offer_progress(bot, chats.progress, chat, name, sent.message_id)
+def start_execution(
+    bot: telebot.TeleBot,
+    message: types.Message,
+    request: dict[str, Any],
+    start: Callable[[dict[str, Any]], bool],
+    progress_text: str | None,
+) -> None:
+    """Show the progress message (`progress_text`), then `start` the execution with
+    its id in the request, for the workflow to edit into the answer. Sending it
+    first keeps the bot's Telegram calls out of the way of the analysis; an
+    execution that was already started (a redelivered update) answers in the
+    first delivery's progress message, and this one's is deleted."""
+    progress = show_progress(bot, message, progress_text) if progress_text else None
     try:
-        bot.send_chat_action(chat, "upload_photo")
-    except Exception as exc:
-        log.warning("chat action failed: %s", type(exc).__name__)
-
-
-def offer_progress(bot: telebot.TeleBot, progress: ProgressMessages, chat: int, name: str, message_id: int) -> None:
-    try:
-        offered = progress.offer(name, message_id)
-    except (BotoCoreError, ClientError) as exc:
-        log.warning("could not offer the progress message (%s)", type(exc).__name__)
-        offered = False
-    if offered:
+        started = start({**request, "progress_message_id": progress})
+    except ReadTimeoutError:
+        # AWS took the call but its answer never came: the execution may be
+        # running, and may already have edited the progress message into the
+        # answer, so it stays. Telegram delivers the update again; by then the
+        # start either happened (ExecutionAlreadyExists: the redelivery's own
+        # progress message goes) or not (the redelivery starts it, and this
+        # progress message is left saying "Looking…" above the answer).
+        log.warning("no answer from StartExecution in time; Telegram will redeliver")
+        raise
+    except Exception:
+        # Nothing started: tell the user now. If this reply fails too, the error
+        # reaches the webhook, which answers 500 and Telegram redelivers.
+        log.exception("could not start the image pipeline")
+        tell_unavailable(bot, message, progress)
         return
-    # The workflow answers without it (already did, or cannot find it): it would stay "looking…" forever.
+    if not started:
+        withdraw_progress(bot, message, progress)
+
+
+def show_progress(bot: telebot.TeleBot, message: types.Message, text: str) -> int | None:
+    """The progress message's id; None when Telegram would not take it (a courtesy:
+    the answer then comes as a new message)."""
     try:
-        bot.delete_message(chat, message_id)
+        return say(bot, message, text).message_id
+    except Exception as exc:
+        log.warning("progress message failed: %s", type(exc).__name__)
+        return None
+
+
+def withdraw_progress(bot: telebot.TeleBot, message: types.Message, progress: int | None) -> None:
+    if progress is None:
+        return
+    try:
+        bot.delete_message(message.chat.id, progress)
     except Exception as exc:
         log.warning("could not delete the progress message: %s", type(exc).__name__)
+
+
+def tell_unavailable(bot: telebot.TeleBot, message: types.Message, progress: int | None) -> None:
+    if progress is not None:
+        language_code = message.from_user.language_code if message.from_user else None
+        try:
+            bot.edit_message_text(texts.say("unavailable", language_code), message.chat.id, progress)
+            return
+        except Exception as exc:
+            log.warning("could not edit the progress message: %s", type(exc).__name__)
+    say(bot, message, "unavailable")
 
 
 # --- /settings and /history ----------------------------------------------------

@@ -30,7 +30,6 @@ from bot.preferences import ChatPreferences, Choices
 from bot.quota import ChatQuota
 from polybot import aws
 from polybot.albums import Albums
-from polybot.progress import ProgressMessages
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, load_credentials, make_bot
 
@@ -118,7 +117,7 @@ class BotService:
 
 def chats(settings: Settings) -> handlers.Chats:
     """What the handlers work with: the pipeline and, with the results table, the
-    chat's photo count, preferences, progress messages, albums and past results."""
+    chat's photo count, preferences, albums and past results."""
     # Every AWS call here happens while Telegram waits for the webhook's answer.
     pipeline = ImagePipeline(aws.client("stepfunctions", settings, aws.IN_WEBHOOK), settings.state_machine_arn)
     table = settings.results_table
@@ -130,7 +129,6 @@ def chats(settings: Settings) -> handlers.Chats:
         pipeline,
         quota=ChatQuota(aws.client("dynamodb", settings, aws.COUNTING), table, settings.chat_photos_per_minute),
         preferences=ChatPreferences(dynamodb, table, Choices.from_settings(settings)),
-        progress=ProgressMessages(dynamodb, table),
         albums=albums,
         results=Results(dynamodb, table, albums),
         s3=aws.client("s3", settings, aws.IN_WEBHOOK) if settings.images_bucket else None,

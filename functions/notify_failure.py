@@ -2,7 +2,7 @@
 photo (or album) got no result.
 
 Every Catch of the workflow leads here, so every photo ends in exactly one
-answer: the bot's progress message becomes the reason (polybot/progress.py),
+answer: the bot's progress message becomes the reason (its id came in the request),
 or, when there is none, the user deleted it, or the result already went out
 in it, a new message says it. Sent at most once per execution
 (polybot/reply_ledger.py); a 429 from Telegram is waited out by the workflow.
@@ -18,7 +18,6 @@ import telebot
 
 from polybot import aws, contracts, i18n, logs, summary
 from polybot.errors import TelegramRateLimited
-from polybot.progress import ProgressMessages
 from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from polybot.telegram import answer_with_text, bot_from_secret
@@ -30,14 +29,12 @@ def plain_message(error: str, max_download_bytes: int, language: str = i18n.DEFA
 
 
 @cache
-def _services() -> tuple[Settings, telebot.TeleBot, ReplyLedger, ProgressMessages]:
+def _services() -> tuple[Settings, telebot.TeleBot, ReplyLedger]:
     settings = Settings.from_env()
     logs.configure("functions", settings.log_level, keep_existing=True)
     settings.require("results_table")
     bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
-    dynamodb = aws.client("dynamodb", settings, aws.IN_FUNCTION)
-    table = settings.results_table
-    return settings, bot, ReplyLedger(dynamodb, table), ProgressMessages(dynamodb, table)
+    return settings, bot, ReplyLedger(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -45,13 +42,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     name, request = job["execution_name"], job["request"]
     language = request["preferences"]["language"]
     with logs.correlate(name), aws.aws_errors():
-        settings, bot, ledger, progress = _services()
+        settings, bot, ledger = _services()
         text = plain_message(job["failure"]["Error"], settings.max_download_bytes, language)
         # The reference lets support find the execution by name in the console.
         text += "\n" + i18n.text("failure.reference", language, name=name)
         once = ledger.once(name)
         # Once the result went out in the progress message, the reason comes on its own.
-        progress_id = None if "reply" in once.recorded else progress.claim(name)
+        progress_id = None if "reply" in once.recorded else request.get("progress_message_id")
         try:
             message_id = once.send("notice", lambda: answer_with_text(bot, request, progress_id, text))
             outcome: dict[str, Any] = {"kind": "failure_notice", "message_id": message_id}

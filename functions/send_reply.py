@@ -2,7 +2,8 @@
 in their language, or with "nothing recognised" and a tip; and an album with
 one answer for all its photos (or one per photo, as the chat prefers).
 
-The answer is the bot's progress message, edited (polybot/progress.py): into
+The answer is the bot's progress message, edited (its id came in the
+request, ImageRequest.progress_message_id): into
 the annotated photo with its summary and a Details button, or into text. With
 no progress message (or one the user deleted) the answer is a new message.
 The photo always fits what Telegram accepts for a photo: an annotated image
@@ -28,7 +29,6 @@ from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from polybot import aws, contracts, i18n, imaging, logs, summary, telegram
 from polybot.errors import TelegramRateLimited
-from polybot.progress import ProgressMessages
 from polybot.reply_ledger import Once, ReplyLedger
 from polybot.settings import Settings
 from polybot.telegram import (
@@ -50,7 +50,6 @@ class Services:
     bot: telebot.TeleBot
     s3: Any
     ledger: ReplyLedger
-    progress: ProgressMessages
 
 
 @cache
@@ -59,13 +58,11 @@ def _services() -> Services:
     logs.configure("functions", settings.log_level, keep_existing=True)
     settings.require("results_table")
     bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
-    dynamodb = aws.client("dynamodb", settings, aws.IN_FUNCTION)
     return Services(
         settings,
         bot,
         aws.client("s3", settings, aws.IN_FUNCTION),
-        ReplyLedger(dynamodb, settings.results_table),
-        ProgressMessages(dynamodb, settings.results_table),
+        ReplyLedger(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table),
     )
 
 
@@ -76,7 +73,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with logs.correlate(name), aws.aws_errors():
         services = _services()
         once = services.ledger.once(name)
-        progress_id = services.progress.claim(name)
+        progress_id = job["request"].get("progress_message_id")
         try:
             if album:
                 outcome = send_album_reply(job["request"], job["photos"], services, once, progress_id)
@@ -232,11 +229,12 @@ def _each_photo(
     progress_id: int | None,
 ) -> dict[str, Any]:
     # The progress message answers the photo that started the album; the others get new messages.
+    starter = [photo["request"]["message_id"] == request["message_id"] for photo in ordered]
     answers = [
-        _answer_photo(services, once, photo, text, progress_id if photo["request"] == request else None)
-        for photo, text in zip(ordered, texts, strict=True)
+        _answer_photo(services, once, photo, text, progress_id if first else None)
+        for photo, text, first in zip(ordered, texts, starter, strict=True)
     ]
-    started = [a for photo, a in zip(ordered, answers, strict=True) if photo["request"] == request]
+    started = [a for first, a in zip(starter, answers, strict=True) if first]
     return {"kind": "album", "message_id": (started or answers)[0]}
 
 

@@ -8,13 +8,16 @@ table (`album:<album execution name>`, one attribute per photo) and then
 starts the album's execution (polybot.naming.album_execution_name), which all
 but the first find already started. The execution waits a short window and
 `gather`s the photos, closing the album: a photo that arrives after that is
-refused by `add` (False) and its bot starts an ordinary execution for it
-alone, so no photo is lost. Both writes are conditional, so exactly one of
-"gathered with the album" and "analysed alone" happens to each photo.
+refused by `add` (Added.CLOSED) and its bot starts an ordinary execution for
+it alone, so no photo is lost. Both writes are conditional, so exactly one of
+"gathered with the album" and "analysed alone" happens to each photo. Only the
+bot of the album's first photo (Added.FIRST) shows a progress message, so an
+album of ten leaves one in the chat.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import time
 from dataclasses import dataclass
@@ -34,6 +37,17 @@ MAX_PHOTOS = 10
 _PHOTO = "photo_"
 
 
+class Added(enum.Enum):
+    """Where `Albums.add` put a photo."""
+
+    FIRST = "first"
+    """The album held no other photo: this photo's bot shows the album's progress message."""
+    LATER = "later"
+    """Other photos were there before it."""
+    CLOSED = "closed"
+    """The album was already gathered: the photo is analysed on its own."""
+
+
 def album_key(execution_name: str) -> dict[str, Any]:
     return {"image_id": {"S": f"album:{execution_name}"}}
 
@@ -43,27 +57,31 @@ class Albums:
     dynamodb: Any
     table: str
 
-    def add(self, execution_name: str, request: dict[str, Any]) -> bool:
-        """Put the photo of `request` in the album; False when the album was already
-        gathered (analyse the photo on its own). Repeating it changes nothing."""
+    def add(self, execution_name: str, request: dict[str, Any]) -> Added:
+        """Put the photo of `request` in the album. Repeating it changes nothing
+        (a redelivered first photo is FIRST again)."""
         contracts.validate("ImageRequest", request)
+        photo = f"{_PHOTO}{request['message_id']}"
         try:
-            self.dynamodb.update_item(
+            answer = self.dynamodb.update_item(
                 TableName=self.table,
                 Key=album_key(execution_name),
                 UpdateExpression="SET #photo = :request, expires_at = :expires",
                 ConditionExpression="attribute_not_exists(gathered)",
-                ExpressionAttributeNames={"#photo": f"{_PHOTO}{request['message_id']}"},
+                ExpressionAttributeNames={"#photo": photo},
                 ExpressionAttributeValues={
                     ":request": {"S": json.dumps(request, sort_keys=True)},
                     ":expires": {"N": str(int(time.time()) + KEEP_S)},
                 },
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
+                return Added.CLOSED
             raise
-        return True
+        before = answer.get("Attributes", {})
+        others = [name for name in before if name.startswith(_PHOTO) and name != photo]
+        return Added.LATER if others else Added.FIRST
 
     def gather(self, execution_name: str) -> list[dict[str, Any]]:
         """Close the album and return its photos' ImageRequests in message order

@@ -13,7 +13,7 @@ from local.polybot_stack import PolybotStack
 from local.telegram_standin import SentMessage
 from local.trace import StateTrace, trace
 from polybot import contracts, naming
-from polybot.albums import Albums
+from polybot.albums import Added, Albums
 from tests.auxil.requests import image_request
 from tests.auxil.requests import preferences as default_preferences
 
@@ -126,7 +126,7 @@ def start_photos(
     name = naming.album_execution_name(chat_id, group)
     albums = Albums(stack.client("dynamodb"), stack.settings.results_table)
     for request in requests:
-        assert albums.add(name, request)
+        assert albums.add(name, request) is not Added.CLOSED
         execution_input = {"request": request, "album": {"media_group_id": group}}
         # ExecutionAlreadyExists: another photo of the album started it.
         with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):

@@ -68,7 +68,9 @@ def test_photo_comes_back_annotated_with_a_summary(stack: PolybotStack, chat_id:
     assert reply.caption is not None
     assert "bus" in reply.caption and "people" in reply.caption  # "I see a bus and 3 people (maybe 4)."
     assert reply.photo is not None and reply.photo[:2] == b"\xff\xd8"  # a JPEG
-    assert (chat_id, "upload_photo") in stack.telegram.chat_actions
+    # The progress message, sent before the execution started, became the answer: one message in the chat.
+    assert (reply.method, reply.edits) == ("sendMessage", ["editMessageMedia"])
+    assert stack.telegram.replies_to(chat_id, message_id) == [reply]
 
     name = naming.execution_name(chat_id, message_id)
     execution = wait_for_execution(stack, name)

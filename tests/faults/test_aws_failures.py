@@ -136,10 +136,13 @@ def test_slow_aws_at_the_webhook_never_multiplies_replies(
     statuses = stack.telegram.deliveries[deliveries:]
     assert statuses[0] == 500 and statuses[-1] == 200
     assert reply.caption == "I see 2 people, and maybe a tie."
+    # The first delivery's progress message became the answer; the redelivery's was taken back.
+    assert (reply.method, reply.edits) == ("sendMessage", ["editMessageMedia"])
+    assert sum(line.startswith("bot deletes") for line in stack.telegram.transcript(chat_id)) == 1
     faults.record(
         f"StartExecution answers {delay_s:.0f} s late (the execution does start)",
-        "the bot cannot know: webhook answers 500 instead of 'unavailable'; the redelivery finds the "
-        "execution already started; one reply",
+        "the bot cannot know: webhook answers 500 instead of 'unavailable', its progress message left for "
+        "the execution; the redelivery finds the execution already started and deletes its own; one reply",
         f"deliveries {statuses}; webhook done in {webhook_s:.1f} s",
     )
 

@@ -45,9 +45,8 @@ data "aws_iam_policy_document" "bot" {
   }
 
   # The bot's items in the results table: per-chat photo counts (bot/quota.py),
-  # preferences (bot/preferences.py), progress offers (polybot/progress.py),
-  # album photos (polybot/albums.py); it reads analysed images' items for
-  # Details and /history (bot/history.py).
+  # preferences (bot/preferences.py), album photos (polybot/albums.py); it
+  # reads analysed images' items for Details and /history (bot/history.py).
   statement {
     sid       = "ChatItems"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]

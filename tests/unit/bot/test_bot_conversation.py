@@ -21,9 +21,9 @@ from bot.history import Results
 from bot.preferences import ChatPreferences, Choices
 from local.telegram_standin import TelegramStandIn
 from polybot import i18n, naming
-from polybot.albums import Albums
-from polybot.progress import ProgressMessages
+from polybot.albums import Added, Albums
 from polybot.settings import Settings
+from tests.auxil.requests import image_request
 from tests.unit.conftest import STANDIN_TOKEN
 
 TOKEN = STANDIN_TOKEN
@@ -102,7 +102,6 @@ def chats(aws: tuple[Any, Any], pipeline: RecordingPipeline) -> handlers.Chats:
     return handlers.Chats(
         pipeline,
         preferences=ChatPreferences(dynamodb, TABLE, Choices.from_settings(settings)),
-        progress=ProgressMessages(dynamodb, TABLE),
         albums=albums,
         results=Results(dynamodb, TABLE, albums),
         s3=s3,
@@ -168,47 +167,37 @@ BUS_AND_PEOPLE = json.dumps(
 # --- photos: progress in place ------------------------------------------------
 
 
-def test_a_photo_gets_one_progress_message_offered_to_the_workflow(
-    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline, chats: handlers.Chats
+def test_a_photo_gets_its_progress_message_before_its_execution_starts(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
 ) -> None:
     message_id = send_photo(bot, telegram)
 
     [progress] = telegram.replies_to(CHAT, message_id)
     assert progress.text == "Looking at your photo…"
-    name = naming.execution_name(CHAT, message_id)
-    assert chats.progress is not None and chats.progress.claim(name) == progress.message_id
-    request = pipeline.started[name]["request"]
+    request = pipeline.started[naming.execution_name(CHAT, message_id)]["request"]
+    assert request["progress_message_id"] == progress.message_id
     assert request["preferences"] == {
         "language": "en",
         "confidence": 0.25,
         "model": "yolov8n.pt",
         "album_reply": "album",
     }
-    # The chat action comes after the message (a message ends the "sending photo…" status).
-    assert telegram.calls[-2:] == ["sendMessage", "sendChatAction"]
+    # Nothing after the start: the bot's calls stay out of the analysis' way.
+    assert telegram.calls[-1] == "sendMessage" and telegram.chat_actions == []
 
 
-def test_a_redelivered_photo_adds_nothing(bot: telebot.TeleBot, telegram: TelegramStandIn) -> None:
+def test_a_redelivered_photo_leaves_one_progress_message(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
+) -> None:
     message = telegram.user_sends_photo(CHAT, jpeg())
     update = telegram._updates[0]
     run(bot, telegram)
     bot.process_new_updates([types.Update.de_json(json.dumps(update))])
 
-    assert len(telegram.replies_to(CHAT, message["message_id"])) == 1
-    assert telegram.chat_actions == [(CHAT, "upload_photo")]
-
-
-def test_when_the_workflow_answered_first_the_progress_message_is_deleted(
-    bot: telebot.TeleBot, telegram: TelegramStandIn, chats: handlers.Chats
-) -> None:
-    message = telegram.photo_message(CHAT, jpeg())
-    assert chats.progress is not None
-    assert chats.progress.claim(naming.execution_name(CHAT, message["message_id"])) is None  # a fast failure
-    telegram.deliver(message)
-    run(bot, telegram)
-
-    assert telegram.replies_to(CHAT, message["message_id"]) == []
-    assert "deleteMessage" in telegram.calls
+    [progress] = telegram.replies_to(CHAT, message["message_id"])
+    [execution] = pipeline.started.values()
+    assert execution["request"]["progress_message_id"] == progress.message_id
+    assert telegram.calls[-2:] == ["sendMessage", "deleteMessage"]
 
 
 def test_a_spanish_user_is_answered_in_spanish_and_the_request_says_so(
@@ -249,8 +238,22 @@ def test_an_album_starts_one_execution_and_one_progress_message(
     assert [(m.text, m.reply_to_message_id) for m in progress] == [
         ("Looking at your photos…", messages[0]["message_id"])
     ]
+    assert pipeline.started[name]["request"]["progress_message_id"] == progress[0].message_id
     assert chats.albums is not None
     assert [p["message_id"] for p in chats.albums.photos(name)] == [m["message_id"] for m in messages]
+
+
+def test_an_albums_first_photo_is_the_one_that_was_added_first(chats: handlers.Chats) -> None:
+    albums, name = chats.albums, naming.album_execution_name(CHAT, "888")
+    assert albums is not None
+    first, second = (image_request(CHAT, m, media_group_id="888") for m in (30, 31))
+
+    added = [albums.add(name, first), albums.add(name, first), albums.add(name, second), albums.add(name, first)]
+    albums.gather(name)
+
+    # A redelivered first photo is first again until another photo joined.
+    assert added == [Added.FIRST, Added.FIRST, Added.LATER, Added.LATER]
+    assert albums.add(name, image_request(CHAT, 32, media_group_id="888")) is Added.CLOSED
 
 
 def test_a_photo_after_its_album_was_gathered_is_analysed_alone(
@@ -354,7 +357,7 @@ def test_album_details_list_each_photo(
             "media_group_id": "777",
             "preferences": handlers.Defaults().get(CHAT),
         }
-        assert chats.albums is not None and chats.albums.add(name, request)
+        assert chats.albums is not None and chats.albums.add(name, request) is not Added.CLOSED
     put_result(aws[0], CHAT, 20, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
     put_result(aws[0], CHAT, 21, "2024-05-01T10:00:00.001Z", failure={"S": "ImageNotDecodable"})
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 import telebot
+from botocore.exceptions import ReadTimeoutError
 from telebot import types
 
 from bot import handlers
@@ -179,7 +180,14 @@ def test_a_photo_starts_the_pipeline_and_shows_progress(
 
     [request] = pipeline.requests
     assert (request["chat_id"], request["message_id"], request["file_id"]) == (4242, 77, "photo-xl")
-    assert bot_api.calls == [("sendChatAction", {"chat_id": "4242", "action": "upload_photo"})]
+    # The progress message goes first, and the execution carries its id for the workflow to edit.
+    [(method, params)] = bot_api.calls
+    assert (method, params["text"], json.loads(params["reply_parameters"])) == (
+        "sendMessage",
+        i18n.text("progress", "en"),
+        {"message_id": 77},
+    )
+    assert request["progress_message_id"] == 1001
 
 
 def test_an_image_document_starts_the_pipeline(
@@ -189,18 +197,21 @@ def test_an_image_document_starts_the_pipeline(
 
     [request] = pipeline.requests
     assert request["source"] == "document"
-    assert bot_api.methods() == ["sendChatAction"]
+    assert bot_api.methods() == ["sendMessage"]
 
 
-def test_a_redelivered_image_starts_nothing_and_says_nothing(
+def test_a_redelivered_image_starts_nothing_and_takes_back_its_progress_message(
     bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
 ) -> None:
-    pipeline.started = False  # the execution of this name already exists
+    pipeline.started = False  # the execution of this name already exists: it answers in the first progress message
 
     deliver(bot, telegram_message({"photo": photo_sizes}))
 
     assert len(pipeline.requests) == 1
-    assert bot_api.calls == []
+    assert [(method, params.get("message_id")) for method, params in bot_api.calls] == [
+        ("sendMessage", None),
+        ("deleteMessage", "1001"),
+    ]
 
 
 def test_a_failed_progress_indicator_does_not_fail_the_update(
@@ -211,13 +222,14 @@ def test_a_failed_progress_indicator_does_not_fail_the_update(
     photo_sizes: list,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    bot_api.fail["sendChatAction"] = 502
+    bot_api.fail["sendMessage"] = 502
 
     with caplog.at_level(logging.WARNING, logger="bot.handlers"):
         deliver(bot, telegram_message({"photo": photo_sizes}))
 
-    assert len(pipeline.requests) == 1
-    assert "chat action failed: ApiTelegramException" in caplog.text
+    [request] = pipeline.requests
+    assert request["progress_message_id"] is None  # the workflow then answers with a new message
+    assert "progress message failed: ApiTelegramException" in caplog.text
 
 
 def test_when_the_pipeline_cannot_start_the_user_is_told(
@@ -227,11 +239,24 @@ def test_when_the_pipeline_cannot_start_the_user_is_told(
 
     deliver(bot, telegram_message({"photo": photo_sizes}, chat_id=4242, message_id=77))
 
-    [(method, params)] = bot_api.calls
-    assert method == "sendMessage"
-    assert params["chat_id"] == "4242"
+    # The progress message becomes the notice.
+    [(_, progress), (method, params)] = bot_api.calls
+    assert json.loads(progress["reply_parameters"])["message_id"] == 77
+    assert method == "editMessageText"
+    assert (params["chat_id"], params["message_id"]) == ("4242", "1001")
     assert params["text"] == i18n.text("unavailable", "en")
-    assert json.loads(params["reply_parameters"])["message_id"] == 77
+
+
+def test_when_step_functions_does_not_answer_in_time_the_update_fails_and_its_progress_message_stays(
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+) -> None:
+    # The execution may have started, and even answered in the progress message: nothing is taken back.
+    pipeline.error = ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com/")
+
+    with pytest.raises(ReadTimeoutError):
+        deliver(bot, telegram_message({"photo": photo_sizes}))
+
+    assert bot_api.methods() == ["sendMessage"]
 
 
 def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
