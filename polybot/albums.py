@@ -59,7 +59,7 @@ class Albums:
 
     def add(self, execution_name: str, request: dict[str, Any]) -> Added:
         """Put the photo of `request` in the album. Repeating it changes nothing
-        (a redelivered first photo is FIRST again)."""
+        (a redelivered first photo is FIRST again, until another photo joined)."""
         contracts.validate("ImageRequest", request)
         photo = f"{_PHOTO}{request['message_id']}"
         try:
