@@ -41,9 +41,9 @@ log = logging.getLogger(__name__)
 
 
 class Pipeline(Protocol):
-    def start(self, request: dict[str, Any]) -> bool: ...
+    def start(self, request: dict[str, Any]) -> bool | None: ...
 
-    def start_album(self, name: str, request: dict[str, Any]) -> bool: ...
+    def start_album(self, name: str, request: dict[str, Any]) -> bool | None: ...
 
 
 class Quota(Protocol):
@@ -219,14 +219,16 @@ def start_execution(
     bot: telebot.TeleBot,
     message: types.Message,
     request: dict[str, Any],
-    start: Callable[[dict[str, Any]], bool],
+    start: Callable[[dict[str, Any]], bool | None],
     progress_text: str | None,
 ) -> None:
     """Show the progress message (`progress_text`), then `start` the execution with
     its id in the request, for the workflow to edit into the answer. Sending it
     first keeps the bot's Telegram calls out of the way of the analysis; an
-    execution that was already started (a redelivered update) answers in the
-    first delivery's progress message, and this one's is deleted."""
+    execution another delivery had started (a redelivered update) answers in
+    that delivery's progress message, and this one's is deleted. Where the
+    execution may be this call's own (boto3 retried the start), the message
+    stays: it may already be the answer."""
     progress = show_progress(bot, message, progress_text) if progress_text else None
     try:
         started = start({**request, "progress_message_id": progress})
@@ -245,7 +247,7 @@ def start_execution(
         log.exception("could not start the image pipeline")
         tell_unavailable(bot, message, progress)
         return
-    if not started:
+    if started is False:
         withdraw_progress(bot, message, progress)
 
 

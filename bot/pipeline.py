@@ -24,24 +24,33 @@ class ImagePipeline:
         self._sfn = sfn
         self._arn = state_machine_arn
 
-    def start(self, request: dict[str, Any]) -> bool:
-        """Start the execution for `request`; False if it was already started."""
+    def start(self, request: dict[str, Any]) -> bool | None:
+        """Start the execution for `request`: True; False if another delivery had
+        started it; None if it exists and may be this call's own (see `_start`)."""
         return self._start(naming.execution_name(request["chat_id"], request["message_id"]), {"request": request})
 
-    def start_album(self, name: str, request: dict[str, Any]) -> bool:
+    def start_album(self, name: str, request: dict[str, Any]) -> bool | None:
         """Start the album's execution `name` with the photo of `request` (the first to
-        arrive); False if another photo of the album (or a redelivery) started it."""
+        arrive); False if another photo of the album (or a redelivery) started it;
+        None as for `start`."""
         album = {"media_group_id": request["media_group_id"]}
         return self._start(name, {"request": request, "album": album})
 
-    def _start(self, name: str, execution_input: dict[str, Any]) -> bool:
+    def _start(self, name: str, execution_input: dict[str, Any]) -> bool | None:
         contracts.validate("ExecutionInput", execution_input)
         try:
             self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(execution_input))
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
-                log.info("execution already started; update was redelivered")
-                return False
-            raise
+            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            if exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0):
+                # boto3 sent the call again (an attempt timed out or failed): the
+                # execution may be the one an earlier attempt of this very call
+                # started, with this request (AWS answers a retry of a running
+                # execution's start with success, but not once it has ended).
+                log.warning("execution exists after a retried start; it may be this call's own")
+                return None
+            log.info("execution already started; update was redelivered")
+            return False
         log.info("execution started")
         return True

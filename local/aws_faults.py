@@ -37,6 +37,9 @@ class AwsFault:
     times: int = 1
     delay_s: float = 0.0
     """Seconds the answer is held back (a slow AWS)."""
+    answer_late: bool = False
+    """With `delay_s`: the call goes through at once and only its answer is held
+    back (AWS acted; the caller may give up before it knows)."""
 
 
 @dataclass
@@ -103,6 +106,10 @@ class AwsFaults:
         fault = self._due(service, operation)
         if self.recording:
             self.calls.append(Call(service, operation, fault is not None))
+        if fault is not None and fault.delay_s and fault.answer_late and not fault.status:
+            answer = list(self._app(environ, start_response))
+            time.sleep(fault.delay_s)
+            return answer
         if fault is not None and fault.delay_s:
             time.sleep(fault.delay_s)
         if fault is None or not fault.status:
