@@ -205,8 +205,8 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
             album = naming.album_execution_name(request["chat_id"], group)
             added = chats.albums.add(album, request)
             if added is not Added.CLOSED:
-                progress = "progress_album" if added is Added.FIRST else None
-                start_execution(bot, message, request, lambda r: chats.pipeline.start_album(album, r), progress)
+                progress_text = "progress_album" if added is Added.FIRST else None
+                start_execution(bot, message, request, lambda r: chats.pipeline.start_album(album, r), progress_text)
                 return
             if any(p["message_id"] == request["message_id"] for p in chats.albums.photos(album)):
                 log.info("photo already gathered with its album; update was redelivered")
@@ -272,9 +272,8 @@ def withdraw_progress(bot: telebot.TeleBot, message: types.Message, progress: in
 
 def tell_unavailable(bot: telebot.TeleBot, message: types.Message, progress: int | None) -> None:
     if progress is not None:
-        language_code = message.from_user.language_code if message.from_user else None
         try:
-            bot.edit_message_text(texts.say("unavailable", language_code), message.chat.id, progress)
+            bot.edit_message_text(i18n.text("unavailable", language_of(message.from_user)), message.chat.id, progress)
             return
         except Exception as exc:
             log.warning("could not edit the progress message: %s", type(exc).__name__)
