@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -37,11 +38,30 @@ class _PresenceTestsAreNotErrors(logging.Filter):
 logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_PresenceTestsAreNotErrors())
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves which host.
+
+    moto finds a request's backend by listing its package directory and
+    stat-ing each of its ~200 entries, then trying its URL patterns, for every
+    request and under one lock that all requests share: measured, a third of
+    the emulator's time per S3 call, and every concurrent call waits on it.
+    The answer depends only on the host, so each host's is looked up once."""
+
+    def __init__(self, create_app: Any) -> None:
+        super().__init__(create_app)
+        self._backend_of: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backend_of:
+            self._backend_of[host] = super().get_backend_for_host(host)
+        return self._backend_of[host]
+
+
 class EmbeddedAws:
     def __init__(self, host: str = "127.0.0.1") -> None:
         """`host` is the address to listen on: "0.0.0.0" lets containers reach it too."""
         self.host = host
-        self.lambda_runtime = LambdaRuntime(DomainDispatcherApplication(create_backend_app))
+        self.lambda_runtime = LambdaRuntime(_Dispatcher(create_backend_app))
         self.faults = AwsFaults(self.lambda_runtime)
         self._server: BaseWSGIServer | None = None
 
