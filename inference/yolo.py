@@ -57,9 +57,10 @@ def input_shape(height: int, width: int, size: int, stride: int = 32) -> tuple[i
     return new_h + (size - new_h) % stride, new_w + (size - new_w) % stride
 
 
-def letterbox(image_bgr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+def fit(image_bgr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
     """The image resized into `shape` (height, width) keeping its aspect ratio,
-    centred on grey padding, as a 1x3xHxW float32 RGB blob in [0, 1]."""
+    centred on grey padding: HxWx3 uint8 BGR, as the graph's pre-processing
+    takes it where the runtime does that part (`letterbox` does it here)."""
     height, width = image_bgr.shape[:2]
     r = min(shape[0] / height, shape[1] / width)
     new_w, new_h = max(round(width * r), 1), max(round(height * r), 1)
@@ -68,8 +69,13 @@ def letterbox(image_bgr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray
     left, right = round(dw - 0.1), round(dw + 0.1)
     resized = image_bgr if (width, height) == (new_w, new_h) else cv2.resize(image_bgr, (new_w, new_h))
     padded = cv2.copyMakeBorder(resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
-    blob = cv2.dnn.blobFromImage(padded, scalefactor=1 / 255.0, swapRB=True)
-    return blob, Letterbox(new_w / width, new_h / height, left, top, shape[0], shape[1])
+    return padded, Letterbox(new_w / width, new_h / height, left, top, shape[0], shape[1])
+
+
+def letterbox(image_bgr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """`fit`, then the graph's own input: a 1x3xHxW float32 RGB blob in [0, 1]."""
+    padded, fitted = fit(image_bgr, shape)
+    return cv2.dnn.blobFromImage(padded, scalefactor=1 / 255.0, swapRB=True), fitted
 
 
 def decode(
