@@ -4,31 +4,36 @@ Each message carries the chat's options (DetectionOptions): the model, among
 those the deployment offers (inference.detector.Detectors), the confidence
 threshold and the labels' language.
 
-For each message: a first heartbeat (a task the workflow gave up on is dropped
-before any work; the download goes out beside it), decode the original from S3, detect, draw and
+For each message: download and decode the original from S3, detect, draw and
 encode, upload the annotated JPEG, report `SendTaskSuccess` with a
 `DetectionResult` (or `SendTaskFailure` with a named error), and only then
-delete the message. Heartbeats continue in the background from the first beat
-to the report. A taken message stays hidden from other workers for a short
-lease (`task_lease_s`), renewed with every heartbeat: a worker that dies stops
-renewing, and within one lease another worker takes the same message, whose
-task token the workflow is still waiting on. (Step Functions' HeartbeatSeconds
-cannot tell a dead worker from a task still waiting in a backlog: it counts
-from the moment the message is sent. It is the last resort, sized for backlogs.)
+delete the message. Heartbeats go out from a thread of their own, the first
+as soon as the original is in hand (beside the decoding and the model, not
+in front of them), then every few seconds until the report. A task the first
+beat finds gone (the workflow gave up on it) is dropped: before the model
+when the beat's answer is in by then (always, for a message that waited
+behind others), and in any case before the upload. A taken message stays
+hidden from other workers for a short lease (`task_lease_s`), renewed with
+every heartbeat: a worker that dies stops renewing, and within one lease
+another worker takes the same message, whose task token the workflow is
+still waiting on. (Step Functions' HeartbeatSeconds cannot tell a dead
+worker from a task still waiting in a backlog: it counts from the moment the
+message is sent. It is the last resort, sized for backlogs.)
 
 The model is the only part that needs the CPU; the rest waits on the network.
 So they overlap (`prefetch` >= 1; 2 by default): while the model works on one
-image, the next messages (`prefetch` at most) are received, beaten for and
-downloaded, and the previous ones uploaded and reported. On stop (SIGTERM)
-no new message is received, and every message already received, prefetched
-ones included, is finished and reported before `run` returns. `prefetch` 0 does
-each message's steps in sequence on one thread.
+image, the next messages (`prefetch` at most) are received and downloaded,
+and the previous ones uploaded and reported. On stop (SIGTERM) no new message
+is received, and every message already received, prefetched ones included,
+is finished and reported before `run` returns. `prefetch` 0 does each
+message's steps in sequence on one thread.
 
 Run by `inference/__main__.py` in production and by the local stack in a thread.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import queue
@@ -36,6 +41,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,8 +86,10 @@ def _ms_since(started: float) -> int:
 
 
 class Heartbeat:
-    """Sends SendTaskHeartbeat now and every `interval_s` until the block ends,
-    renewing the lease on the task's queue message with each beat."""
+    """SendTaskHeartbeat for one task from a thread of its own, from `start()`
+    until `stop()`: the first beat at once, then one every `interval_s`, each
+    renewing the lease on the task's queue message. `gone()` tells what the
+    first beat found."""
 
     def __init__(
         self, sfn: Any, task_token: str, interval_s: float, renew_lease: Callable[[], None] = lambda: None
@@ -91,7 +99,31 @@ class Heartbeat:
         self._interval_s = interval_s
         self._renew_lease = renew_lease
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._beat_until_done, name="heartbeat", daemon=True)
+        self._first_answered = threading.Event()
+        self._gone = ""
+        self.first_beat_ms = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Heartbeat:
+        # The thread logs with the caller's context (the execution's correlation id).
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._beat_until_done,), name="heartbeat", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def gone(self, wait: bool = True) -> str:
+        """The error that says the workflow no longer awaits the task ("" while it
+        does). `wait`: until the first beat is answered; else "" if it is not yet."""
+        if wait:
+            self._first_answered.wait()
+        return self._gone
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
 
     def _beat(self) -> None:
         try:
@@ -101,7 +133,29 @@ class Heartbeat:
                 raise TaskGone(exc.response["Error"]["Code"]) from exc
             raise
 
+    def _first_beat(self) -> None:
+        started = time.perf_counter()
+        try:
+            for attempt in range(1, FIRST_BEAT_ATTEMPTS + 1):
+                try:
+                    self._beat()
+                    return
+                except TaskGone as gone:
+                    if gone.code != "InvalidToken" or attempt == FIRST_BEAT_ATTEMPTS:
+                        self._gone = gone.code
+                        return
+                    if self._done.wait(0.1 * attempt):
+                        return
+        except Exception as exc:  # not a "gone": work on; the report will tell
+            log.warning("first heartbeat failed: %s", type(exc).__name__)
+        finally:
+            self.first_beat_ms = _ms_since(started)
+            self._first_answered.set()
+
     def _beat_until_done(self) -> None:
+        self._first_beat()
+        if self._gone:
+            return
         while not self._done.wait(self._interval_s):
             try:
                 self._beat()
@@ -109,22 +163,6 @@ class Heartbeat:
             except Exception as exc:  # keep working; the report will tell
                 log.warning("heartbeat failed: %s", type(exc).__name__)
                 return
-
-    def __enter__(self) -> Heartbeat:
-        for attempt in range(1, FIRST_BEAT_ATTEMPTS + 1):
-            try:
-                self._beat()
-                break
-            except TaskGone as gone:
-                if gone.code != "InvalidToken" or attempt == FIRST_BEAT_ATTEMPTS:
-                    raise
-                time.sleep(0.1 * attempt)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
 
 
 @dataclass
@@ -217,8 +255,8 @@ class DetectionWorker:
 
     # --- the three steps: network, CPU, network --------------------------------
     def prepare(self, job: Job) -> bool:
-        """Read the task, send the first heartbeat, download and decode the image.
-        False: nothing more to do (unreadable message, or a task nobody awaits)."""
+        """Read the task, download the image, start the heartbeat, decode.
+        False: nothing more to do (an unreadable message)."""
         message = job.message
         try:
             job.task = contracts.validate("DetectionTask", json.loads(message["Body"]))
@@ -235,28 +273,24 @@ class DetectionWorker:
         job.timings["queue_wait_ms"] = max(0, int(time.time() * 1000 - sent_ms))
         with logs.correlate(job.task["execution_name"]):
             log.info("task received after %d ms in the queue", job.timings["queue_wait_ms"])
-            # The download goes out beside the first heartbeat (both wait on the
-            # network); nothing is decoded or run before the beat says the task is awaited.
-            download = _Download(self, job)
-            started = time.perf_counter()
-            heartbeat = Heartbeat(
-                self._sfn, job.task["task_token"], self._settings.heartbeat_interval_s, self._lease_renewer(message)
-            )
             try:
-                job.heartbeat = heartbeat.__enter__()
-            except TaskGone as gone:
-                log.warning("task no longer awaited (%s); dropping it", gone)
-                download.join()
-                self._delete(message)
-                return False
-            job.timings["first_heartbeat_ms"] = _ms_since(started)
-            try:
-                data = download.result()
-                started = time.perf_counter()
-                job.image = imaging.decode_image(data)
-                job.timings["decode_ms"] = _ms_since(started)
+                # Alone on the wire: the first heartbeat goes out after it, beside the
+                # decoding and the model, instead of sharing the network with the one
+                # call the image waits for.
+                data = self.download(job.task["image"], job.timings)
             except Exception as exc:
                 job.outcome = _as_outcome(exc)
+            finally:
+                job.heartbeat = Heartbeat(
+                    self._sfn, job.task["task_token"], self._settings.heartbeat_interval_s, self._lease_renewer(message)
+                ).start()
+            if job.outcome is None:
+                try:
+                    started = time.perf_counter()
+                    job.image = imaging.decode_image(data)
+                    job.timings["decode_ms"] = _ms_since(started)
+                except Exception as exc:
+                    job.outcome = _as_outcome(exc)
         return True
 
     def _lease_renewer(self, message: dict[str, Any]) -> Callable[[], None]:
@@ -273,10 +307,10 @@ class DetectionWorker:
 
     def process(self, job: Job) -> None:
         """Detect, draw and encode (the CPU's part); the outcome goes into the job."""
-        if job.outcome is not None:
+        assert job.heartbeat is not None
+        if job.outcome is not None or job.heartbeat.gone(wait=False):
             return
-        prepared_ms = max(job.timings.get("first_heartbeat_ms", 0), job.timings.get("download_ms", 0))
-        prepared_ms += job.timings.get("decode_ms", 0)
+        prepared_ms = job.timings.get("download_ms", 0) + job.timings.get("decode_ms", 0)
         job.timings["model_wait_ms"] = max(0, _ms_since(job.received) - prepared_ms)
         options = job.task["options"]
         with logs.correlate(job.task["execution_name"]):
@@ -292,9 +326,18 @@ class DetectionWorker:
         job.outcome = {"detections": output.detections, "annotated_jpeg": output.annotated_jpeg}
 
     def finish(self, job: Job) -> None:
-        """Upload the annotated image, report, stop the heartbeat, delete the message."""
-        assert job.heartbeat is not None and job.outcome is not None
+        """Upload the annotated image, report, stop the heartbeat, delete the message;
+        or, for a task nobody awaits any more, only stop and delete."""
+        assert job.heartbeat is not None
         with logs.correlate(job.task["execution_name"]):
+            gone = job.heartbeat.gone()
+            job.timings["first_heartbeat_ms"] = job.heartbeat.first_beat_ms
+            if gone:
+                log.warning("task no longer awaited (%s); dropping it", gone)
+                job.heartbeat.stop()
+                self._delete(job.message)
+                return
+            assert job.outcome is not None
             try:
                 outcome = self._result(job) if isinstance(job.outcome, dict) else job.outcome
             except Exception as exc:
@@ -302,10 +345,10 @@ class DetectionWorker:
             started = time.perf_counter()
             try:
                 self._report(job.task["task_token"], outcome)
-            except TaskGone as gone:
-                log.warning("task no longer awaited (%s); dropping it", gone)
+            except TaskGone as gone_now:
+                log.warning("task no longer awaited (%s); dropping it", gone_now)
             finally:
-                job.heartbeat.__exit__(None, None, None)
+                job.heartbeat.stop()
             job.timings["report_ms"] = _ms_since(started)
             # Service time: the message in hand -> the workflow told (the delete is after).
             job.timings["service_ms"] = _ms_since(job.received)
@@ -389,30 +432,8 @@ def _ms(seconds: float) -> int:
 _DONE = object()
 
 
-class _Download(threading.Thread):
-    """A job's original, fetched from S3 in a thread of its own."""
-
-    def __init__(self, worker: DetectionWorker, job: Job) -> None:
-        super().__init__(name="worker-download", daemon=True)
-        self._worker, self._job = worker, job
-        self._data = b""
-        self._error: Exception | None = None
-        self._correlation = job.task["execution_name"]
-        self.start()
-
-    def run(self) -> None:
-        with logs.correlate(self._correlation):
-            try:
-                self._data = self._worker.download(self._job.task["image"], self._job.timings)
-            except Exception as exc:
-                self._error = exc
-
-    def result(self) -> bytes:
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._data
-
+PACING_S = 0.5
+"""How long the next receive waits at most for the messages in hand to be downloaded."""
 
 REPORTERS = 2
 """Threads uploading and reporting: two, so that one slow answer from S3 or
@@ -466,8 +487,11 @@ class OverlappedLoop:
                 jobs = self._worker._receive(stop, max_messages=free)
                 for _ in range(free - len(jobs)):
                     self._slots.release()
-                for job in jobs:
-                    self._preparing.submit(self._prepare, job)
+                # The next receive waits until these are downloaded (a stalled download
+                # for PACING_S at most): going out beside them, it would take CPU and
+                # the emulator's or AWS's attention from the downloads the model waits
+                # for, and its messages would reach the model no sooner.
+                futures.wait([self._preparing.submit(self._prepare, job) for job in jobs], timeout=PACING_S)
         finally:
             self._preparing.shutdown(wait=True)
             self._ready.put(_DONE)

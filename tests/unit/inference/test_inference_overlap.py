@@ -134,7 +134,7 @@ def wait_until(condition: Any, timeout_s: float = 10) -> None:
 
 
 @pytest.mark.parametrize("prefetch", [0, 1, 2])
-def test_each_message_is_beaten_before_work_and_deleted_after_its_report(prefetch: int) -> None:
+def test_each_message_is_downloaded_beaten_and_deleted_after_its_report(prefetch: int) -> None:
     aws, detector, stop = Aws(messages=6), HeldDetector(), threading.Event()
     detector.release.set()
     thread = serve(aws, detector, prefetch, stop)
@@ -143,14 +143,13 @@ def test_each_message_is_beaten_before_work_and_deleted_after_its_report(prefetc
     thread.join(10)
 
     for index in range(6):
-        calls = aws.of(f"token-{index}")
-        # The download goes out beside the first heartbeat; the rest in order.
-        assert calls[0] == "receive" and sorted(calls[1:3]) == ["download", "heartbeat"]
-        assert calls[3:] == ["upload", "success", "delete"]
+        # The first heartbeat goes out once the original is in hand, and is
+        # answered before anything is uploaded or reported.
+        assert aws.of(f"token-{index}") == ["receive", "download", "heartbeat", "upload", "success", "delete"]
     assert detector.seen == 6
 
 
-def test_a_task_nobody_awaits_is_dropped_before_the_model_and_never_reported() -> None:
+def test_a_task_nobody_awaits_is_never_uploaded_nor_reported() -> None:
     aws, detector, stop = Aws(messages=3), HeldDetector(), threading.Event()
     detector.release.set()
     aws.gone = {"token-1"}
@@ -159,9 +158,25 @@ def test_a_task_nobody_awaits_is_dropped_before_the_model_and_never_reported() -
     stop.set()
     thread.join(10)
 
-    assert "success" not in aws.of("token-1") and "upload" not in aws.of("token-1")
-    assert aws.of("token-1")[-1] == "delete"
-    assert detector.seen == 2
+    assert aws.of("token-1") == ["receive", "download", "heartbeat", "delete"]
+    for index in (0, 2):
+        assert aws.of(f"token-{index}")[-2:] == ["success", "delete"]
+
+
+def test_a_task_found_gone_while_it_waited_for_the_model_is_not_run() -> None:
+    aws, detector, stop = Aws(messages=3), HeldDetector(), threading.Event()
+    aws.gone = {"token-1"}
+    thread = serve(aws, detector, prefetch=1, stop=stop)
+    assert detector.holding.wait(10)  # image 0 on the model; message 1 waits behind it
+    wait_until(lambda: "heartbeat" in aws.of("token-1"))
+    time.sleep(0.2)  # the answer ("TaskTimedOut") reaches the heartbeat's thread
+    detector.release.set()
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(3)))
+    stop.set()
+    thread.join(10)
+
+    assert detector.seen == 2, "images 0 and 2 only"
+    assert "upload" not in aws.of("token-1")
 
 
 def test_while_the_model_works_the_next_message_is_received_and_downloaded_but_no_more() -> None:
