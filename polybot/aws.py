@@ -9,6 +9,7 @@ containers under `sam local invoke`, the bot and worker containers).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,13 +58,30 @@ WITHIN_HEARTBEAT = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
 """The worker's Step Functions calls: a heartbeat must land within HeartbeatSeconds."""
 
 
+_session: boto3.session.Session | None = None
+_session_lock = threading.Lock()
+
+
 def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) -> Any:
-    return boto3.session.Session().client(
-        service,
-        region_name=settings.region,
-        endpoint_url=settings.aws_endpoint_url or None,
-        config=budget.config(),
-    )
+    """A client on the process's one boto3 Session.
+
+    A new Session parses botocore's endpoint and service data again: about
+    100 ms of CPU and tens of MB per client, measured; on Lambda that is cold
+    start, and under the local stack, where every function's first
+    invocations run at once in one process, it was three quarters of the CPU
+    in a burst (docs/performance.md). On one Session a client costs about
+    5 ms. A Session is not thread-safe, so clients are made under a lock; the
+    clients themselves are."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(
+            service,
+            region_name=settings.region,
+            endpoint_url=settings.aws_endpoint_url or None,
+            config=budget.config(),
+        )
 
 
 _THROTTLING = {
