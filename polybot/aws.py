@@ -66,12 +66,14 @@ def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) 
     """A client on the process's one boto3 Session.
 
     A new Session parses botocore's endpoint and service data again: about
-    100 ms of CPU and tens of MB per client, measured; on Lambda that is cold
+    110 ms of CPU and several MB per client, measured; on Lambda that is cold
     start, and under the local stack, where every function's first
     invocations run at once in one process, it was three quarters of the CPU
     in a burst (docs/performance.md). On one Session a client costs about
     5 ms. A Session is not thread-safe, so clients are made under a lock; the
-    clients themselves are."""
+    clients themselves are. The Session finds the credentials once, as
+    botocore does for each Session: static ones (Lambda's, a container's)
+    hold for the process's life, an instance role's refresh themselves."""
     global _session
     with _session_lock:
         if _session is None:

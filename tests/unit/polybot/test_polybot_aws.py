@@ -13,12 +13,6 @@ from polybot.settings import Settings
 SETTINGS = Settings(region="eu-west-1")
 
 
-@pytest.fixture(autouse=True)
-def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-
-
 def test_clients_share_the_service_data_parsed_once() -> None:
     s3 = aws.client("s3", SETTINGS)
     sqs = aws.client("sqs", SETTINGS, aws.IN_FUNCTION)
