@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import telebot
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
@@ -29,21 +29,25 @@ from telebot.apihelper import ApiTelegramException
 from telebot.types import ReplyParameters
 
 from bot import settings_menu, texts
-from bot.history import DETAILS, HISTORY, Results, chat_of, history_buttons, history_text, item_summary
+from bot.history import ImageResult, Results, chat_of, history_buttons, history_text, result_summary
 from bot.preferences import Choices
-from polybot import contracts, i18n, logs, naming, summary
+from polybot import callbacks, contracts, i18n, logs, naming, summary
 from polybot.albums import Added, Albums
+from polybot.contracts.messages import ImageRequest
 from polybot.errors import ContractViolation
 from polybot.settings import Settings
 from polybot.telegram import NOT_MODIFIED
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
 
 class Pipeline(Protocol):
-    def start(self, request: dict[str, Any]) -> bool | None: ...
+    def start(self, request: ImageRequest) -> bool | None: ...
 
-    def start_album(self, name: str, request: dict[str, Any]) -> bool | None: ...
+    def start_album(self, name: str, request: ImageRequest) -> bool | None: ...
 
 
 class Quota(Protocol):
@@ -53,7 +57,7 @@ class Quota(Protocol):
 class Preferences(Protocol):
     choices: Choices
 
-    def get(self, chat_id: int, language_code: str | None = None) -> dict[str, Any]: ...
+    def get(self, chat_id: int, language_code: str | None = None) -> contracts.messages.Preferences: ...
 
     def change(self, chat_id: int, field: str, value: Any) -> None: ...
 
@@ -69,8 +73,8 @@ class Defaults:
 
     choices: Choices = field(default_factory=lambda: Choices.from_settings(Settings()))
 
-    def get(self, chat_id: int, language_code: str | None = None) -> dict[str, Any]:
-        return {"language": i18n.language_of(language_code), **self.choices.defaults()}
+    def get(self, chat_id: int, language_code: str | None = None) -> contracts.messages.Preferences:
+        return self.choices.preferences(i18n.language_of(language_code))
 
     def change(self, chat_id: int, field: str, value: Any) -> None:
         raise ValueError("preferences are not kept in this deployment")
@@ -86,7 +90,7 @@ class Chats:
     preferences: Preferences = field(default_factory=Defaults)
     albums: Albums | None = None
     results: Results | None = None
-    s3: Any = None
+    s3: S3Client | None = None
     images_bucket: str = ""
 
 
@@ -144,9 +148,7 @@ def image_request(message: types.Message, received_at: datetime | None = None) -
     }
 
 
-def register(bot: telebot.TeleBot, pipeline: Pipeline | Chats, quota: Quota | None = None) -> None:
-    chats = pipeline if isinstance(pipeline, Chats) else Chats(pipeline, quota or Unlimited())
-
+def register(bot: telebot.TeleBot, chats: Chats) -> None:
     @bot.message_handler(commands=["start"])
     def welcome(message: types.Message) -> None:
         say(bot, message, "start")
@@ -186,9 +188,9 @@ def register(bot: telebot.TeleBot, pipeline: Pipeline | Chats, quota: Quota | No
 
 def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     try:
-        request = image_request(message)
-        request["preferences"] = chats.preferences.get(request["chat_id"], request["language_code"])
-        contracts.validate("ImageRequest", request)
+        fields = image_request(message)
+        fields["preferences"] = chats.preferences.get(fields["chat_id"], fields["language_code"])
+        request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:
         # Redelivering this update cannot make it readable: answer it now.
         log.warning("image message %s without usable file details: %s", message.message_id, exc)
@@ -218,8 +220,8 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
 def start_execution(
     bot: telebot.TeleBot,
     message: types.Message,
-    request: dict[str, Any],
-    start: Callable[[dict[str, Any]], bool | None],
+    request: ImageRequest,
+    start: Callable[[ImageRequest], bool | None],
     progress_text: str | None,
 ) -> None:
     """Show the progress message (`progress_text`), then `start` the execution with
@@ -292,8 +294,8 @@ def show_settings(bot: telebot.TeleBot, chats: Chats, message: types.Message) ->
 
 def show_history(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     language = language_of(message.from_user)
-    items = chats.results.recent(message.chat.id) if chats.results is not None else []
-    bot.reply_to(message, history_text(items, language), reply_markup=history_buttons(items, language))
+    results = chats.results.recent(message.chat.id) if chats.results is not None else []
+    bot.reply_to(message, history_text(results, language), reply_markup=history_buttons(results, language))
 
 
 # --- button taps ---------------------------------------------------------------
@@ -324,21 +326,21 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
     if message is None:
         return expired
     chat = message.chat.id
-    if data.startswith(settings_menu.SETTINGS):
+    if data.startswith(callbacks.SETTINGS):
         return change_setting(bot, chats, chat, message.message_id, data, language)
-    name = data[len(DETAILS) :]
+    name = data[len(callbacks.DETAILS) :]
     # Buttons are the bot's own; a crafted one naming another chat's image is refused.
     if chats.results is None or chat_of(name) != chat:
         return expired
     quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
-    if data.startswith(DETAILS):
+    if data.startswith(callbacks.DETAILS):
         bot.send_message(chat, chats.results.details(name, language), reply_parameters=quote)
         return None
-    if data.startswith(HISTORY):
-        item = chats.results.item(name)
-        if item is None:
+    if data.startswith(callbacks.HISTORY):
+        result = chats.results.image(name)
+        if result is None:
             return expired
-        resend(bot, chats, chat, item, language, quote)
+        resend(bot, chats, chat, result, language, quote)
         return None
     return expired
 
@@ -364,12 +366,12 @@ def change_setting(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: in
 
 
 def resend(
-    bot: telebot.TeleBot, chats: Chats, chat: int, item: dict[str, Any], language: str, quote: ReplyParameters
+    bot: telebot.TeleBot, chats: Chats, chat: int, result: ImageResult, language: str, quote: ReplyParameters
 ) -> None:
     """An earlier annotated image again: by the file_id Telegram gave it, else from
     the images bucket; a plain message when neither has it any more."""
-    caption = summary.shorten(item_summary(item, language), summary.CAPTION_LIMIT)
-    file_id = item.get("photo_file_id", {}).get("S")
+    caption = summary.shorten(result_summary(result, language), summary.CAPTION_LIMIT)
+    file_id = result.photo_file_id
     if file_id:
         try:
             bot.send_photo(chat, file_id, caption=caption, reply_parameters=quote)
@@ -378,15 +380,15 @@ def resend(
             if exc.error_code != 400:
                 raise
             log.info("Telegram no longer has the annotated photo; trying the bucket")
-    data = annotated_image(chats, item)
+    data = annotated_image(chats, result)
     if data is None:
         bot.send_message(chat, i18n.text("history.gone", language), reply_parameters=quote)
         return
     bot.send_photo(chat, data, caption=caption, reply_parameters=quote)
 
 
-def annotated_image(chats: Chats, item: dict[str, Any]) -> bytes | None:
-    key = item.get("annotated_key", {}).get("S")
+def annotated_image(chats: Chats, result: ImageResult) -> bytes | None:
+    key = result.annotated_key
     if not key or chats.s3 is None or not key.startswith(naming.ANNOTATED_PREFIX):
         return None
     try:

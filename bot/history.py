@@ -6,29 +6,76 @@ Every analysed image has its item under its own execution name `tg<chat>_<messag
 when it got no result; SendReply adds `photo_file_id`). /history lists the
 chat's last ten through the table's ByChat index (newest first); Details lists
 one image's detections, or each photo's of an album (polybot.albums). The state
-lives only in DynamoDB, so any bot process, restarted or not, answers.
+lives only in DynamoDB, so any bot process, restarted or not, answers; its
+items reach the rest of the bot as ImageResult records.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from polybot import i18n, naming, summary
+from polybot import callbacks, i18n, naming, summary
 from polybot.albums import Albums
+from polybot.contracts.messages import Detection
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 HISTORY_LENGTH = 10
-HISTORY = "h:"
-"""callback_data prefix of a /history button: "h:<execution name>" re-sends that image."""
-DETAILS = "d:"
-"""callback_data prefix of the Details button (functions/send_reply.py puts it on each answer)."""
 BUTTONS_PER_ROW = 5
 _MAX_PAGES = 5
 """Query pages read for one /history at most (items of other kinds are not in the index)."""
+
+_FROM_DYNAMODB = TypeDeserializer()
+_TO_DYNAMODB = TypeSerializer()
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One analysed image's results item, as the bot reads it back."""
+
+    name: str
+    """Its execution name (the item's key, `image_id`)."""
+    received_at: str | None
+    detections: list[Detection] | None
+    """What the model found; None when the item holds no detections (no result)."""
+    failed: bool
+    """The workflow recorded a failure for it."""
+    annotated_key: str | None
+    photo_file_id: str | None
+    """The annotated photo as Telegram keeps it, once sent (polybot/reply_ledger.py)."""
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> ImageResult:
+        """The record of a results item in DynamoDB's attribute-value form."""
+        values = {name: _FROM_DYNAMODB.deserialize(value) for name, value in item.items()}
+        raw = values.get("detections")
+        detections = (json.loads(raw) if isinstance(raw, str) and raw else []) if "detections" in values else None
+        return cls(
+            name=values["image_id"],
+            received_at=_text(values, "received_at"),
+            detections=detections,
+            failed="failure" in values,
+            annotated_key=_text(values, "annotated_key"),
+            photo_file_id=_text(values, "photo_file_id"),
+        )
+
+    @property
+    def can_be_sent_again(self) -> bool:
+        """Whether an annotated image of it was kept (by Telegram or in the bucket)."""
+        return self.photo_file_id is not None or self.annotated_key is not None
+
+
+def _text(values: Mapping[str, Any], name: str) -> str | None:
+    value = values.get(name)
+    return value if isinstance(value, str) else None
 
 
 def is_image_item(name: str) -> bool:
@@ -42,57 +89,55 @@ def is_image_item(name: str) -> bool:
 
 def chat_of(name: str) -> int | None:
     """The chat an execution name belongs to (albums included), or None if it is not one of ours."""
-    head = name.split("_album_", 1)[0] + "_1" if "_album_" in name else name
+    head = name.split(naming.ALBUM_INFIX, 1)[0] + "_1" if naming.ALBUM_INFIX in name else name
     try:
         return naming.parse_execution_name(head)[0]
     except ValueError:
         return None
 
 
-def detections_of(item: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = item.get("detections", {}).get("S")
-    found: list[dict[str, Any]] = json.loads(raw) if raw else []
-    return found
-
-
-def item_summary(item: dict[str, Any], language: str) -> str:
+def result_summary(result: ImageResult, language: str) -> str:
     """One image's result in a line: what was seen, "nothing recognised" or "no result"."""
-    if "failure" in item or "detections" not in item:
+    if result.failed or result.detections is None:
         return i18n.text("history.failed", language)
-    return summary.describe(detections_of(item), language) or i18n.text("history.nothing_found", language)
+    return summary.describe(result.detections, language) or i18n.text("history.nothing_found", language)
 
 
-def item_details(item: dict[str, Any] | None, language: str) -> str:
-    if item is None or "failure" in item or "detections" not in item:
+def result_details(result: ImageResult | None, language: str) -> str:
+    if result is None or result.failed or result.detections is None:
         return i18n.text("history.failed", language)
-    return summary.details(detections_of(item), language)
+    return summary.details(result.detections, language)
 
 
-def _when(item: dict[str, Any], language: str) -> str:
+def _when(result: ImageResult, language: str) -> str:
+    if result.received_at is None:
+        return "?"
     try:
-        return i18n.when(datetime.fromisoformat(item["received_at"]["S"].replace("Z", "+00:00")), language)
-    except (KeyError, ValueError):
+        return i18n.when(datetime.fromisoformat(result.received_at.replace("Z", "+00:00")), language)
+    except ValueError:
         return "?"
 
 
-def history_text(items: list[dict[str, Any]], language: str) -> str:
-    if not items:
+def history_text(results: list[ImageResult], language: str) -> str:
+    if not results:
         return i18n.text("history.empty", language)
     lines = [
-        i18n.text("history.line", language, index=i, when=_when(item, language), summary=item_summary(item, language))
-        for i, item in enumerate(items, start=1)
+        i18n.text(
+            "history.line", language, index=i, when=_when(result, language), summary=result_summary(result, language)
+        )
+        for i, result in enumerate(results, start=1)
     ]
     return summary.shorten("\n".join([i18n.text("history.title", language), *lines]), summary.TEXT_LIMIT)
 
 
-def history_buttons(items: list[dict[str, Any]], language: str) -> InlineKeyboardMarkup | None:
+def history_buttons(results: list[ImageResult], language: str) -> InlineKeyboardMarkup | None:
     """One button per image that can be shown again (it has an annotated image)."""
     buttons = [
         InlineKeyboardButton(
-            i18n.text("history.button", language, index=i), callback_data=HISTORY + item["image_id"]["S"]
+            i18n.text("history.button", language, index=i), callback_data=callbacks.HISTORY + result.name
         )
-        for i, item in enumerate(items, start=1)
-        if "photo_file_id" in item or "annotated_key" in item
+        for i, result in enumerate(results, start=1)
+        if result.can_be_sent_again
     ]
     if not buttons:
         return None
@@ -103,46 +148,50 @@ def history_buttons(items: list[dict[str, Any]], language: str) -> InlineKeyboar
 
 @dataclass
 class Results:
-    """The results items of analysed images, as the bot reads them."""
+    """The results items of analysed images, read as ImageResults: the table's
+    attribute-value form stays in here."""
 
-    dynamodb: Any
+    dynamodb: DynamoDBClient
     table: str
     albums: Albums
 
-    def recent(self, chat_id: int, limit: int = HISTORY_LENGTH) -> list[dict[str, Any]]:
+    def recent(self, chat_id: int, limit: int = HISTORY_LENGTH) -> list[ImageResult]:
         """The chat's last `limit` analysed images, newest first."""
-        found: list[dict[str, Any]] = []
+        found: list[ImageResult] = []
         start: dict[str, Any] | None = None
         for _ in range(_MAX_PAGES):
+            after: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             page = self.dynamodb.query(
                 TableName=self.table,
                 IndexName="ByChat",
                 KeyConditionExpression="chat_id = :chat",
-                ExpressionAttributeValues={":chat": {"N": str(chat_id)}},
+                ExpressionAttributeValues={":chat": _TO_DYNAMODB.serialize(chat_id)},
                 ScanIndexForward=False,
                 Limit=limit * 2,
-                **({"ExclusiveStartKey": start} if start else {}),
+                **after,
             )
-            found += [item for item in page.get("Items", []) if is_image_item(item["image_id"]["S"])]
+            results = [ImageResult.from_item(item) for item in page.get("Items", [])]
+            found += [result for result in results if is_image_item(result.name)]
             start = page.get("LastEvaluatedKey")
             if len(found) >= limit or not start:
                 break
         return found[:limit]
 
-    def item(self, name: str) -> dict[str, Any] | None:
-        answer = self.dynamodb.get_item(TableName=self.table, Key={"image_id": {"S": name}})
-        item: dict[str, Any] | None = answer.get("Item")
-        return item
+    def image(self, name: str) -> ImageResult | None:
+        """The results item of the image named `name`, if there is one."""
+        answer = self.dynamodb.get_item(TableName=self.table, Key={"image_id": _TO_DYNAMODB.serialize(name)})
+        item = answer.get("Item")
+        return ImageResult.from_item(item) if item is not None else None
 
     def details(self, name: str, language: str) -> str:
         """The Details of one image, or of each photo of an album, in `language`."""
-        if "_album_" not in name:
-            return item_details(self.item(name), language)
+        if naming.ALBUM_INFIX not in name:
+            return result_details(self.image(name), language)
         photos = self.albums.photos(name)
         if not photos:
             return i18n.text("callback.expired", language)
         parts = []
         for index, photo in enumerate(photos, start=1):
-            own = self.item(naming.execution_name(photo["chat_id"], photo["message_id"]))
-            parts.append(i18n.text("album.line", language, index=index, summary=item_details(own, language)))
+            own = self.image(naming.execution_name(photo["chat_id"], photo["message_id"]))
+            parts.append(i18n.text("album.line", language, index=index, summary=result_details(own, language)))
         return summary.shorten("\n\n".join(parts), summary.TEXT_LIMIT)

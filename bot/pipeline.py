@@ -10,33 +10,38 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
 
 from polybot import contracts, naming
+from polybot.contracts.messages import ExecutionInput, ImageRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 log = logging.getLogger(__name__)
 
 
 class ImagePipeline:
-    def __init__(self, sfn: Any, state_machine_arn: str) -> None:
+    def __init__(self, sfn: SFNClient, state_machine_arn: str) -> None:
         self._sfn = sfn
         self._arn = state_machine_arn
 
-    def start(self, request: dict[str, Any]) -> bool | None:
+    def start(self, request: ImageRequest) -> bool | None:
         """Start the execution for `request`: True; False if another delivery had
         started it; None if it exists and may be this call's own (see `_start`)."""
         return self._start(naming.execution_name(request["chat_id"], request["message_id"]), {"request": request})
 
-    def start_album(self, name: str, request: dict[str, Any]) -> bool | None:
+    def start_album(self, name: str, request: ImageRequest) -> bool | None:
         """Start the album's execution `name` with the photo of `request` (the first to
         arrive); False if another photo of the album (or a redelivery) started it;
         None as for `start`."""
-        album = {"media_group_id": request["media_group_id"]}
-        return self._start(name, {"request": request, "album": album})
+        # An album's photo has its group (`_start` validates: None is refused).
+        group = cast(str, request["media_group_id"])
+        return self._start(name, {"request": request, "album": {"media_group_id": group}})
 
-    def _start(self, name: str, execution_input: dict[str, Any]) -> bool | None:
+    def _start(self, name: str, execution_input: ExecutionInput) -> bool | None:
         contracts.validate("ExecutionInput", execution_input)
         try:
             self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(execution_input))

@@ -14,13 +14,20 @@ preference should not stop an answer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from polybot import i18n
+from polybot.contracts.messages import Preferences
 from polybot.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +35,32 @@ CONFIDENCE_CHOICES = (0.25, 0.4, 0.6)
 """The thresholds /settings offers (the deployment's default is added if it is not one of them)."""
 ALBUM_REPLIES = ("album", "each")
 
+_FROM_DYNAMODB = TypeDeserializer()
+_TO_DYNAMODB = TypeSerializer()
+
 
 def prefs_key(chat_id: int) -> dict[str, Any]:
-    return {"image_id": {"S": f"prefs:{chat_id}"}}
+    return {"image_id": _TO_DYNAMODB.serialize(f"prefs:{chat_id}")}
+
+
+@dataclass(frozen=True)
+class StoredChoices:
+    """What a chat chose, as its item keeps it; None where it chose nothing."""
+
+    confidence: float | None = None
+    model: str | None = None
+    album_reply: str | None = None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> StoredChoices:
+        """The record of the chat's item in DynamoDB's attribute-value form."""
+        values = {name: _FROM_DYNAMODB.deserialize(value) for name, value in item.items()}
+        confidence = values.get("confidence")
+        return cls(
+            confidence=float(confidence) if confidence is not None else None,
+            model=values.get("model"),
+            album_reply=values.get("album_reply"),
+        )
 
 
 @dataclass(frozen=True)
@@ -56,51 +86,51 @@ class Choices:
         }.get(field, ())
         return value in offered
 
-    def defaults(self) -> dict[str, Any]:
-        return {
-            "confidence": self.default_confidence,
-            "model": self.default_model,
-            "album_reply": self.default_album_reply,
-        }
+    def preferences(self, language: str, stored: StoredChoices | None = None) -> Preferences:
+        """The Preferences of a chat that chose `stored` (the defaults where it chose
+        nothing, or what is no longer offered), its replies in `language`."""
 
+        def chosen(field: str, value: Any, default: Any) -> Any:
+            return value if value is not None and self.allows(field, value) else default
 
-def _from_item(item: dict[str, Any], choices: Choices) -> dict[str, Any]:
-    chosen = choices.defaults()
-    stored: dict[str, Any] = {
-        "confidence": float(item["confidence"]["N"]) if "confidence" in item else None,
-        "model": item.get("model", {}).get("S"),
-        "album_reply": item.get("album_reply", {}).get("S"),
-    }
-    for field, value in stored.items():
-        if value is not None and choices.allows(field, value):
-            chosen[field] = value
-    return chosen
+        stored = stored or StoredChoices()
+        # Each value is offered (`allows`) or the deployment's own: the schema's.
+        return cast(
+            Preferences,
+            {
+                "language": language,
+                "confidence": chosen("confidence", stored.confidence, self.default_confidence),
+                "model": chosen("model", stored.model, self.default_model),
+                "album_reply": chosen("album_reply", stored.album_reply, self.default_album_reply),
+            },
+        )
 
 
 @dataclass
 class ChatPreferences:
-    dynamodb: Any
+    dynamodb: DynamoDBClient
     table: str
     choices: Choices
 
-    def get(self, chat_id: int, language_code: str | None = None) -> dict[str, Any]:
+    def get(self, chat_id: int, language_code: str | None = None) -> Preferences:
         """The chat's Preferences (polybot/contracts: Preferences), in the language of `language_code`."""
         try:
             item = self.dynamodb.get_item(TableName=self.table, Key=prefs_key(chat_id)).get("Item", {})
         except (BotoCoreError, ClientError) as exc:
             log.warning("cannot read the chat's preferences (%s); using the defaults", type(exc).__name__)
             item = {}
-        return {"language": i18n.language_of(language_code), **_from_item(item, self.choices)}
+        return self.choices.preferences(i18n.language_of(language_code), StoredChoices.from_item(item))
 
     def change(self, chat_id: int, field: str, value: Any) -> None:
         """Set one preference; ValueError when it is not one the chat may choose."""
         if not self.choices.allows(field, value):
             raise ValueError(f"{field}={value!r} is not offered")
-        stored = {"N": str(value)} if field == "confidence" else {"S": str(value)}
+        # DynamoDB numbers are Decimals; str() keeps the float's shortest form ("0.4").
+        stored = Decimal(str(value)) if field == "confidence" else str(value)
         self.dynamodb.update_item(
             TableName=self.table,
             Key=prefs_key(chat_id),
             UpdateExpression="SET #field = :value",
             ExpressionAttributeNames={"#field": field},
-            ExpressionAttributeValues={":value": stored},
+            ExpressionAttributeValues={":value": _TO_DYNAMODB.serialize(stored)},
         )

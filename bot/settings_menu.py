@@ -9,11 +9,9 @@ from typing import Any
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.preferences import ALBUM_REPLIES, Choices
-from polybot import i18n, summary
+from polybot import callbacks, i18n, summary
+from polybot.contracts.messages import Preferences
 
-SETTINGS = "s:"
-"""callback_data prefix of a /settings button."""
-CALLBACK_DATA_MAX_BYTES = 64
 CHOSEN = "✓ "
 
 
@@ -22,7 +20,7 @@ def model_name(model: str) -> str:
     return model.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def settings_text(preferences: dict[str, Any], language: str) -> str:
+def settings_text(preferences: Preferences, language: str) -> str:
     return i18n.text(
         "settings.title",
         language,
@@ -35,7 +33,7 @@ def settings_text(preferences: dict[str, Any], language: str) -> str:
 
 def parse(data: str) -> tuple[str, Any]:
     """(field, value) of a settings button's callback_data; ValueError if it is not one."""
-    field, _, raw = data.removeprefix(SETTINGS).partition(":")
+    field, _, raw = data.removeprefix(callbacks.SETTINGS).partition(":")
     if field == "confidence":
         return field, float(raw)
     if field in ("model", "album_reply") and raw:
@@ -44,13 +42,13 @@ def parse(data: str) -> tuple[str, Any]:
 
 
 def _button(text: str, field: str, value: Any, chosen: bool) -> InlineKeyboardButton | None:
-    data = f"{SETTINGS}{field}:{value}"
-    if len(data.encode()) > CALLBACK_DATA_MAX_BYTES:
+    data = f"{callbacks.SETTINGS}{field}:{value}"
+    if len(data.encode()) > callbacks.MAX_BYTES:
         return None  # Telegram refuses longer callback_data; a model with such a name is not offered here
     return InlineKeyboardButton((CHOSEN if chosen else "") + text, callback_data=data)
 
 
-def settings_keyboard(preferences: dict[str, Any], choices: Choices, language: str) -> InlineKeyboardMarkup:
+def settings_keyboard(preferences: Preferences, choices: Choices, language: str) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton | None]] = [
         [
             _button(i18n.percent(c, language), "confidence", c, c == preferences["confidence"])

@@ -21,6 +21,8 @@ _EXTENSIONS = {
 
 ORIGINALS_PREFIX = "originals/"
 ANNOTATED_PREFIX = "annotated/"
+ALBUM_INFIX = "_album_"
+"""Between the chat and the media group in an album's execution name."""
 
 _NAME = re.compile(r"tg(-?\d+)_(\d+)")
 
@@ -35,7 +37,7 @@ def album_execution_name(chat_id: int, media_group_id: str) -> str:
     """The one execution of an album (a Telegram media group): every photo of it
     maps here, whichever bot instance receives it."""
     group = re.sub(r"[^A-Za-z0-9_-]", "-", media_group_id)[:50]
-    return f"tg{chat_id}_album_{group}"
+    return f"tg{chat_id}{ALBUM_INFIX}{group}"
 
 
 def parse_execution_name(name: str) -> tuple[int, int]:

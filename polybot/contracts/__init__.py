@@ -2,7 +2,10 @@
 
 Writers call `validate` before sending and readers after receiving, so a
 change to a message is a change to `messages.schema.json` that both sides see.
-Used by the bot, the Lambda functions, the worker and the tests.
+`messages.py` holds the same messages as TypedDicts, generated from the schema
+(`make contracts`), and `validate` returns the one it checked: the code on both
+sides is typed by the schema too. Used by the bot, the Lambda functions, the
+worker and the tests.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, overload
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from polybot.contracts import messages
 from polybot.errors import ContractViolation
 
 SCHEMA_FILE = "messages.schema.json"
@@ -41,8 +45,90 @@ def _validator(message: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
-def validate(message: str, data: Any) -> Any:
-    """Return `data` unchanged if it is a valid `message`, else raise ContractViolation."""
+@overload
+def validate(message: Literal["AlbumGathering"], data: object) -> messages.AlbumGathering: ...
+
+
+@overload
+def validate(message: Literal["AlbumPhoto"], data: object) -> messages.AlbumPhoto: ...
+
+
+@overload
+def validate(message: Literal["Detection"], data: object) -> messages.Detection: ...
+
+
+@overload
+def validate(message: Literal["DetectionOptions"], data: object) -> messages.DetectionOptions: ...
+
+
+@overload
+def validate(message: Literal["DetectionResult"], data: object) -> messages.DetectionResult: ...
+
+
+@overload
+def validate(message: Literal["DetectionTask"], data: object) -> messages.DetectionTask: ...
+
+
+@overload
+def validate(message: Literal["ExecutionInput"], data: object) -> messages.ExecutionInput: ...
+
+
+@overload
+def validate(message: Literal["Failure"], data: object) -> messages.Failure: ...
+
+
+@overload
+def validate(message: Literal["GatherAlbumInput"], data: object) -> messages.GatherAlbumInput: ...
+
+
+@overload
+def validate(message: Literal["ImageRequest"], data: object) -> messages.ImageRequest: ...
+
+
+@overload
+def validate(message: Literal["NotifyFailureInput"], data: object) -> messages.NotifyFailureInput: ...
+
+
+@overload
+def validate(message: Literal["Preferences"], data: object) -> messages.Preferences: ...
+
+
+@overload
+def validate(message: Literal["ReplyOutcome"], data: object) -> messages.ReplyOutcome: ...
+
+
+@overload
+def validate(message: Literal["ReplyReceipt"], data: object) -> messages.ReplyReceipt: ...
+
+
+@overload
+def validate(message: Literal["SendAlbumReplyInput"], data: object) -> messages.SendAlbumReplyInput: ...
+
+
+@overload
+def validate(message: Literal["SendReplyInput"], data: object) -> messages.SendReplyInput: ...
+
+
+@overload
+def validate(message: Literal["StageImageInput"], data: object) -> messages.StageImageInput: ...
+
+
+@overload
+def validate(message: Literal["StagedImage"], data: object) -> messages.StagedImage: ...
+
+
+@overload
+def validate(message: Literal["TelegramWait"], data: object) -> messages.TelegramWait: ...
+
+
+@overload
+def validate(message: str, data: object) -> Any: ...
+
+
+def validate(message: str, data: object) -> Any:
+    """Return `data` unchanged if it is a valid `message`, else raise ContractViolation.
+    Typed as the message's TypedDict (polybot.contracts.messages) where `message`
+    is a literal name."""
     errors = sorted(_validator(message).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         first = errors[0]

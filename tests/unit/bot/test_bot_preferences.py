@@ -61,6 +61,18 @@ def test_choices_are_kept_per_chat(table: Table) -> None:
     assert store.get(2, None)["confidence"] == 0.25
 
 
+def test_choices_are_stored_as_dynamodb_numbers_and_strings(table: Table) -> None:
+    store = ChatPreferences(table, "results", CHOICES)
+    store.change(1, "confidence", 0.4)
+    store.change(1, "model", "yolov5n.onnx")
+
+    assert table.items["prefs:1"] == {
+        "image_id": {"S": "prefs:1"},
+        "confidence": {"N": "0.4"},
+        "model": {"S": "yolov5n.onnx"},
+    }
+
+
 @pytest.mark.parametrize(("field", "value"), [("confidence", 0.33), ("model", "evil.pt"), ("album_reply", "x")])
 def test_what_is_not_offered_cannot_be_chosen(table: Table, field: str, value: Any) -> None:
     with pytest.raises(ValueError, match="not offered"):

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import ast
 import copy
+import typing
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from polybot import contracts
+from polybot.contracts import generate, messages
 from polybot.errors import ContractViolation
 
 REQUEST: dict[str, Any] = {
@@ -170,3 +174,38 @@ def test_not_an_object_is_refused_at_the_root() -> None:
 def test_unknown_message_name_is_a_key_error() -> None:
     with pytest.raises(KeyError, match="NoSuchMessage"):
         contracts.validate("NoSuchMessage", {})
+
+
+# --- the TypedDicts generated from the schema -----------------------------------
+
+
+def test_the_typed_messages_are_what_the_schema_generates(tmp_path: Path) -> None:
+    written = generate.write(tmp_path / "messages.py")
+
+    assert written.read_text(encoding="utf-8") == generate.MODULE.read_text(encoding="utf-8"), (
+        "polybot/contracts/messages.py is not what messages.schema.json generates: run `make contracts`"
+    )
+
+
+def test_every_message_has_its_typed_dict() -> None:
+    assert set(contracts.message_names()) <= set(vars(messages))
+
+
+def test_the_typed_messages_need_nothing_but_typing_at_run_time() -> None:
+    # The Lambda layer and the images carry neither datamodel-code-generator nor pydantic.
+    tree = ast.parse(generate.MODULE.read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+
+    assert imported == {"__future__", "typing"}
+
+
+def test_validate_is_typed_as_the_message_it_checks() -> None:
+    typed: dict[str, Any] = {}
+    for signature in typing.get_overloads(contracts.validate):
+        hints = typing.get_type_hints(signature, globalns=vars(contracts))
+        if typing.get_origin(hints["message"]) is typing.Literal:
+            [name] = typing.get_args(hints["message"])
+            typed[name] = hints["return"]
+
+    assert typed == {name: getattr(messages, name) for name in contracts.message_names()}

@@ -1,0 +1,17 @@
+"""The callback_data of Polybot's inline buttons: a prefix that says what a tap
+does, then what it does it to. The workflow puts a Details button on its answers
+(functions/send_reply.py); the bot puts buttons on its /history and /settings
+messages, and answers every tap (bot/handlers.py).
+"""
+
+from __future__ import annotations
+
+DETAILS = "d:"
+"""The Details button: "d:<execution name>" lists what was found in that image, or in each photo of that album."""
+HISTORY = "h:"
+"""A /history button: "h:<execution name>" sends that annotated image again."""
+SETTINGS = "s:"
+"""A /settings button: "s:<field>:<value>" changes that preference."""
+
+MAX_BYTES = 64
+"""Telegram refuses a button whose callback_data is longer (core.telegram.org/bots/api#inlinekeyboardbutton)."""
