@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks import models, pipeline
 from local.embedded_aws import EmbeddedAws
@@ -25,6 +25,9 @@ from local.models import DEVELOPER_MODELS
 from local.polybot_stack import REPO_ROOT
 from polybot import aws
 from polybot.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 ASL = REPO_ROOT / "statemachines" / "image_pipeline.asl.json"
 
@@ -42,7 +45,7 @@ def run(images: int) -> dict[str, Any]:
     embedded = EmbeddedAws()
     embedded.start()
     settings = Settings.from_env(aws_endpoint_url=embedded.endpoint_url)
-    s3, sqs, sfn = (aws.client(name, settings) for name in ("s3", "sqs", "stepfunctions"))
+    s3, sqs, sfn = aws.client("s3", settings), aws.client("sqs", settings), aws.client("stepfunctions", settings)
     s3.create_bucket(Bucket="images")
     queue_url = sqs.create_queue(QueueName="detection", Attributes={"VisibilityTimeout": "660"})["QueueUrl"]
     machine = sfn.create_state_machine(
@@ -92,7 +95,7 @@ def run(images: int) -> dict[str, Any]:
     return {"sequential": results[0], "overlapped": {**overlapped, "prefetch": Settings().prefetch}}
 
 
-def _wait_queued(sqs: Any, queue_url: str, count: int) -> None:
+def _wait_queued(sqs: SQSClient, queue_url: str, count: int) -> None:
     deadline = time.monotonic() + 120
     while True:
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])

@@ -2,7 +2,7 @@
 
 - `serve` (default): the webhook server (production runs the same app under
   gunicorn: bot/wsgi.py).
-- `poll`: long-poll Telegram where there is no public HTTPS address.
+- `poll`: long-poll Telegram where there is no public HTTPS address (bot/polling.py).
 - `register-webhook`: the deploy step that points Telegram at
   POLYBOT_PUBLIC_URL and sets the command menu (bot/webhook.py); run once per
   instance boot, it exits 0 once Telegram has both and 1 when it gave up.
@@ -17,9 +17,9 @@ import time
 
 from werkzeug.serving import run_simple
 
-from bot import service
+from bot import polling, service
 from bot.app import BotNotReady
-from bot.webhook import ALLOWED_UPDATES, WebhookNotRegistered, register_with_telegram
+from bot.webhook import WebhookNotRegistered, register_with_telegram
 from polybot import logs
 from polybot.settings import Settings
 
@@ -59,9 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "poll":
         bot = connected(bot_service).bot
-        bot.delete_webhook()
         log.info("long polling %s", settings.telegram_api_url)
-        bot.infinity_polling(timeout=30, long_polling_timeout=20, allowed_updates=ALLOWED_UPDATES)
+        polling.poll(bot)
         return 0
     log.info("serving the webhook on port %d", settings.bot_port)
     run_simple("0.0.0.0", settings.bot_port, bot_service.app, threaded=True)  # noqa: S104 - behind the ALB

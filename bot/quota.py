@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ WINDOW_S = 60
 
 class ChatQuota:
     def __init__(
-        self, dynamodb: Any, table: str, photos_per_minute: int, clock: Callable[[], float] = time.time
+        self, dynamodb: DynamoDBClient, table: str, photos_per_minute: int, clock: Callable[[], float] = time.time
     ) -> None:
         self._dynamodb = dynamodb
         self._table = table

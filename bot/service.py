@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import telebot
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,6 +33,9 @@ from polybot.albums import Albums
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, load_credentials, make_bot
 
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
 RETRY_INTERVAL_S = 10.0
 """After a failed load, the next webhook call within this time fails fast
 instead of asking Secrets Manager again."""
@@ -47,7 +50,7 @@ class TelegramConnection:
     def __init__(
         self,
         settings: Settings,
-        secrets_client: Any,
+        secrets_client: SecretsManagerClient,
         register_handlers: Callable[[telebot.TeleBot], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

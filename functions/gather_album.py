@@ -18,26 +18,18 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
+from functions import services
 from polybot import aws, contracts, logs, naming
 from polybot.albums import GATHER_AFTER_S, Albums
-from polybot.settings import Settings
+from polybot.contracts.messages import AlbumGathering, GatherAlbumInput, GatheredPhoto
 
 
-@cache
-def _albums() -> Albums:
-    settings = Settings.from_env()
-    logs.configure("functions", settings.log_level, keep_existing=True)
-    settings.require("results_table")
-    return Albums(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table)
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> AlbumGathering:
     job = contracts.validate("GatherAlbumInput", event)
     with logs.correlate(job["execution_name"]), aws.aws_errors():
-        outcome = gather_album(job, _albums(), datetime.now(UTC))
+        outcome = gather_album(job, services.current().albums, datetime.now(UTC))
     return contracts.validate("AlbumGathering", outcome)
 
 
@@ -50,12 +42,14 @@ def seconds_left(started_at: str, now: datetime, window_s: float = GATHER_AFTER_
     return min(math.ceil(left), math.ceil(window_s)) if left > 0 else 0
 
 
-def gather_album(job: dict[str, Any], albums: Albums, now: datetime) -> dict[str, Any]:
+def gather_album(job: GatherAlbumInput, albums: Albums, now: datetime) -> AlbumGathering:
     wait_s = seconds_left(job["started_at"], now)
     if wait_s:
         return {"kind": "waiting", "wait_s": wait_s}
     # The photo that started the execution was added before the start; should its
     # entry be gone, the album is that photo alone rather than nothing.
     requests = albums.gather(job["execution_name"]) or [job["request"]]
-    photos = [{"execution_name": naming.execution_name(r["chat_id"], r["message_id"]), "request": r} for r in requests]
+    photos: list[GatheredPhoto] = [
+        {"execution_name": naming.execution_name(r["chat_id"], r["message_id"]), "request": r} for r in requests
+    ]
     return {"kind": "gathered", "photos": photos}

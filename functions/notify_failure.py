@@ -11,16 +11,13 @@ Input: NotifyFailureInput. Output: ReplyOutcome.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-import telebot
-
+from functions import services
 from polybot import aws, contracts, i18n, logs, summary
+from polybot.contracts.messages import ReplyOutcome
 from polybot.errors import TelegramRateLimited
-from polybot.reply_ledger import ReplyLedger
-from polybot.settings import Settings
-from polybot.telegram import answer_with_text, bot_from_secret
+from polybot.telegram import answer_with_text
 
 
 def plain_message(error: str, max_download_bytes: int, language: str = i18n.DEFAULT_LANGUAGE) -> str:
@@ -28,22 +25,14 @@ def plain_message(error: str, max_download_bytes: int, language: str = i18n.DEFA
     return summary.failure_reason(error, language, max_download_bytes)
 
 
-@cache
-def _services() -> tuple[Settings, telebot.TeleBot, ReplyLedger]:
-    settings = Settings.from_env()
-    logs.configure("functions", settings.log_level, keep_existing=True)
-    settings.require("results_table")
-    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
-    return settings, bot, ReplyLedger(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table)
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
     job = contracts.validate("NotifyFailureInput", event)
     name, request = job["execution_name"], job["request"]
     language = request["preferences"]["language"]
     with logs.correlate(name), aws.aws_errors():
-        settings, bot, ledger = _services()
-        text = plain_message(job["failure"]["Error"], settings.max_download_bytes, language)
+        wired = services.current()
+        ledger, bot = wired.ledger, wired.bot
+        text = plain_message(job["failure"]["Error"], wired.settings.max_download_bytes, language)
         # The reference lets support find the execution by name in the console.
         text += "\n" + i18n.text("failure.reference", language, name=name)
         once = ledger.once(name)
@@ -51,7 +40,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         progress_id = None if "reply" in once.recorded else request.get("progress_message_id")
         try:
             message_id = once.send("notice", lambda: answer_with_text(bot, request, progress_id, text))
-            outcome: dict[str, Any] = {"kind": "failure_notice", "message_id": message_id}
+            outcome: ReplyOutcome = {"kind": "failure_notice", "message_id": message_id}
         except TelegramRateLimited as limited:
             outcome = ledger.wait_for_telegram(name, limited)
     return contracts.validate("ReplyOutcome", outcome)

@@ -21,74 +21,67 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import telebot
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from polybot import aws, contracts, i18n, imaging, logs, summary, telegram
+from functions import services
+from functions.services import FunctionServices
+from polybot import aws, callbacks, contracts, i18n, imaging, logs, summary, telegram
+from polybot.contracts.messages import (
+    AlbumPhoto,
+    DetectionResult,
+    ImageRequest,
+    ReplyOutcome,
+    ReplyReceipt,
+    SendAlbumReplyInput,
+    SendReplyInput,
+    StagedImage,
+)
 from polybot.errors import TelegramRateLimited
-from polybot.reply_ledger import Once, ReplyLedger
-from polybot.settings import Settings
+from polybot.reply_ledger import Once
 from polybot.telegram import (
     answer_with_photo,
     answer_with_text,
-    bot_from_secret,
     media_photo,
     photo_file_id,
     reply_to,
 )
 
-DETAILS = "d:"
-"""callback_data prefix of the Details button: "d:<execution name>" (the bot answers it)."""
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    bot: telebot.TeleBot
-    s3: Any
-    ledger: ReplyLedger
-
-
-@cache
-def _services() -> Services:
-    settings = Settings.from_env()
-    logs.configure("functions", settings.log_level, keep_existing=True)
-    settings.require("results_table")
-    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
-    return Services(
-        settings,
-        bot,
-        aws.client("s3", settings, aws.IN_FUNCTION),
-        ReplyLedger(aws.client("dynamodb", settings, aws.IN_FUNCTION), settings.results_table),
-    )
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
     album = "photos" in event
     job = contracts.validate("SendAlbumReplyInput" if album else "SendReplyInput", event)
     name = job["execution_name"]
     with logs.correlate(name), aws.aws_errors():
-        services = _services()
-        once = services.ledger.once(name)
+        wired = services.current()
+        ledger, bot = wired.ledger, wired.bot
+        once = ledger.once(name)
         progress_id = job["request"].get("progress_message_id")
         try:
+            # `job` is the message `album` named when it was validated above.
             if album:
-                outcome = send_album_reply(job["request"], job["photos"], services, once, progress_id)
+                whole = cast(SendAlbumReplyInput, job)
+                outcome: ReplyOutcome = send_album_reply(whole["request"], whole["photos"], wired, once, progress_id)
             else:
+                single = cast(SendReplyInput, job)
                 outcome = send_reply(
-                    job["request"], job["staged"], job["detection"], services.bot, services.s3, once, progress_id
+                    single["request"], single["staged"], single["detection"], bot, wired.s3, once, progress_id
                 )
         except TelegramRateLimited as limited:
-            outcome = services.ledger.wait_for_telegram(name, limited)
+            outcome = ledger.wait_for_telegram(name, limited)
     return contracts.validate("ReplyOutcome", outcome)
 
 
 def details_button(execution_name: str, language: str) -> InlineKeyboardMarkup:
     markup = InlineKeyboardMarkup()
-    markup.add(InlineKeyboardButton(i18n.text("details.button", language), callback_data=DETAILS + execution_name))
+    markup.add(
+        InlineKeyboardButton(i18n.text("details.button", language), callback_data=callbacks.DETAILS + execution_name)
+    )
     return markup
 
 
@@ -101,7 +94,7 @@ class Shown:
     document: bytes | None
 
 
-def shown(s3: Any, staged: dict[str, Any], detection: dict[str, Any]) -> Shown:
+def shown(s3: S3Client, staged: StagedImage, detection: DetectionResult) -> Shown:
     annotated = s3.get_object(Bucket=staged["bucket"], Key=detection["annotated_key"])["Body"].read()
     photo = imaging.photo_rendition(
         annotated,
@@ -115,20 +108,20 @@ def shown(s3: Any, staged: dict[str, Any], detection: dict[str, Any]) -> Shown:
     return Shown(photo, annotated if len(annotated) <= telegram.UPLOAD_MAX_BYTES else None)
 
 
-def send_document(bot: telebot.TeleBot, request: dict[str, Any], once: Once, step: str, data: bytes, name: str) -> None:
+def send_document(bot: telebot.TeleBot, request: ImageRequest, once: Once, step: str, data: bytes, name: str) -> None:
     document = telebot.types.InputFile(io.BytesIO(data), file_name=f"{name}-annotated.jpg")
     once.send(step, lambda: bot.send_document(request["chat_id"], document, reply_parameters=reply_to(request)))
 
 
 def send_reply(
-    request: dict[str, Any],
-    staged: dict[str, Any],
-    detection: dict[str, Any],
+    request: ImageRequest,
+    staged: StagedImage,
+    detection: DetectionResult,
     bot: telebot.TeleBot,
-    s3: Any,
+    s3: S3Client,
     once: Once,
     progress_id: int | None = None,
-) -> dict[str, Any]:
+) -> ReplyReceipt:
     language = request["preferences"]["language"]
     detections = detection["detections"]
     text = summary.caption(detections, language, staged["width"])
@@ -144,46 +137,46 @@ def send_reply(
     return {"kind": "annotated_photo", "message_id": message_id}
 
 
-def _photo_text(photo: dict[str, Any], language: str, max_download_bytes: int) -> str:
+def _photo_text(photo: AlbumPhoto, language: str, max_download_bytes: int) -> str:
     if "failure" in photo:
         return summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
     return summary.caption(photo["detection"]["detections"], language, photo["staged"]["width"])
 
 
 def send_album_reply(
-    request: dict[str, Any],
-    photos: list[dict[str, Any]],
-    services: Services,
+    request: ImageRequest,
+    photos: list[AlbumPhoto],
+    wired: FunctionServices,
     once: Once,
     progress_id: int | None,
-) -> dict[str, Any]:
+) -> ReplyReceipt:
     """An album's answer. "album": the progress message becomes the summary, photo
     by photo, with a Details button, and the annotated photos follow as one media
     group (a photo alone when only one has boxes). "each": every photo gets its
     own answer, the progress message becoming the one of the photo it answers."""
     language = request["preferences"]["language"]
     ordered = sorted(photos, key=lambda p: p["request"]["message_id"])
-    texts = [_photo_text(p, language, services.settings.max_download_bytes) for p in ordered]
+    texts = [_photo_text(p, language, wired.settings.max_download_bytes) for p in ordered]
     if request["preferences"]["album_reply"] == "each":
-        return _each_photo(request, ordered, texts, services, once, progress_id)
+        return _each_photo(request, ordered, texts, wired, once, progress_id)
     lines = [i18n.text("album.line", language, index=i, summary=t) for i, t in enumerate(texts, start=1)]
     overview = summary.shorten("\n".join([i18n.text("album.title", language), *lines]), summary.TEXT_LIMIT)
     markup = details_button(once.execution_name, language)
-    message_id = once.send("reply", lambda: answer_with_text(services.bot, request, progress_id, overview, markup))
+    message_id = once.send("reply", lambda: answer_with_text(wired.bot, request, progress_id, overview, markup))
     annotated = [(i, p) for i, p in enumerate(ordered, start=1) if "detection" in p and p["detection"]["detections"]]
-    images = {p["execution_name"]: shown(services.s3, p["staged"], p["detection"]) for _, p in annotated}
+    images = {p["execution_name"]: shown(wired.s3, p["staged"], p["detection"]) for _, p in annotated}
     first = ordered[0]["request"]
     captions = [
         summary.shorten(i18n.text("album.caption", language, index=i, summary=t), summary.CAPTION_LIMIT)
         for i, t in enumerate(texts, start=1)
     ]
     if annotated:
-        once.send("photos", lambda: _send_photos(services, first, annotated, images, captions))
+        once.send("photos", lambda: _send_photos(wired, first, annotated, images, captions))
     for _, photo in annotated:
         document = images[photo["execution_name"]].document
         if document is not None:
             send_document(
-                services.bot,
+                wired.bot,
                 photo["request"],
                 once,
                 f"document_{photo['request']['message_id']}",
@@ -194,9 +187,9 @@ def send_album_reply(
 
 
 def _send_photos(
-    services: Services,
-    first: dict[str, Any],
-    annotated: list[tuple[int, dict[str, Any]]],
+    wired: FunctionServices,
+    first: ImageRequest,
+    annotated: list[tuple[int, AlbumPhoto]],
     images: dict[str, Shown],
     captions: list[str],
 ) -> Any:
@@ -206,55 +199,55 @@ def _send_photos(
     if len(annotated) == 1:
         [(index, photo)] = annotated
         messages = [
-            services.bot.send_photo(
+            wired.bot.send_photo(
                 chat, images[photo["execution_name"]].photo, caption=captions[index - 1], reply_parameters=quote
             )
         ]
     else:
         media: list[Any] = [media_photo(images[p["execution_name"]].photo, captions[i - 1]) for i, p in annotated]
-        messages = services.bot.send_media_group(chat, media, reply_parameters=quote)
+        messages = wired.bot.send_media_group(chat, media, reply_parameters=quote)
     for (_, photo), message in zip(annotated, messages, strict=True):
         file_id = photo_file_id(message)
         if file_id:
-            services.ledger.remember_photo(photo["execution_name"], file_id)
+            wired.ledger.remember_photo(photo["execution_name"], file_id)
     return messages[0]
 
 
 def _each_photo(
-    request: dict[str, Any],
-    ordered: list[dict[str, Any]],
+    request: ImageRequest,
+    ordered: list[AlbumPhoto],
     texts: list[str],
-    services: Services,
+    wired: FunctionServices,
     once: Once,
     progress_id: int | None,
-) -> dict[str, Any]:
+) -> ReplyReceipt:
     # The progress message answers the photo that started the album; the others get new messages.
     starter = [photo["request"]["message_id"] == request["message_id"] for photo in ordered]
     answers = [
-        _answer_photo(services, once, photo, text, progress_id if first else None)
+        _answer_photo(wired, once, photo, text, progress_id if first else None)
         for photo, text, first in zip(ordered, texts, starter, strict=True)
     ]
     started = [a for first, a in zip(starter, answers, strict=True) if first]
     return {"kind": "album", "message_id": (started or answers)[0]}
 
 
-def _answer_photo(services: Services, once: Once, photo: dict[str, Any], text: str, edit: int | None) -> int:
+def _answer_photo(wired: FunctionServices, once: Once, photo: AlbumPhoto, text: str, edit: int | None) -> int:
     """One album photo's own answer (the chat prefers one per photo)."""
     own, name = photo["request"], photo["execution_name"]
     step = f"reply_{own['message_id']}"
     if "detection" not in photo or not photo["detection"]["detections"]:
-        return once.send(step, lambda: answer_with_text(services.bot, own, edit, text))
-    image = shown(services.s3, photo["staged"], photo["detection"])
+        return once.send(step, lambda: answer_with_text(wired.bot, own, edit, text))
+    image = shown(wired.s3, photo["staged"], photo["detection"])
     markup = details_button(name, own["preferences"]["language"])
 
     def answer() -> Any:
-        message = answer_with_photo(services.bot, own, edit, image.photo, text, markup)
+        message = answer_with_photo(wired.bot, own, edit, image.photo, text, markup)
         file_id = photo_file_id(message)
         if file_id:
-            services.ledger.remember_photo(name, file_id)
+            wired.ledger.remember_photo(name, file_id)
         return message
 
     message_id = once.send(step, answer)
     if image.document is not None:
-        send_document(services.bot, own, once, f"document_{own['message_id']}", image.document, name)
+        send_document(wired.bot, own, once, f"document_{own['message_id']}", image.document, name)
     return message_id

@@ -9,31 +9,27 @@ Input: StageImageInput. Output: StagedImage.
 from __future__ import annotations
 
 import time
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import telebot
 
+from functions import services
 from polybot import aws, contracts, imaging, logs, naming
+from polybot.contracts.messages import ImageRequest, StagedImage
 from polybot.errors import FileTooLarge
 from polybot.settings import Settings
-from polybot.telegram import bot_from_secret, download, telegram_errors
+from polybot.telegram import download, telegram_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
-@cache
-def _services() -> tuple[Settings, telebot.TeleBot, Any]:
-    settings = Settings.from_env()
-    logs.configure("functions", settings.log_level, keep_existing=True)
-    settings.require("images_bucket")
-    bot, _ = bot_from_secret(settings, aws.client("secretsmanager", settings, aws.IN_FUNCTION))
-    return settings, bot, aws.client("s3", settings, aws.IN_FUNCTION)
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> StagedImage:
     job = contracts.validate("StageImageInput", event)
     with logs.correlate(job["execution_name"]), aws.aws_errors():
-        settings, bot, s3 = _services()
-        staged = stage_image(job["request"], job["execution_name"], settings, bot, s3)
+        wired = services.current()
+        wired.settings.require("images_bucket")
+        staged = stage_image(job["request"], job["execution_name"], wired.settings, wired.bot, wired.s3)
     return contracts.validate("StagedImage", staged)
 
 
@@ -42,12 +38,13 @@ def _too_large(size: int, limit: int) -> FileTooLarge:
 
 
 def stage_image(
-    request: dict[str, Any], execution_name: str, settings: Settings, bot: telebot.TeleBot, s3: Any
-) -> dict[str, Any]:
+    request: ImageRequest, execution_name: str, settings: Settings, bot: telebot.TeleBot, s3: S3Client
+) -> StagedImage:
     started = time.perf_counter()
     limit = settings.max_download_bytes
-    if (request.get("file_size") or 0) > limit:
-        raise _too_large(request["file_size"], limit)
+    size = request.get("file_size") or 0
+    if size > limit:
+        raise _too_large(size, limit)
     with telegram_errors():
         file = bot.get_file(request["file_id"])
         if (file.file_size or 0) > limit:

@@ -31,6 +31,7 @@ from local.stack import load_template
 from local.telegram_standin import SentMessage
 from polybot import logs
 from polybot.albums import Albums
+from polybot.contracts.messages import ImageRequest
 from polybot.settings import ENV_VARS
 
 BUILT_TEMPLATE = REPO_ROOT / ".aws-sam" / "build" / "template.yaml"
@@ -88,7 +89,7 @@ def provide_what_the_event_needs(stack: PolybotStack, event: dict[str, Any]) -> 
     the photos of the album GatherAlbum gathers (the event's and the next one)."""
     assert stack.telegram is not None
     photo = sample_images()[0].read_bytes()
-    request = event.get("request", {})
+    request: ImageRequest = event.get("request", {})
     if "started_at" in event:
         albums = Albums(stack.client("dynamodb"), stack.settings.results_table)
         for message_id in (request["message_id"], request["message_id"] + 1):

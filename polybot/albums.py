@@ -21,11 +21,15 @@ import enum
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from polybot import contracts
+from polybot.contracts.messages import ImageRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 KEEP_S = 2 * 24 * 3600
 """The album's item expires (table TTL) after its execution could have ended."""
@@ -54,10 +58,10 @@ def album_key(execution_name: str) -> dict[str, Any]:
 
 @dataclass
 class Albums:
-    dynamodb: Any
+    dynamodb: DynamoDBClient
     table: str
 
-    def add(self, execution_name: str, request: dict[str, Any]) -> Added:
+    def add(self, execution_name: str, request: ImageRequest) -> Added:
         """Put the photo of `request` in the album. Repeating it changes nothing
         (a redelivered first photo is FIRST again, until another photo joined)."""
         contracts.validate("ImageRequest", request)
@@ -83,7 +87,7 @@ class Albums:
         others = [name for name in before if name.startswith(_PHOTO) and name != photo]
         return Added.LATER if others else Added.FIRST
 
-    def gather(self, execution_name: str) -> list[dict[str, Any]]:
+    def gather(self, execution_name: str) -> list[ImageRequest]:
         """Close the album and return its photos' ImageRequests in message order
         (at most MAX_PHOTOS). The same answer on every call."""
         answer = self.dynamodb.update_item(
@@ -95,13 +99,13 @@ class Albums:
         )
         return photos_of(answer.get("Attributes", {}))
 
-    def photos(self, execution_name: str) -> list[dict[str, Any]]:
+    def photos(self, execution_name: str) -> list[ImageRequest]:
         """The album's photos as recorded so far (the bot's Details and /history use it)."""
         item = self.dynamodb.get_item(TableName=self.table, Key=album_key(execution_name), ConsistentRead=True)
         return photos_of(item.get("Item", {}))
 
 
-def photos_of(item: dict[str, Any]) -> list[dict[str, Any]]:
+def photos_of(item: dict[str, Any]) -> list[ImageRequest]:
     requests = [
         contracts.validate("ImageRequest", json.loads(value["S"]))
         for name, value in item.items()

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 import boto3
 from botocore.config import Config
@@ -21,6 +21,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from polybot.errors import AwsUnavailable
 from polybot.settings import Settings
+
+if TYPE_CHECKING:
+    # boto3-stubs (the dev extra) for mypy only: Lambda's layer and the images do without.
+    from botocore.client import BaseClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,23 @@ _session: boto3.session.Session | None = None
 _session_lock = threading.Lock()
 
 
-def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) -> Any:
+@overload
+def client(service: Literal["dynamodb"], settings: Settings, budget: CallBudget = ...) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["iam"], settings: Settings, budget: CallBudget = ...) -> IAMClient: ...
+@overload
+def client(service: Literal["s3"], settings: Settings, budget: CallBudget = ...) -> S3Client: ...
+@overload
+def client(
+    service: Literal["secretsmanager"], settings: Settings, budget: CallBudget = ...
+) -> SecretsManagerClient: ...
+@overload
+def client(service: Literal["sqs"], settings: Settings, budget: CallBudget = ...) -> SQSClient: ...
+@overload
+def client(service: Literal["stepfunctions"], settings: Settings, budget: CallBudget = ...) -> SFNClient: ...
+@overload
+def client(service: str, settings: Settings, budget: CallBudget = ...) -> BaseClient: ...
+def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) -> BaseClient:
     """A client on the process's one boto3 Session.
 
     A new Session parses botocore's endpoint and service data again: about
@@ -73,12 +99,15 @@ def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) 
     5 ms. A Session is not thread-safe, so clients are made under a lock; the
     clients themselves are. The Session finds the credentials once, as
     botocore does for each Session: static ones (Lambda's, a container's)
-    hold for the process's life, an instance role's refresh themselves."""
+    hold for the process's life, an instance role's refresh themselves.
+
+    Typed by service name for the services the project uses (boto3-stubs);
+    a name known only at run time gets botocore's BaseClient."""
     global _session
     with _session_lock:
         if _session is None:
             _session = boto3.session.Session()
-        return _session.client(
+        return _session.client(  # type: ignore[call-overload]  # the overloads above type it
             service,
             region_name=settings.region,
             endpoint_url=settings.aws_endpoint_url or None,

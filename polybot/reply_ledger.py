@@ -19,12 +19,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from polybot.contracts.messages import TelegramWait
 from polybot.errors import TelegramRateLimited
 from polybot.telegram import photo_file_id, telegram_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class SentMessage(Protocol):
 
 @dataclass
 class ReplyLedger:
-    dynamodb: Any
+    dynamodb: DynamoDBClient
     table: str
 
     def _key(self, execution_name: str) -> dict[str, Any]:
@@ -96,7 +100,7 @@ class ReplyLedger:
     def once(self, execution_name: str) -> Once:
         return Once(self, execution_name, self.sent(execution_name))
 
-    def wait_for_telegram(self, execution_name: str, limited: TelegramRateLimited) -> dict[str, Any]:
+    def wait_for_telegram(self, execution_name: str, limited: TelegramRateLimited) -> TelegramWait:
         """The TelegramWait the workflow waits out, or `limited` again when waiting is no use."""
         retry_after_s = max(1, limited.retry_after_s or 1)
         waits = self.count_wait(execution_name)

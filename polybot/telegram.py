@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import telebot
@@ -22,6 +22,7 @@ from telebot.apihelper import ApiException, ApiHTTPException, ApiTelegramExcepti
 from telebot.types import ReplyParameters
 
 from polybot import logs
+from polybot.contracts.messages import ImageRequest
 from polybot.errors import (
     FileTooLarge,
     PolybotError,
@@ -30,6 +31,9 @@ from polybot.errors import (
     TelegramUnavailable,
 )
 from polybot.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # What the Bot API accepts (core.telegram.org/bots/api#sendphoto, #senddocument).
 # The local stand-in refuses what Telegram refuses, with these same numbers.
@@ -58,8 +62,8 @@ class BotCredentials:
         return cls(telegram_token=values["telegram_token"], webhook_secret=values.get("webhook_secret", ""))
 
 
-def load_credentials(secrets_client: object, secret_id: str) -> BotCredentials:
-    value = secrets_client.get_secret_value(SecretId=secret_id)  # type: ignore[attr-defined]
+def load_credentials(secrets_client: SecretsManagerClient, secret_id: str) -> BotCredentials:
+    value = secrets_client.get_secret_value(SecretId=secret_id)
     credentials = BotCredentials.from_secret_string(value["SecretString"])
     logs.redact(credentials.telegram_token)
     logs.redact(credentials.webhook_secret)
@@ -146,7 +150,7 @@ def download(token: str, file_path: str, max_bytes: int, settings: Settings) -> 
     return bytes(data)
 
 
-def bot_from_secret(settings: Settings, secrets_client: object) -> tuple[telebot.TeleBot, BotCredentials]:
+def bot_from_secret(settings: Settings, secrets_client: SecretsManagerClient) -> tuple[telebot.TeleBot, BotCredentials]:
     settings.require("telegram_secret_id")
     credentials = load_credentials(secrets_client, settings.telegram_secret_id)
     return make_bot(credentials.telegram_token, settings), credentials
@@ -162,7 +166,7 @@ def telegram_errors() -> Iterator[None]:
         raise named_error(exc) from None
 
 
-def reply_to(request: dict[str, Any]) -> ReplyParameters:
+def reply_to(request: ImageRequest) -> ReplyParameters:
     """Reply parameters quoting the user's message of an ImageRequest."""
     # The user may have deleted their message meanwhile: answer anyway.
     return ReplyParameters(message_id=request["message_id"], allow_sending_without_reply=True)
@@ -205,7 +209,7 @@ def edit_or_send(edit: Any, send: Any, progress_id: int | None) -> Any:
 
 def answer_with_text(
     bot: telebot.TeleBot,
-    request: dict[str, Any],
+    request: ImageRequest,
     progress_id: int | None,
     text: str,
     markup: telebot.types.InlineKeyboardMarkup | None = None,
@@ -226,7 +230,7 @@ def media_photo(photo: bytes, caption: str | None = None) -> telebot.types.Input
 
 def answer_with_photo(
     bot: telebot.TeleBot,
-    request: dict[str, Any],
+    request: ImageRequest,
     progress_id: int | None,
     photo: bytes,
     caption: str,

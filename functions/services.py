@@ -1,0 +1,112 @@
+"""What the workflow functions work with, wired in one place from one Settings:
+the Telegram bot (its token from the secret), the AWS clients, and the stores
+kept on them (the reply ledger, the albums).
+
+Each handler takes them from `current()`. On Lambda nothing is installed: the
+first invocation builds them from the environment (`Settings.from_env`) and the
+execution environment keeps them for the next. The local stack, which runs the
+handlers in its own process, calls `install(settings)` instead, so no setting
+passes through `os.environ`.
+
+Every attribute is built on first use and kept: a cold start makes only what its
+function uses (GatherAlbum never reads the secret, StageImage never the table).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import telebot
+
+from polybot import aws, logs
+from polybot.albums import Albums
+from polybot.reply_ledger import ReplyLedger
+from polybot.settings import Settings
+from polybot.telegram import bot_from_secret
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+T = TypeVar("T")
+
+
+class _built_once(Generic[T]):
+    """functools.cached_property, built under a lock of its own: under the local
+    stack many invocations start at once in one process, and each client or bot is
+    still made once (cached_property itself stopped locking in Python 3.12), while
+    a slow secret does not hold up the clients of other functions."""
+
+    def __init__(self, build: Callable[[FunctionServices], T]) -> None:
+        self._build = build
+        self._name = build.__name__
+
+    def __get__(self, services: FunctionServices, owner: type | None = None) -> T:
+        with services._locks_lock:
+            lock = services._locks.setdefault(self._name, threading.Lock())
+        with lock:
+            if self._name not in services.__dict__:
+                services.__dict__[self._name] = self._build(services)
+            # Once built, the instance attribute answers before this descriptor does.
+            built: T = services.__dict__[self._name]
+            return built
+
+
+@dataclass
+class FunctionServices:
+    """Settings, and what the handlers call, each built on first use."""
+
+    settings: Settings
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _locks_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    @_built_once
+    def bot(self) -> telebot.TeleBot:
+        bot, _ = bot_from_secret(self.settings, aws.client("secretsmanager", self.settings, aws.IN_FUNCTION))
+        return bot
+
+    @_built_once
+    def s3(self) -> S3Client:
+        return aws.client("s3", self.settings, aws.IN_FUNCTION)
+
+    @_built_once
+    def dynamodb(self) -> DynamoDBClient:
+        return aws.client("dynamodb", self.settings, aws.IN_FUNCTION)
+
+    @_built_once
+    def ledger(self) -> ReplyLedger:
+        self.settings.require("results_table")
+        return ReplyLedger(self.dynamodb, self.settings.results_table)
+
+    @_built_once
+    def albums(self) -> Albums:
+        self.settings.require("results_table")
+        return Albums(self.dynamodb, self.settings.results_table)
+
+
+_installing = threading.Lock()
+_current: FunctionServices | None = None
+
+
+def install(settings: Settings) -> None:
+    """Run the functions of this process with `settings` (the local stack), in place
+    of the environment's; replaces what was installed or built before. Logging is
+    left as the process has it."""
+    global _current
+    with _installing:
+        _current = FunctionServices(settings)
+
+
+def current() -> FunctionServices:
+    """The installed services; where none are (Lambda), built from the environment
+    on first use, logging set up as the settings say."""
+    global _current
+    with _installing:
+        if _current is None:
+            settings = Settings.from_env()
+            logs.configure("functions", settings.log_level, keep_existing=True)
+            _current = FunctionServices(settings)
+        return _current
