@@ -30,6 +30,8 @@ import numpy as np
 from inference import calibration, yolo
 from inference.backends import BACKENDS
 from inference.detector import load_backend
+from inference.export import exported_model
+from inference.weights import default_export_dir, fetched_weights
 from polybot.settings import Settings
 
 
@@ -88,12 +90,10 @@ def image_set_as_jpeg() -> list[bytes]:
 
 def compare_backends(settings: Settings, repeats: int, backends: tuple[str, ...] = BACKENDS) -> list[BackendFigures]:
     """Each backend's figures; the first is PyTorch, the reference."""
-    from inference.detector import _exported_model, _fetched_weights, default_export_dir
-
     names = ("pytorch", *[b for b in backends if b != "pytorch"])
-    weights = _fetched_weights(settings.model, settings.model_dir)
+    weights = fetched_weights(settings.model, settings.model_dir)
     export_dir = Path(settings.export_dir) if settings.export_dir else default_export_dir()
-    exported = {b: _exported_model(weights, b, export_dir, settings.image_size)[1] for b in names if b != "pytorch"}
+    exported = {b: exported_model(weights, b, export_dir, settings.image_size)[1] for b in names if b != "pytorch"}
     figures: dict[str, BackendFigures] = {}
     boxes: dict[str, list[yolo.Boxes]] = {}
     for round_ in range(repeats):

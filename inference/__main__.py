@@ -8,9 +8,8 @@ import signal
 import threading
 from types import FrameType
 
-from inference.detector import Detector
-from inference.worker import DetectionWorker
-from polybot import aws, logs
+from inference.service import build_worker
+from polybot import logs
 from polybot.settings import Settings
 
 
@@ -24,15 +23,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    detector = Detector.from_settings(settings)
-    worker = DetectionWorker(
-        settings,
-        detector,
-        sqs=aws.client("sqs", settings),
-        s3=aws.client("s3", settings),
-        sfn=aws.client("stepfunctions", settings, aws.WITHIN_HEARTBEAT),
-    )
-    worker.run(stop)
+    build_worker(settings).run(stop)
 
 
 if __name__ == "__main__":

@@ -4,26 +4,26 @@ process, then detect, draw and encode for each image, as the chat prefers
 deployment offers: the production model, loaded at start, and the others
 (`Settings.offered_models`), each loaded on first use and kept.
 
-Called by the worker for each image; pure apart from loading (and, where no
-export of the weights is found, exporting them once: see `inference.export`).
+Built by `inference.service` and called by the worker for each image; pure
+apart from loading (the weights: `inference.weights`; and, where no export of
+them is found, exporting them once: `inference.export`). `load_backend` is
+also what `benchmarks.models` times.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-from inference import drawing
+from inference import drawing, export
 from inference.backends import (
     BACKENDS,
     Backend,
@@ -32,7 +32,9 @@ from inference.backends import (
     PyTorchBackend,
     cores,
 )
+from inference.weights import default_export_dir, fetched_weights, offline_safe_environment, weights_path
 from polybot import i18n, logs
+from polybot.contracts.messages import Detection
 from polybot.errors import ModelNotOffered
 from polybot.settings import Settings
 
@@ -41,81 +43,23 @@ log = logging.getLogger(__name__)
 JPEG_QUALITY = 90
 
 
-class ModelUnavailable(RuntimeError):
-    """The configured weights (or their export for the backend) are not here and cannot be made."""
-
-
 @dataclass(frozen=True)
 class DetectionOutput:
-    detections: list[dict[str, Any]]
+    detections: list[Detection]
     annotated_jpeg: bytes
     inference_ms: int
     draw_ms: int = 0
     encode_ms: int = 0
 
 
-def offline_safe_environment() -> None:
-    """Ultralytics settings that keep it from reaching the internet at import and
-    at run time (probes, usage events, pip installs of missing backends). Must run
-    before the first `import ultralytics`. Explicit environment values win."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ.setdefault("YOLO_AUTOINSTALL", "0")
-    os.environ.setdefault("YOLO_VERBOSE", "0")
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "polybot-ultralytics"))
+class ObjectDetector(Protocol):
+    """What the worker asks of a model: its name, and detect+draw+encode (`Detector`)."""
 
+    name: str
 
-def default_export_dir() -> Path:
-    """Where exports made on first start are kept when POLYBOT_EXPORT_DIR is not set."""
-    return Path(tempfile.gettempdir()) / "polybot-exports"
-
-
-def weights_path(spec: str, model_dir: str = "") -> Path:
-    """Where the weights named `spec` are: `spec` itself if it is a file, else the
-    file of that name in `model_dir`, else `spec` (for Ultralytics to fetch)."""
-    path = Path(spec).expanduser()
-    if not path.is_file() and model_dir and (Path(model_dir) / path.name).is_file():
-        return Path(model_dir) / path.name
-    return path
-
-
-def _fetched_weights(spec: str, model_dir: str) -> Path:
-    """The weights file: local, else asked of Ultralytics by name; fails with a
-    message that says how to provide it."""
-    path = weights_path(spec, model_dir)
-    if path.is_file():
-        return path
-    log.warning("weights file %s not found; asking Ultralytics for %s", spec, path.name)
-    try:
-        offline_safe_environment()
-        from ultralytics import YOLO
-
-        return Path(str(YOLO(path.name, task="detect").ckpt_path))
-    except Exception as exc:
-        raise ModelUnavailable(
-            f"Cannot load the YOLO model {spec!r}: no such file here or in POLYBOT_MODEL_DIR={model_dir!r}, "
-            f"and Ultralytics could not download {path.name!r} ({type(exc).__name__}: {exc}). Run `make models`, "
-            "or set POLYBOT_MODEL to the path of a weights file."
-        ) from exc
-
-
-def _exported_model(weights: Path, backend: str, export_dir: Path, image_size: int) -> tuple[Path, float | None]:
-    """The backend's export of the weights: found, or made now (needs the `export` extra)."""
-    from inference import export
-
-    found = export.model_file(weights, backend, export_dir)
-    if found.exists():
-        return found, None
-    try:
-        offline_safe_environment()
-        import nncf  # noqa: F401 - only to fail early, with the message below
-        import ultralytics  # noqa: F401
-    except ImportError as exc:
-        raise ModelUnavailable(
-            f"No {backend} export of {weights.name} in POLYBOT_EXPORT_DIR={export_dir}, and this environment "
-            f"cannot make one ({exc}): the worker image exports at build time; elsewhere install the "
-            "`export` extra (pip install '.[export]') or set POLYBOT_BACKEND=pytorch."
-        ) from exc
-    return export.ensure_export(weights, backend, export_dir, image_size)
+    def detect(
+        self, image_bgr: np.ndarray, confidence: float | None = None, language: str = i18n.DEFAULT_LANGUAGE
+    ) -> DetectionOutput: ...
 
 
 def load_backend(
@@ -136,21 +80,17 @@ def load_backend(
     weights = weights_path(spec, model_dir)
     if backend in ("onnxruntime", "openvino") and weights.suffix == ".onnx" and weights.is_file():
         # Already an ONNX graph (e.g. the seed model): nothing to export; OpenVINO reads it as it is.
-        from inference.export import class_names
-
         if backend == "openvino":
-            return OpenVinoBackend(weights, confidence, image_size, class_names(weights), threads), None
-        return OnnxRuntimeBackend(weights, confidence, image_size, class_names(weights), threads), None
+            return OpenVinoBackend(weights, confidence, image_size, export.class_names(weights), threads), None
+        return OnnxRuntimeBackend(weights, confidence, image_size, export.class_names(weights), threads), None
     if backend == "pytorch":
         offline_safe_environment()
         logs.adopt("ultralytics")
-        return PyTorchBackend(_fetched_weights(spec, model_dir), confidence, image_size, threads), None
-    from inference.export import class_names
-
-    model, export_s = _exported_model(
-        _fetched_weights(spec, model_dir), backend, Path(export_dir) if export_dir else default_export_dir(), image_size
+        return PyTorchBackend(fetched_weights(spec, model_dir), confidence, image_size, threads), None
+    model, export_s = export.exported_model(
+        fetched_weights(spec, model_dir), backend, Path(export_dir) if export_dir else default_export_dir(), image_size
     )
-    names = class_names(model)
+    names = export.class_names(model)
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(model, confidence, image_size, names, threads), export_s
     return OpenVinoBackend(model, confidence, image_size, names, threads, name=backend), export_s
@@ -220,7 +160,7 @@ class Detector:
         boxes = self.backend.predict(image_bgr, confidence)
         inference_ms = _ms_since(started)
         names = self.backend.names
-        detections: list[dict[str, Any]] = [
+        detections: list[Detection] = [
             {
                 "label": names.get(int(cls), str(int(cls))),
                 "class_id": int(cls),
@@ -258,19 +198,19 @@ class Detectors:
     def __init__(
         self,
         settings: Settings,
-        production: Any,
-        load: Callable[[str], Any] | None = None,
+        production: ObjectDetector,
+        load: Callable[[str], ObjectDetector] | None = None,
     ) -> None:
         self._settings = settings
-        self._loaded: dict[str, Any] = {settings.model: production}
+        self._loaded: dict[str, ObjectDetector] = {settings.model: production}
         self._load = load or self._load_offered
         self._lock = threading.Lock()
 
     @property
-    def production(self) -> Any:
+    def production(self) -> ObjectDetector:
         return self._loaded[self._settings.model]
 
-    def get(self, model: str) -> Any:
+    def get(self, model: str) -> ObjectDetector:
         if model not in self._settings.offered_models:
             raise ModelNotOffered(f"model {model!r} is not one of {', '.join(self._settings.offered_models)}")
         with self._lock:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from polybot import i18n
+from polybot.contracts.messages import Detection
 
 # Ultralytics' class palette (20 colours, by class id modulo 20), as RGB hex.
 PALETTE_HEX = [
@@ -56,14 +56,14 @@ def label_font(configured: str = "") -> LabelFont:
     return LabelFont(i18n.label_font_path(configured))
 
 
-def tag_text(detection: dict[str, Any], language: str) -> str:
+def tag_text(detection: Detection, language: str) -> str:
     """What the tag of a detection says: its class in `language` and its confidence."""
     return f"{i18n.label(detection['label'], language)} {detection['confidence']:.2f}"
 
 
 def annotate(
     image_bgr: np.ndarray,
-    detections: list[dict[str, Any]],
+    detections: list[Detection],
     language: str = i18n.DEFAULT_LANGUAGE,
     font: LabelFont | None = None,
 ) -> np.ndarray:

@@ -13,8 +13,9 @@ weights or a changed recipe never reuse a stale export.
 
 Run at image build time (inference/Dockerfile's export stage), and by
 `inference.detector` on first start where no export is found (developer
-machines, the local stack), which needs the `export` extra (torch,
-Ultralytics, NNCF). Nothing is downloaded: the weights are a local file.
+machines, the local stack; `exported_model`), which needs the `export` extra
+(torch, Ultralytics, NNCF). Nothing is downloaded: the weights are a local
+file. `benchmarks.models` times every backend's export.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 import yaml
 
 from inference import calibration
+from inference.weights import ModelUnavailable, offline_safe_environment, weights_path
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,25 @@ def class_names(model: Path) -> dict[int, str]:
     else:
         names = yaml.safe_load((model.parent / "metadata.yaml").read_text(encoding="utf-8"))["names"]
     return {int(k): str(v) for k, v in names.items()}
+
+
+def exported_model(weights: Path, backend: str, export_dir: Path, image_size: int) -> tuple[Path, float | None]:
+    """The backend's export of the weights: found, or made now (needs the `export`
+    extra); and the seconds the export took (None: it was there)."""
+    found = model_file(weights, backend, export_dir)
+    if found.exists():
+        return found, None
+    try:
+        offline_safe_environment()
+        import nncf  # noqa: F401 - only to fail early, with the message below
+        import ultralytics  # noqa: F401
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"No {backend} export of {weights.name} in POLYBOT_EXPORT_DIR={export_dir}, and this environment "
+            f"cannot make one ({exc}): the worker image exports at build time; elsewhere install the "
+            "`export` extra (pip install '.[export]') or set POLYBOT_BACKEND=pytorch."
+        ) from exc
+    return ensure_export(weights, backend, export_dir, image_size)
 
 
 @contextmanager
@@ -193,7 +214,6 @@ def _quantized(fp32_model: Path, folder: Path, image_size: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from inference.detector import offline_safe_environment, weights_path
     from polybot.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m inference.export", description=__doc__)

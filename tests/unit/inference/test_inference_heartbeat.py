@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from inference.worker import FIRST_BEAT_ATTEMPTS, Heartbeat
+from inference.heartbeat import FIRST_BEAT_ATTEMPTS, Heartbeat
 
 
 class StepFunctions:

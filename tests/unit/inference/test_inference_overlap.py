@@ -1,5 +1,5 @@
 """The worker's overlap of receive/download and upload/report with the model
-(inference/worker.py, `prefetch`): the task-token contract holds for every
+(inference/overlap.py, `prefetch`): the task-token contract holds for every
 message, and a stop finishes every message already received, prefetched
 ones included. AWS is in-memory here (the order of calls is the point); the
 local stack runs the same loop against the embedded AWS in the integration
@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from inference.detector import DetectionOutput
+from inference.detector import DetectionOutput, Detectors
 from inference.worker import DetectionWorker
 from polybot.settings import Settings
 
@@ -120,7 +120,7 @@ class HeldDetector:
 
 def serve(aws: Aws, detector: HeldDetector, prefetch: int, stop: threading.Event) -> threading.Thread:
     settings = Settings(detection_queue_url="https://queue", queue_wait_s=0, heartbeat_interval_s=60, prefetch=prefetch)
-    worker = DetectionWorker(settings, detector, sqs=aws, s3=aws, sfn=aws)
+    worker = DetectionWorker(settings, Detectors(settings, detector), sqs=aws, s3=aws, sfn=aws)
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     return thread

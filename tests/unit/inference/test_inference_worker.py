@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from inference.detector import Detectors
 from inference.worker import DetectionWorker
 from polybot.settings import Settings
 
@@ -37,7 +38,7 @@ class UnusedDetector:
 def run_worker(settings: Settings, error: Exception | None = None) -> IdleQueue:
     stop = threading.Event()
     queue = IdleQueue(stop, error=error)
-    DetectionWorker(settings, UnusedDetector(), sqs=queue, s3=None, sfn=None).run(stop)
+    DetectionWorker(settings, Detectors(settings, UnusedDetector()), sqs=queue, s3=None, sfn=None).run(stop)
     return queue
 
 

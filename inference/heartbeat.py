@@ -1,0 +1,135 @@
+"""The heartbeat of one DetectObjects task: SendTaskHeartbeat from a thread of
+its own, each beat also renewing the worker's lease on the task's queue
+message; and what Step Functions answers for a task nobody awaits any more.
+
+The first beat goes out as soon as the original is in hand (beside the
+decoding and the model, not in front of them), then one every few seconds
+until the report. A task the first beat finds gone (the workflow gave up on
+it) is dropped by the worker. A taken message stays hidden from other workers
+for a short lease (`task_lease_s`), renewed with every beat: a worker that
+dies stops renewing, and within one lease another worker takes the same
+message, whose task token the workflow is still waiting on. (Step Functions'
+HeartbeatSeconds cannot tell a dead worker from a task still waiting in a
+backlog: it counts from the moment the message is sent. It is the last
+resort, sized for backlogs.)
+
+Started and stopped by `inference.worker` for each message.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+log = logging.getLogger(__name__)
+
+GONE_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+"""Answers of Step Functions meaning "nobody waits for this token any more"."""
+
+FIRST_BEAT_ATTEMPTS = 4
+"""A token can reach a worker before Step Functions accepts it: moto's
+interpreter sends the message before it registers the token (AWS does not),
+so `InvalidToken` on the first heartbeat is retried a few times, within a
+second, before the task is taken for gone."""
+
+
+class TaskGone(Exception):
+    """The workflow no longer waits for this task (timed out, or already retried)."""
+
+    @property
+    def code(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def raise_if_gone(exc: ClientError) -> None:
+    """TaskGone from `exc` where its error says the task is no longer awaited."""
+    if exc.response["Error"]["Code"] in GONE_CODES:
+        raise TaskGone(exc.response["Error"]["Code"]) from exc
+
+
+class Heartbeat:
+    """SendTaskHeartbeat for one task from a thread of its own, from `start()`
+    until `stop()`: the first beat at once, then one every `interval_s`, each
+    renewing the lease on the task's queue message. `gone()` tells what the
+    first beat found."""
+
+    def __init__(
+        self, sfn: SFNClient, task_token: str, interval_s: float, renew_lease: Callable[[], None] = lambda: None
+    ) -> None:
+        self._sfn = sfn
+        self._token = task_token
+        self._interval_s = interval_s
+        self._renew_lease = renew_lease
+        self._done = threading.Event()
+        self._first_answered = threading.Event()
+        self._gone = ""
+        self.first_beat_ms = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Heartbeat:
+        # The thread logs with the caller's context (the execution's correlation id).
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._beat_until_done,), name="heartbeat", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def gone(self, wait: bool = True) -> str:
+        """The error that says the workflow no longer awaits the task ("" while it
+        does). `wait`: until the first beat is answered; else "" if it is not yet."""
+        if wait:
+            self._first_answered.wait()
+        return self._gone
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            self._sfn.send_task_heartbeat(taskToken=self._token)
+        except ClientError as exc:
+            raise_if_gone(exc)
+            raise
+
+    def _first_beat(self) -> None:
+        started = time.perf_counter()
+        try:
+            for attempt in range(1, FIRST_BEAT_ATTEMPTS + 1):
+                try:
+                    self._beat()
+                    return
+                except TaskGone as gone:
+                    if gone.code != "InvalidToken" or attempt == FIRST_BEAT_ATTEMPTS:
+                        self._gone = gone.code
+                        return
+                    if self._done.wait(0.1 * attempt):
+                        return
+        except Exception as exc:  # not a "gone": work on; the report will tell
+            log.warning("first heartbeat failed: %s", type(exc).__name__)
+        finally:
+            self.first_beat_ms = int((time.perf_counter() - started) * 1000)
+            self._first_answered.set()
+
+    def _beat_until_done(self) -> None:
+        self._first_beat()
+        if self._gone:
+            return
+        while not self._done.wait(self._interval_s):
+            try:
+                self._beat()
+                self._renew_lease()
+            except Exception as exc:  # keep working; the report will tell
+                log.warning("heartbeat failed: %s", type(exc).__name__)
+                return

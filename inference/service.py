@@ -1,0 +1,26 @@
+"""Wires a YOLO worker from settings: the models offered (the production one
+loaded now), and the clients of the queue, the images bucket and Step
+Functions (the last on the heartbeat's call budget). The one place the worker
+is built: used by `python -m inference` (inference/__main__.py) and by the
+local stack (local/polybot_stack.py).
+"""
+
+from __future__ import annotations
+
+from inference.detector import Detector, Detectors
+from inference.worker import DetectionWorker
+from polybot import aws
+from polybot.settings import Settings
+
+
+def build_worker(settings: Settings, production: Detector | None = None) -> DetectionWorker:
+    """The worker for `settings`. `production`: the production model, already
+    loaded (the local stack keeps it across worker restarts); None: load it now."""
+    detectors = Detectors(settings, production if production is not None else Detector.from_settings(settings))
+    return DetectionWorker(
+        settings,
+        detectors,
+        sqs=aws.client("sqs", settings),
+        s3=aws.client("s3", settings),
+        sfn=aws.client("stepfunctions", settings, aws.WITHIN_HEARTBEAT),
+    )
