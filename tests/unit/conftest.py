@@ -1,19 +1,17 @@
 """Fixtures shared by the unit tests: images made in memory, Telegram messages
-as the Bot API sends them, and Bot API endpoints on this machine (one that
-refuses connections, one that records calls) so that no test reaches Telegram."""
+as the Bot API sends them, and the Bot API on this machine so that no test
+reaches Telegram: the project's one stand-in (`telegram`, which records every
+call) and a port that refuses connections."""
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import telebot
@@ -104,82 +102,13 @@ def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 _QUIETENED = ("TeleBot", "urllib3", "botocore", "boto3", "werkzeug", "ultralytics")
 
 
-class BotApiStandIn:
-    """A Bot API server on a local port: records each call (method and
-    parameters) and answers it as Telegram would, or fails the methods named
-    in `fail` with the given error code."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, str]]] = []
-        self.fail: dict[str, int] = {}
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._answer()
-
-            def do_POST(self) -> None:
-                self._answer()
-
-            def _answer(self) -> None:
-                url = urlsplit(self.path)
-                method = url.path.rsplit("/", 1)[-1]
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                params = dict(parse_qsl(url.query)) | dict(parse_qsl(body))
-                stand_in.calls.append((method, params))
-                if method in stand_in.fail:
-                    code = stand_in.fail[method]
-                    answer: dict[str, Any] = {"ok": False, "error_code": code, "description": "stand-in failure"}
-                else:
-                    answer = {"ok": True, "result": stand_in.result(method, params)}
-                payload = json.dumps(answer).encode()
-                self.send_response(200 if answer["ok"] else answer["error_code"])
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
-
-    def result(self, method: str, params: dict[str, str]) -> Any:
-        if method.startswith("send") and method != "sendChatAction":
-            return {
-                "message_id": 1000 + len(self.calls),
-                "date": 1_714_557_601,
-                "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
-                "text": params.get("text", ""),
-            }
-        return True
-
-    def methods(self) -> list[str]:
-        return [method for method, _ in self.calls]
-
-
-@pytest.fixture
-def bot_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[BotApiStandIn]:
-    """A local Bot API stand-in that telebot is pointed at for the test."""
-    stand_in = BotApiStandIn()
-    stand_in.thread.start()
-    monkeypatch.setattr(apihelper, "API_URL", stand_in.url + "/bot{0}/{1}")
-    monkeypatch.setattr(apihelper, "FILE_URL", stand_in.url + "/file/bot{0}/{1}")
-    yield stand_in
-    stand_in.server.shutdown()
-    stand_in.server.server_close()
-
-
 STANDIN_TOKEN = "7000000009:STANDIN-TEST-TOKEN"
 """The bot token of the `telegram` stand-in and the `bot` that talks to it."""
 
 
 @pytest.fixture
 def telegram() -> Iterator[TelegramStandIn]:
-    """The Bot API stand-in (local/telegram_standin.py) over HTTP on this machine."""
+    """The Bot API stand-in (local/telegram_standin/) over HTTP on this machine."""
     stand_in = TelegramStandIn(STANDIN_TOKEN)
     stand_in.start()
     yield stand_in
@@ -189,7 +118,7 @@ def telegram() -> Iterator[TelegramStandIn]:
 @pytest.fixture
 def bot(telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
     """A TeleBot that talks to the stand-in."""
-    # make_bot points telebot's module-wide endpoint at the stand-in: put it back after.
-    monkeypatch.setattr(apihelper, "API_URL", apihelper.API_URL)
-    monkeypatch.setattr(apihelper, "FILE_URL", apihelper.FILE_URL)
+    # make_bot points telebot's module-wide endpoint and timeouts at the stand-in: put them back after.
+    for name in ("API_URL", "FILE_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRY_ON_ERROR"):
+        monkeypatch.setattr(apihelper, name, getattr(apihelper, name))
     return make_bot(STANDIN_TOKEN, Settings(telegram_api_url=telegram.api_url))

@@ -118,8 +118,7 @@ def bot(bot: telebot.TeleBot, chats: handlers.Chats) -> telebot.TeleBot:
 
 def run(bot: telebot.TeleBot, telegram: TelegramStandIn) -> None:
     """Handle every update the stand-in has queued, as the webhook would."""
-    updates = telegram._updates
-    telegram._updates = []
+    updates = telegram.take_updates()
     bot.process_new_updates([types.Update.de_json(json.dumps(u)) for u in updates])
 
 
@@ -190,7 +189,7 @@ def test_a_redelivered_photo_leaves_one_progress_message(
     bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
 ) -> None:
     message = telegram.user_sends_photo(CHAT, jpeg())
-    update = telegram._updates[0]
+    update = telegram.pending_updates[0]
     run(bot, telegram)
     bot.process_new_updates([types.Update.de_json(json.dumps(update))])
 

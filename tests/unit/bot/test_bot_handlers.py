@@ -13,6 +13,7 @@ from botocore.exceptions import ReadTimeoutError
 from telebot import types
 
 from bot import handlers
+from local.telegram_standin import TelegramStandIn
 from polybot import contracts, i18n
 
 Message = Callable[..., dict[str, Any]]
@@ -167,62 +168,72 @@ def pipeline() -> RecordingPipeline:
 
 
 @pytest.fixture
-def bot(pipeline: RecordingPipeline) -> telebot.TeleBot:
-    bot = telebot.TeleBot("123:ABC", threaded=False)
-    handlers.register(bot, pipeline)
+def bot(bot: telebot.TeleBot, pipeline: RecordingPipeline) -> telebot.TeleBot:
+    """The bot of tests/unit/conftest.py (talking to the `telegram` stand-in) with the handlers."""
+    handlers.register(bot, handlers.Chats(pipeline))
     return bot
 
 
 def test_a_photo_starts_the_pipeline_and_shows_progress(
-    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    photo_sizes: list,
 ) -> None:
     deliver(bot, telegram_message({"photo": photo_sizes}, chat_id=4242, message_id=77))
 
     [request] = pipeline.requests
     assert (request["chat_id"], request["message_id"], request["file_id"]) == (4242, 77, "photo-xl")
     # The progress message goes first, and the execution carries its id for the workflow to edit.
-    [(method, params)] = bot_api.calls
+    [(method, params)] = telegram.api_calls
     assert (method, params["text"], json.loads(params["reply_parameters"])) == (
         "sendMessage",
         i18n.text("progress", "en"),
         {"message_id": 77},
     )
-    assert request["progress_message_id"] == 1001
+    [progress] = telegram.sent
+    assert request["progress_message_id"] == progress.message_id
 
 
 def test_an_image_document_starts_the_pipeline(
-    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, telegram: TelegramStandIn, telegram_message: Message
 ) -> None:
     deliver(bot, telegram_message({"document": PNG_DOCUMENT}))
 
     [request] = pipeline.requests
     assert request["source"] == "document"
-    assert bot_api.methods() == ["sendMessage"]
+    assert telegram.calls == ["sendMessage"]
 
 
 def test_a_redelivered_image_starts_nothing_and_takes_back_its_progress_message(
-    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    photo_sizes: list,
 ) -> None:
     pipeline.started = False  # the execution of this name already exists: it answers in the first progress message
 
     deliver(bot, telegram_message({"photo": photo_sizes}))
 
     assert len(pipeline.requests) == 1
-    assert [(method, params.get("message_id")) for method, params in bot_api.calls] == [
+    [progress] = telegram.sent
+    assert [(method, params.get("message_id")) for method, params in telegram.api_calls] == [
         ("sendMessage", None),
-        ("deleteMessage", "1001"),
+        ("deleteMessage", str(progress.message_id)),
     ]
 
 
 def test_a_failed_progress_indicator_does_not_fail_the_update(
     bot: telebot.TeleBot,
     pipeline: RecordingPipeline,
-    bot_api: Any,
+    telegram: TelegramStandIn,
     telegram_message: Message,
     photo_sizes: list,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    bot_api.fail["sendMessage"] = 502
+    telegram.fail_next("sendMessage", 502, "Bad Gateway")
 
     with caplog.at_level(logging.WARNING, logger="bot.handlers"):
         deliver(bot, telegram_message({"photo": photo_sizes}))
@@ -233,22 +244,31 @@ def test_a_failed_progress_indicator_does_not_fail_the_update(
 
 
 def test_when_the_pipeline_cannot_start_the_user_is_told(
-    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    photo_sizes: list,
 ) -> None:
     pipeline.error = RuntimeError("Step Functions is down")
 
     deliver(bot, telegram_message({"photo": photo_sizes}, chat_id=4242, message_id=77))
 
     # The progress message becomes the notice.
-    [(_, progress), (method, params)] = bot_api.calls
+    [(_, progress), (method, params)] = telegram.api_calls
     assert json.loads(progress["reply_parameters"])["message_id"] == 77
     assert method == "editMessageText"
-    assert (params["chat_id"], params["message_id"]) == ("4242", "1001")
+    [notice] = telegram.sent
+    assert (params["chat_id"], params["message_id"]) == ("4242", str(notice.message_id))
     assert params["text"] == i18n.text("unavailable", "en")
 
 
 def test_when_step_functions_does_not_answer_in_time_the_update_fails_and_its_progress_message_stays(
-    bot: telebot.TeleBot, pipeline: RecordingPipeline, bot_api: Any, telegram_message: Message, photo_sizes: list
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    photo_sizes: list,
 ) -> None:
     # The execution may have started, and even answered in the progress message: nothing is taken back.
     pipeline.error = ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com/")
@@ -256,7 +276,7 @@ def test_when_step_functions_does_not_answer_in_time_the_update_fails_and_its_pr
     with pytest.raises(ReadTimeoutError):
         deliver(bot, telegram_message({"photo": photo_sizes}))
 
-    assert bot_api.methods() == ["sendMessage"]
+    assert telegram.calls == ["sendMessage"]
 
 
 def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
@@ -303,7 +323,7 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
 def test_anything_else_gets_one_reply_and_starts_nothing(
     bot: telebot.TeleBot,
     pipeline: RecordingPipeline,
-    bot_api: Any,
+    telegram: TelegramStandIn,
     telegram_message: Message,
     content: dict[str, Any],
     reply: str,
@@ -311,4 +331,4 @@ def test_anything_else_gets_one_reply_and_starts_nothing(
     deliver(bot, telegram_message(content))
 
     assert pipeline.requests == []
-    assert [(method, params["text"]) for method, params in bot_api.calls] == [("sendMessage", reply)]
+    assert [(method, params["text"]) for method, params in telegram.api_calls] == [("sendMessage", reply)]

@@ -1,6 +1,8 @@
 """local.telegram_standin: the Bot API methods the bot's conversation uses,
 refused where Telegram refuses them (the descriptions are Telegram's), driven
-through telebot over HTTP as the bot and the functions drive them."""
+through telebot over HTTP as the bot and the functions drive them; the calls it
+records and the faults it plays over HTTP. The parts alone:
+test_local_telegram_standin_{rules,state,delivery,faults}.py."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ import json
 from typing import Any
 
 import pytest
+import requests
 import telebot
 from PIL import Image
 from telebot.apihelper import ApiTelegramException
 from telebot.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 
-from local.telegram_standin import TelegramStandIn
+from local.telegram_standin import Fault, TelegramStandIn
 from polybot.telegram import EDIT_TARGET_GONE, NOT_MODIFIED
 from tests.unit.conftest import STANDIN_TOKEN
 
@@ -122,3 +125,67 @@ def test_commands_are_kept_per_language_within_telegrams_limits(
     assert "language code" in refusal(lambda: bot.set_my_commands([BotCommand("ok", "x")], language_code="rus"))
     assert "too many" in refusal(lambda: bot.set_my_commands([BotCommand(f"c{i}", "x") for i in range(101)]))
     assert json.loads(json.dumps(telegram.commands[("default", "ru")]))[0]["command"] == "history"
+
+
+def test_every_call_is_recorded_with_its_parameters(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    sent = bot.send_message(CHAT, "Hello", reply_parameters=telebot.types.ReplyParameters(77))
+    bot.delete_message(CHAT, sent.message_id)
+
+    [(method, params), deleted] = telegram.api_calls
+    assert (method, params["chat_id"], params["text"], json.loads(params["reply_parameters"])) == (
+        "sendMessage",
+        str(CHAT),
+        "Hello",
+        {"message_id": 77},
+    )
+    assert deleted == ("deleteMessage", {"chat_id": str(CHAT), "message_id": str(sent.message_id)})
+    assert telegram.calls == ["sendMessage", "deleteMessage"]
+    assert telegram.replies_to(CHAT, 77) == []
+
+
+def test_a_wrong_token_is_unauthorized_and_an_unknown_method_not_found(telegram: TelegramStandIn) -> None:
+    client = telegram.app.test_client()
+
+    wrong = client.post("/bot1:WRONG/sendMessage", data={"chat_id": CHAT, "text": "x"})
+    unknown = client.post(f"/bot{TOKEN}/sendVideoNote", data={"chat_id": CHAT})
+    missing = client.get(f"/file/bot{TOKEN}/files/none.jpg")
+
+    assert (wrong.status_code, wrong.get_json()["description"]) == (401, "Unauthorized")
+    assert (unknown.status_code, unknown.get_json()["description"]) == (404, "Not Found: method not found")
+    assert (missing.status_code, missing.get_json()["ok"]) == (404, False)
+    assert telegram.calls == ["sendVideoNote"]
+
+
+def test_a_file_over_the_download_limit_is_refused_and_a_smaller_one_served() -> None:
+    small = TelegramStandIn(TOKEN, max_download_bytes=10)
+    client = small.app.test_client()
+    fits, too_big = small.add_file(b"0123456789"), small.add_file(b"0123456789A")
+
+    found = client.get(f"/bot{TOKEN}/getFile", query_string={"file_id": fits.file_id}).get_json()["result"]
+    refused = client.get(f"/bot{TOKEN}/getFile", query_string={"file_id": too_big.file_id})
+
+    assert client.get(f"/file/bot{TOKEN}/{found['file_path']}").data == b"0123456789"
+    assert (refused.status_code, refused.get_json()["description"]) == (400, "Bad Request: file is too big")
+
+
+def test_an_answer_lost_after_the_effect_leaves_the_message_sent(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    telegram.inject("sendMessage", Fault("drop", after_effect=True))
+
+    with pytest.raises(requests.ConnectionError):
+        bot.send_message(CHAT, "Hello")
+
+    assert [m.text for m in telegram.sent] == ["Hello"]
+    assert bot.send_message(CHAT, "Again").text == "Again"
+
+
+def test_faults_not_yet_met_are_forgotten_when_cleared(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", times=2, retry_after=7)
+    with pytest.raises(ApiTelegramException) as raised:
+        bot.send_message(CHAT, "x")
+    assert (raised.value.error_code, raised.value.result_json["parameters"]) == (429, {"retry_after": 7})
+
+    telegram.clear_faults()
+
+    assert bot.send_message(CHAT, "y").text == "y"

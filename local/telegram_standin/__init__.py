@@ -1,0 +1,265 @@
+"""A local stand-in for the Telegram Bot API, spoken to over real HTTP.
+
+Polybot's bot and Lambda functions talk to it exactly as to Telegram (or a
+self-hosted Bot API server): `POLYBOT_TELEGRAM_API_URL` points at it. It
+serves the methods Polybot uses and keeps Telegram's documented rules; it plays
+the user's side of every chat; it fails as Telegram and its network do. Used by
+the local run (`python -m local`), the local stack, the tests and the benchmarks,
+all through `TelegramStandIn`, which composes one part per job:
+
+- server.py: the HTTP side (the Bot API's URLs, parameters, the JSON envelope,
+  401 for a wrong token) and the werkzeug server it runs in;
+- methods.py: the Bot API methods, one function each;
+- rules.py: Telegram's limits and refusals, as pure functions (the 20 MB
+  `getFile` limit; sendPhoto's 10 MB, width + height 10000 and ratio 20;
+  50 MB uploads; 1024-character captions and 4096-character texts; media
+  groups of 2 to 10; callback_data of 1 to 64 bytes; bot commands; ...);
+- state.py: what Telegram keeps (the chats' messages as they show now, files,
+  callback queries, languages, command menus) and the chat log;
+- delivery.py: updates to the webhook (with the secret header, redelivery,
+  round-robin over instances behind a load balancer) or to getUpdates;
+- user.py: the simulated user (photos, albums, files, texts, button taps);
+- faults.py: injected failures (a Bot API error such as 429 with
+  `parameters.retry_after`, an HTML error page from the front end, a dropped
+  connection before or after the call took effect, a slow answer);
+- waiting.py: waiting for the bot's calls and replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from flask import Flask
+
+from local.telegram_standin import waiting
+from local.telegram_standin.delivery import Delivery
+from local.telegram_standin.faults import Fault, Faults
+from local.telegram_standin.methods import BotApiMethods
+from local.telegram_standin.rules import CALLBACK_ANSWER_S
+from local.telegram_standin.server import BotApiCall, BotApiServer
+from local.telegram_standin.state import BOT_USER, CallbackQuery, ChatState, SentMessage, StoredFile
+from local.telegram_standin.user import ChatUser
+from polybot.settings import TELEGRAM_DOWNLOAD_LIMIT_BYTES
+
+__all__ = [
+    "BOT_USER",
+    "CALLBACK_ANSWER_S",
+    "BotApiCall",
+    "CallbackQuery",
+    "Fault",
+    "SentMessage",
+    "StoredFile",
+    "TelegramStandIn",
+]
+
+
+class TelegramStandIn:
+    """The Bot API on a local port, the user in every chat, and the failures between."""
+
+    def __init__(
+        self,
+        token: str,
+        max_download_bytes: int = TELEGRAM_DOWNLOAD_LIMIT_BYTES,
+        pending_texts: Collection[str] = (),
+    ) -> None:
+        """`pending_texts`: what the bot says while it works (its progress messages);
+        `wait_for_reply` waits until a reply says something else."""
+        self.token = token
+        self.pending_texts = frozenset(pending_texts)
+        self.state = ChatState()
+        self.delivery = Delivery(self.state.changed)
+        self.faults = Faults()
+        self.methods = BotApiMethods(self.state, self.delivery, max_download_bytes)
+        self.server = BotApiServer(token, self.methods, self.faults)
+        self.user = ChatUser(self.state, self.delivery)
+        # What callers read, by the names they know; the parts change these in place, never rebind them.
+        self.sent: list[SentMessage] = self.state.sent
+        self.chat_actions: list[tuple[int, str]] = self.state.chat_actions
+        self.callbacks: dict[str, CallbackQuery] = self.state.callbacks
+        self.languages: dict[int, str] = self.state.languages
+        """The Telegram language of each chat's user (default "en")."""
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = self.state.commands
+        """The bot's command menu by (scope type, language code); "" is every language."""
+        self.instances: list[str] = self.delivery.instances
+        """Other addresses that serve the webhook's address (see balance_across)."""
+        self.deliveries: list[int] = self.delivery.deliveries
+        self.deliveries_of: dict[int, list[int]] = self.delivery.deliveries_of
+        """The webhook's answers to each message's update, by message id (redeliveries included)."""
+        self.delivered_to: dict[int, list[str]] = self.delivery.delivered_to
+        """Which webhook address each message's update was delivered to, by message id."""
+        self.api_calls: list[BotApiCall] = self.server.calls
+        """Every Bot API call, in order, with its parameters."""
+        self.app: Flask = self.server.app
+
+    # --- the server ----------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on `host` (all interfaces with "0.0.0.0", for containers); the
+        URL returned is this machine's own."""
+        return self.server.start(host, port)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def api_url(self) -> str:
+        return self.server.api_url
+
+    @property
+    def calls(self) -> list[str]:
+        """Every Bot API method called, in order."""
+        return [call.method for call in self.api_calls]
+
+    @property
+    def max_download_bytes(self) -> int:
+        return self.methods.max_download_bytes
+
+    @property
+    def set_commands_calls(self) -> int:
+        return self.state.set_commands_calls
+
+    # --- the webhook, as setWebhook left it (tests change it to play a misconfiguration) ---
+    @property
+    def webhook_url(self) -> str:
+        return self.delivery.webhook.url
+
+    @webhook_url.setter
+    def webhook_url(self, url: str) -> None:
+        self.delivery.webhook.url = url
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.delivery.webhook.secret
+
+    @webhook_secret.setter
+    def webhook_secret(self, secret: str) -> None:
+        self.delivery.webhook.secret = secret
+
+    @property
+    def webhook_allowed_updates(self) -> list[str] | None:
+        return self.delivery.webhook.allowed_updates
+
+    @property
+    def webhook_last_error(self) -> str:
+        return self.delivery.webhook.last_error
+
+    @webhook_last_error.setter
+    def webhook_last_error(self, error: str) -> None:
+        self.delivery.webhook.last_error = error
+
+    @property
+    def set_webhook_calls(self) -> int:
+        return self.delivery.webhook.set_calls
+
+    def balance_across(self, *addresses: str) -> None:
+        """The webhook's address is served by these other bot instances too (full
+        webhook URLs): deliveries go round-robin over the registered URL and them."""
+        self.delivery.balance_across(*addresses)
+
+    # --- updates -------------------------------------------------------------
+    def deliver(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Deliver `message` in a new update: to the webhook if one is set (with
+        Telegram's redelivery of a failed call), else to getUpdates. Delivering
+        the same message twice is what Telegram does when a webhook is slow."""
+        return self.delivery.deliver(message)
+
+    def post_update(self, update: dict[str, Any]) -> int:
+        """One delivery of `update` to the webhook, as Telegram makes it; its HTTP status."""
+        return self.delivery.post_update(update)
+
+    def new_update(self, message: dict[str, Any]) -> dict[str, Any]:
+        """An update carrying `message`, with the next update id, not yet delivered."""
+        return self.delivery.new_update(message)
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """The updates queued for getUpdates (no webhook), oldest first."""
+        with self.state.changed:
+            return list(self.delivery.pending)
+
+    def take_updates(self) -> list[dict[str, Any]]:
+        """Every queued update, taken out of the queue, for a test to hand to the bot itself."""
+        return self.delivery.take_pending()
+
+    # --- the user's side -----------------------------------------------------
+    def add_file(self, data: bytes, extension: str = "jpg", file_id: str | None = None) -> StoredFile:
+        """Store a file users can send; `file_id` names it as a sample event does."""
+        return self.state.add_file(data, extension, file_id)
+
+    def user_speaks(self, chat_id: int, language_code: str) -> None:
+        """The chat's user has Telegram in this language from now on."""
+        self.user.speaks(chat_id, language_code)
+
+    def user_sends_photo(self, chat_id: int, image: bytes, caption: str | None = None) -> dict[str, Any]:
+        return self.user.sends_photo(chat_id, image, caption)
+
+    def user_sends_album(self, chat_id: int, images: list[bytes], *, at_once: bool = True) -> list[dict[str, Any]]:
+        """An album: one message per photo, sharing a media_group_id, each in its own
+        update. `at_once`: delivered concurrently, as a client uploads an album and
+        Telegram hands its updates to the webhook's connections."""
+        return self.user.sends_album(chat_id, images, at_once=at_once)
+
+    def user_sends_document(
+        self, chat_id: int, data: bytes, file_name: str, mime_type: str, file_size: int | None = None
+    ) -> dict[str, Any]:
+        return self.user.sends_document(chat_id, data, file_name, mime_type, file_size)
+
+    def user_sends_text(self, chat_id: int, text: str) -> dict[str, Any]:
+        return self.user.sends_text(chat_id, text)
+
+    def user_taps(self, chat_id: int, message_id: int, button: str) -> CallbackQuery:
+        """The user presses the inline button whose text (or callback_data) is `button`
+        on the bot's message `message_id`, as the chat shows it now."""
+        return self.user.taps(chat_id, message_id, button)
+
+    def user_deletes(self, chat_id: int, message_id: int) -> None:
+        """The user deletes one of the bot's messages (for both sides, as a private chat allows)."""
+        self.user.deletes(chat_id, message_id)
+
+    def photo_message(self, chat_id: int, image: bytes) -> dict[str, Any]:
+        """The message a user's photo arrives in, not yet delivered (see user_sends_photo)."""
+        return self.user.photo_message(chat_id, image)
+
+    # --- the chats -------------------------------------------------------------
+    def message(self, chat_id: int, message_id: int) -> SentMessage:
+        return self.state.message(chat_id, message_id)
+
+    def replies_to(self, chat_id: int, message_id: int) -> list[SentMessage]:
+        """The bot's messages in answer to `message_id` that the chat still shows."""
+        return self.state.replies_to(chat_id, message_id)
+
+    def transcript(self, chat_id: int) -> list[str]:
+        """The conversation in chat `chat_id`, one line per thing the user or the bot did."""
+        return self.state.transcript(chat_id)
+
+    # --- waiting ---------------------------------------------------------------
+    def settled(self, message: SentMessage) -> bool:
+        """Whether a message says more than that the bot is working."""
+        return waiting.settled(message, self.pending_texts)
+
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 60.0, what: str = "the condition") -> Any:
+        """`condition()`'s first true value, re-checked whenever the bot calls the Bot API."""
+        return waiting.wait_for(self.state.changed, condition, timeout, what)
+
+    def wait_for_reply(self, chat_id: int, message_id: int, timeout: float = 60.0) -> SentMessage:
+        """The bot's answer to `message_id` once it says more than "working on it"."""
+        return waiting.wait_for_reply(self.state, self.pending_texts, chat_id, message_id, timeout)
+
+    # --- faults ----------------------------------------------------------------
+    def inject(self, method: str, fault: Fault) -> None:
+        """The next `fault.times` calls of `method` ("file": downloads) meet `fault`."""
+        self.faults.inject(method, fault)
+
+    def fail_next(
+        self, method: str, error_code: int, description: str, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Answer the next `times` calls of `method` with this Bot API error."""
+        self.inject(method, Fault("api_error", error_code, description, retry_after, times=times))
+
+    def clear_faults(self) -> None:
+        """No call meets an injected fault any more (those left unmet are forgotten)."""
+        self.faults.clear()

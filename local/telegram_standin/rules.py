@@ -1,0 +1,172 @@
+"""The Bot API's rules as Telegram enforces them, as pure functions over a call's
+parameters: the limits on texts, captions, photos, uploads, media groups, inline
+buttons, callback answers and bot commands, each refused with the description
+Telegram gives (`Refused`).
+
+Called by the stand-in's Bot API methods (methods.py) and the simulated user
+(user.py); the unit tests call them directly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from PIL import Image
+
+from polybot.summary import CAPTION_LIMIT, TEXT_LIMIT
+from polybot.telegram import PHOTO_MAX_BYTES, PHOTO_MAX_RATIO, PHOTO_MAX_SIDES, UPLOAD_MAX_BYTES
+
+CALLBACK_DATA_MAX_BYTES = 64
+MEDIA_GROUP_SIZES = range(2, 11)
+CALLBACK_ANSWER_S = 15.0
+"""How long a callback query can be answered; Telegram gives no figure, clients give up after about this."""
+CALLBACK_TEXT_LIMIT = 200
+COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+COMMANDS_LIMIT = 100
+COMMAND_DESCRIPTION_LIMIT = 256
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+
+
+class Refused(Exception):
+    """A Bot API call Telegram refuses: 400 (or `code`) with Telegram's description,
+    and for a 429 the seconds it asks the caller to wait (`retry_after`)."""
+
+    def __init__(self, description: str, code: int = 400, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.description, self.code, self.retry_after = description, code, retry_after
+
+
+def json_param(value: Any, name: str) -> Any:
+    """A parameter that carries JSON (media, reply_markup, commands, scope), parsed
+    if it came as a string (a query string or a form) rather than in a JSON body."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise Refused(f"Bad Request: can't parse {name} JSON object") from None
+    if value is None:
+        raise Refused(f"Bad Request: parameter {name} is required")
+    return value
+
+
+def message_text(value: Any, too_long: str) -> str:
+    """The text of sendMessage or editMessageText: not blank, at most TEXT_LIMIT
+    characters (the two methods say "too long" in their own words)."""
+    text = str(value or "")
+    if not text.strip():
+        raise Refused("Bad Request: message text is empty")
+    if len(text) > TEXT_LIMIT:
+        raise Refused(f"Bad Request: {too_long}")
+    return text
+
+
+def caption(value: Any) -> str | None:
+    if value is not None and len(str(value)) > CAPTION_LIMIT:
+        raise Refused("Bad Request: message caption is too long")
+    return None if value is None else str(value)
+
+
+def markup(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The inline keyboard of a call, refused as Telegram refuses bad buttons."""
+    if not params.get("reply_markup"):
+        return None
+    keyboard = json_param(params["reply_markup"], "reply_markup")
+    for row in keyboard.get("inline_keyboard", []):
+        for button in row:
+            if not str(button.get("text", "")).strip():
+                raise Refused("Bad Request: BUTTON_TEXT_INVALID")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_MAX_BYTES:
+                raise Refused("Bad Request: BUTTON_DATA_INVALID")
+    return dict(keyboard)
+
+
+def reply_to_message_id(params: dict[str, Any]) -> int | None:
+    """The message a call answers: `reply_parameters` (Bot API 7), or the older `reply_to_message_id`."""
+    reply = params.get("reply_parameters")
+    if reply:
+        reply = json.loads(reply) if isinstance(reply, str) else reply
+        return int(reply["message_id"])
+    if params.get("reply_to_message_id"):
+        return int(params["reply_to_message_id"])
+    return None
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def check_photo(photo: bytes) -> None:
+    """sendPhoto's limits, for edited media too: 10 MB, width + height 10000, ratio 20."""
+    if len(photo) > PHOTO_MAX_BYTES:
+        raise Refused("Bad Request: PHOTO_INVALID_DIMENSIONS")
+    try:
+        width, height = image_size(photo)
+    except Exception:
+        raise Refused("Bad Request: IMAGE_PROCESS_FAILED") from None
+    if width + height > PHOTO_MAX_SIDES or max(width, height) > PHOTO_MAX_RATIO * min(width, height):
+        raise Refused("Bad Request: PHOTO_INVALID_DIMENSIONS")
+
+
+def check_upload(data: bytes) -> None:
+    """The 50 MB a bot may upload; Telegram's front end refuses more with a 413."""
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise Refused("Request Entity Too Large", 413)
+
+
+def check_download(size: int, limit: int) -> None:
+    """getFile serves files of at most `limit` bytes (20 MB on Telegram's Bot API)."""
+    if size > limit:
+        raise Refused("Bad Request: file is too big")
+
+
+def media_group(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """sendMediaGroup's `media`: 2 to 10 photos, and no inline keyboard."""
+    media = json_param(params.get("media"), "media")
+    if not isinstance(media, list) or len(media) not in MEDIA_GROUP_SIZES:
+        raise Refused("Bad Request: media group must include 2-10 items")
+    if "reply_markup" in params:
+        raise Refused("Bad Request: sendMediaGroup has no reply_markup")
+    if any(item.get("type") != "photo" for item in media):
+        raise Refused("Bad Request: the stand-in serves photo media groups only")
+    return media
+
+
+def callback_answer_text(value: Any) -> Any:
+    """answerCallbackQuery's `text` (the toast), at most CALLBACK_TEXT_LIMIT characters."""
+    if value is not None and len(str(value)) > CALLBACK_TEXT_LIMIT:
+        raise Refused("Bad Request: MESSAGE_TOO_LONG")
+    return value
+
+
+def bot_commands(value: Any) -> list[dict[str, Any]]:
+    """setMyCommands' `commands`: at most COMMANDS_LIMIT, each named as Telegram
+    allows (lower-case letters, digits, underscores) with a 1-256 character description."""
+    commands = json_param(value, "commands")
+    if not isinstance(commands, list) or len(commands) > COMMANDS_LIMIT:
+        raise Refused("Bad Request: too many commands")
+    for command in commands:
+        name, description = str(command.get("command", "")), str(command.get("description", ""))
+        if not COMMAND_NAME.fullmatch(name):
+            raise Refused("Bad Request: BOT_COMMAND_INVALID")
+        if not 1 <= len(description) <= COMMAND_DESCRIPTION_LIMIT:
+            raise Refused("Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+    return [{"command": c["command"], "description": c["description"]} for c in commands]
+
+
+def commands_scope(params: dict[str, Any]) -> tuple[str, str]:
+    """Which command menu a call means: (scope type, language code); "" is every language."""
+    scope = json_param(params.get("scope"), "scope") if params.get("scope") else {"type": "default"}
+    language = str(params.get("language_code") or "")
+    if language and not LANGUAGE_CODE.fullmatch(language):
+        raise Refused("Bad Request: invalid language code specified")
+    return str(scope.get("type", "default")), language
