@@ -1,8 +1,19 @@
 # The commands the README shows; CI (.ci/run) calls the same targets.
 #   make run     - Polybot's main job on this machine (sets everything up first)
-#   make test    - every test, linter and validator (sets everything up first)
-#   make lint    - only the linters and validators (tests marked `tools`)
+#   make test    - every test, linter and validator: all the tiers below (sets everything up first)
+# The tiers, quickest first (`make test` runs them all in one session):
+#   make check          - ruff, ruff format, mypy (seconds)
+#   make unit           - tests/unit: no stack, no Docker (under a minute)
+#   make integration    - tests/integration and tests/e2e: the local stack with the real model
+#   make faults         - tests/faults: the stack through Telegram's and AWS's failure modes
+#   make infrastructure - tests/infrastructure: Terraform planned and applied against the embedded AWS
+#   make tools          - tests/tools: checkov, hadolint, actionlint, Terraform fmt/validate
+#   make artifacts      - tests/artifacts: sam build, sam local invoke, the two images built and run
+#   make lint    - every test marked `tools` (the linters and validators)
+# Reports, never written by the tests:
+#   make reliability-report - the fault suite, writing docs/reliability.md
 #   make bench   - speed, memory and cost figures of the worker and the pipeline (docs/performance.md)
+# Parts:
 #   make build   - `sam build`: the workflow's functions and their layer, as deployed
 #   make invoke FN=StageImage - one function in its Lambda container (sam local invoke)
 #                  against the embedded AWS and the Telegram stand-in
@@ -26,7 +37,8 @@ BASE_IMAGES := ../shared/docker/make-base-images.sh
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test lint bench clean base-images build invoke models images bot-image worker-image
+.PHONY: setup run test check unit integration faults infrastructure tools artifacts lint reliability-report \
+	bench clean base-images build invoke models images bot-image worker-image
 
 setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
 
@@ -85,8 +97,34 @@ bot-image: base-images
 worker-image: models base-images
 	docker build -f inference/Dockerfile --build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL) -t $(WORKER_IMAGE) .
 
-lint: setup
+check: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -m unit $(PYTEST_ARGS)
+
+integration: setup
+	$(PY) -m pytest -m 'integration or e2e' $(PYTEST_ARGS)
+
+faults: setup
+	$(PY) -m pytest -m faults $(PYTEST_ARGS)
+
+infrastructure: setup
+	$(PY) -m pytest -m infrastructure $(PYTEST_ARGS)
+
+tools: setup
 	$(PY) -m pytest -m tools $(PYTEST_ARGS)
+
+artifacts: setup base-images
+	$(PY) -m pytest -m artifacts $(PYTEST_ARGS)
+
+lint: tools
+
+# The fault suite, then its table and the limits of the local stack in docs/reliability.md.
+reliability-report: setup
+	$(PY) -m pytest -m faults --reliability-report docs/reliability.md $(PYTEST_ARGS)
 
 # Measured figures (bench/results/latest.json), then what they cost and how the
 # pool scales on paper (docs/performance.md).
@@ -94,6 +132,11 @@ bench: setup
 	$(PY) -m benchmarks $(ARGS)
 	$(PY) -m benchmarks.costs
 	$(PY) -m benchmarks.scaling
+
+# The messages' TypedDicts (polybot/contracts/messages.py), after a change to messages.schema.json.
+.PHONY: contracts
+contracts: $(VENV)/.installed
+	$(PY) -m polybot.contracts.generate
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules out build .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ retries and the workflow's Retry clauses meet what AWS would send them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -89,9 +90,16 @@ class AwsFaults:
         self.calls: list[Call] = []
         self.recording = False
 
-    def inject(self, fault: AwsFault) -> None:
+    def inject(self, fault: AwsFault) -> int:
+        """The fault's index in `pending()`."""
         with self._lock:
             self._faults.append(fault)
+            return len(self._faults) - 1
+
+    def pending(self) -> list[AwsFault]:
+        """Every fault injected since the last `clear()`, with the times it has left."""
+        with self._lock:
+            return [dataclasses.replace(fault) for fault in self._faults]
 
     def clear(self) -> None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""The Lambda Invoke API for the embedded AWS, running handlers in-process.
+"""The Lambda Invoke API for the embedded AWS, running handlers in its process.
 
 moto keeps Lambda functions as metadata and can only run their code in
 Docker, which local machines may not have. `LambdaRuntime` is WSGI middleware
@@ -15,6 +15,7 @@ the handler's thread runs on in the background and its result is dropped.)
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -66,6 +67,11 @@ class LambdaRuntime:
 
     def register(self, function_name: str, handler: Handler, timeout_s: int = 30) -> None:
         self._functions[function_name] = (handler, timeout_s)
+
+    def add_function(self, function_name: str, handler: str, timeout_s: int) -> None:
+        """A function whose handler is named as Lambda names it: `package.module.function`."""
+        module_name, _, attribute = handler.rpartition(".")
+        self.register(function_name, getattr(importlib.import_module(module_name), attribute), timeout_s)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         match = _INVOKE.match(environ.get("PATH_INFO", ""))

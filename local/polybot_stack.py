@@ -1,5 +1,5 @@
-"""The whole of Polybot on one machine: embedded AWS with the template deployed,
-the Lambda handlers in-process, a YOLO worker thread, and the bot, talking to
+"""The whole of Polybot on one machine: embedded AWS with the template deployed
+(a process of its own, the Lambda handlers running in it), a YOLO worker thread, and the bot, talking to
 the Telegram stand-in (webhook) or to real Telegram (long polling).
 
 Used by `python -m local` and by the integration and end-to-end tests, so
@@ -22,11 +22,12 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot import service as bot_service
+from bot.polling import start_polling
 from bot.service import BotService
 from bot.texts import progress_texts
-from bot.webhook import ALLOWED_UPDATES, register_with_telegram
+from bot.webhook import register_with_telegram
 from inference.detector import Detector
-from inference.worker import DetectionWorker
+from inference.service import build_worker
 from local.embedded_aws import EmbeddedAws
 from local.models import DEVELOPER_MODELS
 from local.stack import Deployment, deploy
@@ -102,14 +103,15 @@ class PolybotStack:
             TEMPLATE,
             STACK_NAME,
             self._clients(),
-            self.aws.lambda_runtime,
+            self.aws.functions,
             secret_strings={"TelegramSecret": json.dumps(credentials)},
             parameters=parameters,
         )
-        # The functions read their settings from the environment, as on Lambda.
-        os.environ.update(self.deployment.function_environment)
+        # The functions' settings are what the template gives them, as on Lambda.
+        self.aws.functions.configure(self.deployment.function_environment)
         outputs = self.deployment.outputs
         self.settings = Settings.from_env(
+            {**os.environ, **self.deployment.function_environment},
             state_machine_arn=outputs["ImagePipelineArn"],
             detection_queue_url=outputs["DetectionQueueUrl"],
             results_table=outputs["ResultsTableName"],
@@ -165,13 +167,7 @@ class PolybotStack:
             return
         if self.detector is None:
             self.detector = Detector.from_settings(self.settings)
-        worker = DetectionWorker(
-            self.settings,
-            self.detector,
-            sqs=self.client("sqs"),
-            s3=self.client("s3"),
-            sfn=aws.client("stepfunctions", self.settings, aws.WITHIN_HEARTBEAT),
-        )
+        worker = build_worker(self.settings, self.detector)
         self._worker_stop.clear()
         self._worker_thread = threading.Thread(
             target=worker.run, args=(self._worker_stop,), name="yolo-worker", daemon=True
@@ -188,13 +184,7 @@ class PolybotStack:
     def _start_bot(self) -> None:
         self.bot = bot_service.build(self.settings)
         if self.telegram is None:
-            self.bot.bot.delete_webhook()
-            threading.Thread(
-                target=self.bot.bot.infinity_polling,
-                kwargs={"timeout": 30, "long_polling_timeout": 20, "allowed_updates": ALLOWED_UPDATES},
-                name="bot-polling",
-                daemon=True,
-            ).start()
+            start_polling(self.bot.bot)
             return
         self._bot_server = make_server("127.0.0.1", 0, self.bot.app, threaded=True)
         threading.Thread(target=self._bot_server.serve_forever, name="bot-webhook", daemon=True).start()

@@ -5,7 +5,7 @@ ignores DefinitionSubstitutions and creates a state machine it cannot run;
 see ../shared/NOTES.md), so this module reads the template itself: it
 creates the bucket, queues, table, secret and state machine the template
 declares, with the template's properties, registers each function's Python
-handler (from `CodeUri` + `Handler`) with the in-process Lambda runtime, and
+handler (from `CodeUri` + `Handler`) with the embedded AWS's Lambda runtime, and
 substitutes `DefinitionSubstitutions` into the ASL file as Step Functions
 does. Resource types it does not emulate (alarms, dashboards, log groups)
 are listed in `Deployment.skipped`.
@@ -13,21 +13,27 @@ are listed in `Deployment.skipped`.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from local.embedded_aws import ACCOUNT_ID, REGION
-from local.lambda_runtime import LambdaRuntime
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+
+
+class FunctionHost(Protocol):
+    """Where the template's functions run: the embedded AWS (`EmbeddedAws.functions`),
+    or a `LambdaRuntime` in this process."""
+
+    def add_function(self, function_name: str, handler: str, timeout_s: int) -> None:
+        """`handler` as Lambda names it: `package.module.function`."""
 
 
 class TemplateError(ValueError):
@@ -96,7 +102,7 @@ class _Deployer:
         template_dir: Path,
         stack_name: str,
         clients: dict[str, Any],
-        runtime: LambdaRuntime,
+        runtime: FunctionHost,
         secret_strings: dict[str, str],
     ) -> None:
         self.template = template
@@ -235,9 +241,9 @@ class _Deployer:
         code_uri = properties.get("CodeUri", defaults.get("CodeUri"))
         module_name, _, attribute = properties["Handler"].rpartition(".")
         package = ".".join(Path(code_uri).parts)
-        handler = getattr(importlib.import_module(f"{package}.{module_name}"), attribute)
         name = self.physical_name(logical_id)
-        self.runtime.register(name, handler, int(properties.get("Timeout", defaults.get("Timeout", 3))))
+        timeout_s = int(properties.get("Timeout", defaults.get("Timeout", 3)))
+        self.runtime.add_function(name, f"{package}.{module_name}.{attribute}", timeout_s)
         variables = {
             **defaults.get("Environment", {}).get("Variables", {}),
             **properties.get("Environment", {}).get("Variables", {}),
@@ -312,7 +318,7 @@ def deploy(
     template_path: Path,
     stack_name: str,
     clients: dict[str, Any],
-    runtime: LambdaRuntime,
+    runtime: FunctionHost,
     secret_strings: dict[str, str] | None = None,
     parameters: dict[str, str] | None = None,
 ) -> Deployment:

@@ -27,7 +27,7 @@ from tests.auxil.containers import (
     wait_for_http,
     wait_for_log,
 )
-from tests.auxil.images import ultralytics_asset
+from tests.auxil.images import BUS_CAPTIONS, ultralytics_asset
 from tests.auxil.pipeline import execution_trace, start_photos, wait_for_execution
 from tests.auxil.requests import preferences
 
@@ -81,7 +81,7 @@ def test_the_bot_container_registers_its_webhook_and_answers_a_photo(
 
             photo = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("bus.jpg"))
             reply = stack.telegram.wait_for_reply(chat_id, photo["message_id"], timeout=120)
-            assert reply.caption == "I see a bus and 3 people (maybe 4).", bot.logs()[-6000:]
+            assert reply.caption in BUS_CAPTIONS, bot.logs()[-6000:]
             name = naming.execution_name(chat_id, photo["message_id"])
             assert wait_for_execution(stack, name)["status"] == "SUCCEEDED"
             assert stack.telegram.deliveries[-1] == 200

@@ -7,6 +7,11 @@ from pathlib import Path
 
 from PIL import Image
 
+BUS_CAPTIONS = {"I see a bus and 3 people (maybe 4).", "I see a bus and 3 people."}
+"""What Polybot says of bus.jpg. The fourth person, cut by the left edge, scores 0.25
+in PyTorch, on the threshold: the int8 export (calibrated on the machine that makes
+it) keeps it as a "maybe" on some CPUs and drops it on others."""
+
 
 def ultralytics_asset(name: str) -> bytes:
     from ultralytics import ASSETS

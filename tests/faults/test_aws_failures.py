@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from telebot import apihelper
 
 from local.aws_faults import AwsFault
 from local.polybot_stack import PolybotStack
@@ -54,7 +53,7 @@ def test_throttling_and_5xx_from_aws_are_retried_without_duplicates_or_loss(
 ) -> None:
     assert stack.telegram is not None
     injected = fault.times
-    stack.aws.faults.inject(fault)
+    in_aws = stack.aws.faults.inject(fault)
     started = time.monotonic()
     message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
     name = naming.execution_name(chat_id, message["message_id"])
@@ -65,7 +64,7 @@ def test_throttling_and_5xx_from_aws_are_retried_without_duplicates_or_loss(
 
     assert reply.caption == "I see 2 people, and maybe a tie."
     assert execution["status"] == "SUCCEEDED"
-    met = injected - fault.times
+    met = injected - in_aws.times_left()
     # The worker's long poll may already be waiting when the faults go in: then the
     # next poll meets them, after this photo; for every other call all are met.
     assert met == injected or (operation == "ReceiveMessage" and met >= 1), f"{met} of {injected} faults met"
@@ -88,33 +87,32 @@ def test_throttling_and_5xx_from_aws_are_retried_without_duplicates_or_loss(
 def test_the_budgets_in_force_are_the_ones_the_timeout_tests_reason_about(
     stack: PolybotStack, chat_id: int, faults: FaultSession
 ) -> None:
-    from functions import send_reply, stage_image
-
     assert stack.telegram is not None
     message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
     only_reply(stack, chat_id, message["message_id"])
 
-    # What the functions that just ran hold, as the libraries keep it (not what was asked for).
-    replying = send_reply._services()
-    settings, _, staging_s3 = stage_image._services()
-    for client in (replying.s3, replying.ledger.dynamodb, staging_s3):
-        config = client.meta.config
-        assert (config.connect_timeout, config.read_timeout) == (
+    # What the functions that just ran hold, as the libraries keep it (not what was asked for),
+    # read in the process they run in.
+    in_force = stack.aws.functions.budgets_in_force()
+    for client in in_force["aws"].values():
+        assert (client["connect_timeout_s"], client["read_timeout_s"], client["attempts"]) == (
             aws.IN_FUNCTION.connect_timeout_s,
             aws.IN_FUNCTION.read_timeout_s,
+            aws.IN_FUNCTION.attempts,
         )
-        assert config.retries["total_max_attempts"] == aws.IN_FUNCTION.attempts
-    assert (
-        settings.telegram_connect_timeout_s,
-        settings.telegram_read_timeout_s,
-        False,
-    ) == (apihelper.CONNECT_TIMEOUT, apihelper.READ_TIMEOUT, apihelper.RETRY_ON_ERROR)
+    settings = in_force["settings"]
+    telegram = in_force["telegram"]
+    assert (settings["telegram_connect_timeout_s"], settings["telegram_read_timeout_s"], False) == (
+        telegram["connect_timeout_s"],
+        telegram["read_timeout_s"],
+        telegram["retry_on_error"],
+    )
     faults.record(
         "call budgets, as the running functions hold them",
         "AWS clients and telebot carry the timeouts tests/unit/test_timeouts.py adds up",
         f"AWS {aws.IN_FUNCTION.connect_timeout_s:g}+{aws.IN_FUNCTION.read_timeout_s:g} s × "
-        f"{aws.IN_FUNCTION.attempts}; Telegram {settings.telegram_connect_timeout_s:g}+"
-        f"{settings.telegram_read_timeout_s:g} s, no retry",
+        f"{aws.IN_FUNCTION.attempts}; Telegram {telegram['connect_timeout_s']:g}+"
+        f"{telegram['read_timeout_s']:g} s, no retry",
     )
 
 

@@ -121,9 +121,11 @@ def test_no_token_or_webhook_secret_anywhere(stack: PolybotStack, faults: FaultS
     ]
     items = json.dumps(dynamodb.scan(TableName=stack.settings.results_table)["Items"])
     keys = json.dumps([o["Key"] for o in s3.list_objects_v2(Bucket=stack.settings.images_bucket).get("Contents", [])])
-    invocations = json.dumps([i.payload for i in stack.aws.lambda_runtime.invocations], default=str)
+    invocations = json.dumps([i.payload for i in stack.aws.functions.invocations], default=str)
+    functions_log = stack.aws.output()
     places = {
         "log lines and tracebacks of this session": faults.log.getvalue(),
+        "log lines of the embedded AWS and the Lambda functions": functions_log,
         "output of the processes started": "\n".join(faults.outputs),
         "execution inputs, outputs and events": "\n".join(histories),
         "DynamoDB items": items,
@@ -135,9 +137,11 @@ def test_no_token_or_webhook_secret_anywhere(stack: PolybotStack, faults: FaultS
 
     assert found == []
     assert len(faults.log.getvalue()) > 10_000 and len(histories) > 100, "the scan covered the suite's work"
+    assert len(functions_log.splitlines()) > 10, "the functions' log was scanned"
     faults.record(
         "bot token and webhook secret, searched everywhere the suite left data",
         "absent from every log line, traceback, process output, execution input/output, DynamoDB item, S3 key",
-        f"{len(faults.log.getvalue().splitlines())} log lines, {len(histories)} executions, "
+        f"{len(faults.log.getvalue().splitlines())} log lines here and {len(functions_log.splitlines())} in the "
+        f"embedded AWS and its functions, {len(histories)} executions, "
         f"{len(faults.outputs)} process outputs scanned",
     )

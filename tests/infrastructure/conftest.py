@@ -4,9 +4,9 @@ One moto server for the session, seeded with what the root configuration reads
 before it creates anything: the SAM stack (template.yaml deployed by
 `local.stack.deploy`, then registered as a CloudFormation stack whose Outputs
 are the deployment's resolved Outputs) and the Route 53 hosted zone of the
-bot's domain. moto keeps its state per process, so everything here is named
-apart from the other tests' stack, and the AWS variables `EmbeddedAws.start()`
-sets are put back at once (terraform and boto3 here get the endpoint explicitly).
+bot's domain. It is a server process of its own, apart from the other tests'
+stack; the AWS variables `EmbeddedAws.start()` sets are put back at once
+(terraform and boto3 here get the endpoint explicitly).
 
 Also here, because several test files read them: the saved plans of the root
 configuration and of the bootstrap configuration against that server.
@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import moto.settings
 import pytest
 
 from local.embedded_aws import REGION, EmbeddedAws
@@ -55,18 +54,15 @@ _AWS_VARIABLES = (
 @pytest.fixture(scope="session")
 def terraform_aws() -> Iterator[TerraformAws]:
     terraform_binary()  # skips before starting anything where terraform is missing
-    saved_acm_wait = moto.settings.ACM_VALIDATION_WAIT
     # moto issues a DNS-validated certificate once it is this old; no need to wait.
-    moto.settings.ACM_VALIDATION_WAIT = 0
-    aws = EmbeddedAws()
+    aws = EmbeddedAws(environment={"MOTO_ACM_VALIDATION_WAIT": "0"})
     saved = {name: os.environ.get(name) for name in _AWS_VARIABLES}
     try:
         endpoint_url = aws.start()
     finally:
         # start() points this process's AWS variables at this server; put them
-        # back at once, so the other tests' embedded AWS (with its own Lambda
-        # runtime and MOTO_PORT) keeps serving them. Everything here passes
-        # endpoint_url explicitly instead.
+        # back at once, so the other tests' embedded AWS keeps serving them.
+        # Everything here passes endpoint_url explicitly instead.
         _restore(saved)
     try:
         region = REGION
@@ -79,7 +75,7 @@ def terraform_aws() -> Iterator[TerraformAws]:
             ROOT / "template.yaml",
             SAM_STACK_NAME,
             clients,
-            aws.lambda_runtime,
+            aws.functions,
             secret_strings={"TelegramSecret": json.dumps({"token": "123:ABC", "webhook_secret": "s"})},
         )
         _register_stack(session.client("cloudformation", endpoint_url=endpoint_url), deployment.outputs)
@@ -94,7 +90,6 @@ def terraform_aws() -> Iterator[TerraformAws]:
         )
     finally:
         aws.stop()
-        moto.settings.ACM_VALIDATION_WAIT = saved_acm_wait
 
 
 def _restore(saved: dict[str, str | None]) -> None:

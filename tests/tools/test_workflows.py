@@ -78,10 +78,31 @@ def test_actions_are_pinned_to_a_version(workflow: Path) -> None:
         assert re.search(r"@(v\d+(\.\d+)*|[0-9a-f]{40})$", action), f"{workflow.name}: {action} is not pinned"
 
 
-def test_the_tests_pipelines_run_the_readme_test_command() -> None:
-    for name in ("bot.yml", "worker.yml"):
-        steps = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))["jobs"]["test"]
-        assert any(step.get("run") == "make test" for step in steps["steps"]), name
+def test_each_change_runs_every_test_tier_once() -> None:
+    """tests.yml runs each of the README's tiers once; the image pipelines run no
+    tests of their own and are called only after every tier passed."""
+    jobs = load("tests.yml")["jobs"]
+    scripts = [step.get("run", "") for job in jobs.values() for step in job.get("steps", [])]
+    assert scripts.count("make check") == 1 and scripts.count("make unit") == 1
+    assert jobs["tier"]["strategy"]["matrix"]["target"] == [
+        "integration",
+        "faults",
+        "infrastructure",
+        "tools",
+        "artifacts",
+    ]
+    assert "make ${{ matrix.target }}" in scripts
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for target in ("check", "unit", *jobs["tier"]["strategy"]["matrix"]["target"]):
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"make {target} is not a Makefile target"
+    test_target = makefile[makefile.index("\ntest:") :].split("\n\n")[0]
+    assert "-m pytest" in test_target and not re.search(r"-m pytest.* -m ", test_target), "make test: every tier"
+    for name, part in (("bot.yml", "bot"), ("worker.yml", "worker")):
+        workflow = load(name)
+        assert "make test" not in json.dumps(workflow), name
+        assert "workflow_call" in workflow[True], name  # PyYAML reads the key `on` as True
+        assert set(jobs[part]["needs"]) == {"tier", "changes"}
+        assert jobs[part]["uses"] == f"./.github/workflows/{name}"
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
