@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure("local", args.log_level)
     # `kill -USR1 <pid>` prints every thread's stack: what a run that will not stop waits for.
     faulthandler.register(signal.SIGUSR1)
+    # Ctrl-C stops the run even where it was started with SIGINT ignored (a shell's
+    # background job inherits that, and Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # The local run's own two switches; everything else comes through Settings.
     token = os.environ.get("TELEGRAM_TOKEN")
     if token:
