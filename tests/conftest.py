@@ -93,10 +93,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         start_builds()
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
 def _tracked_changes() -> dict[str, str] | None:
     """Each tracked file that differs from the commit, with a hash of its content;
     None outside a git checkout."""
-    root = Path(__file__).resolve().parents[1]
+    root = REPO_ROOT
     try:
         listed = subprocess.run(
             ["git", "diff", "--name-only", "-z", "HEAD"], cwd=root, capture_output=True, check=True, timeout=60
@@ -120,11 +123,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from tests.artifacts.conftest import stop_builds
 
         stop_builds()
-    # Reports are written by their make targets; a test run changes no tracked file.
+    # Reports are written by their make targets; a test run changes no tracked file
+    # but the report it was asked for (--reliability-report).
     before, after = session.config.stash.get(_TRACKED_AT_START, None), _tracked_changes()
     if before is None or after is None:
         return
-    written = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+    report = session.config.getoption("reliability_report")
+    asked_for = {Path(report).resolve().relative_to(REPO_ROOT).as_posix()} if report else set()
+    changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
+    written = sorted(changed - asked_for)
     if written:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

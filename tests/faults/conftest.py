@@ -44,9 +44,10 @@ LIMITS = [
     "tests/infrastructure/test_iam_policies.py).",
     "**Heartbeat error names.** moto reports a heartbeat expiry as `States.Timeout` (AWS: "
     "`States.HeartbeatTimeout`); the workflow retries both.",
-    "**Throughput under a burst.** The embedded AWS, the Lambda functions and the bot share one Python process "
-    "here, so StartExecution answers in seconds under load (on AWS, milliseconds): the burst's webhook "
-    "latencies and redeliveries measure this machine, not AWS. Workers' throughput is measured by `make bench`.",
+    "**Throughput under a burst.** The embedded AWS (with the Lambda functions in its process) and the test "
+    "process (bot, worker, stand-in) share this machine's two cores, so StartExecution answers in seconds under "
+    "load (on AWS, milliseconds): the burst's webhook latencies measure this machine, not AWS. Workers' "
+    "throughput is measured by `make bench`.",
     "**Telegram's webhook patience and flood limits.** Telegram documents neither; the bot's worst case is held "
     "under an assumed 60 s, and a long 429 is given up after five waits or one over 10 minutes.",
     "**Uncatchable workflow errors** (`States.Runtime`, `States.DataLimitExceeded`) end an execution without "
