@@ -1,7 +1,7 @@
 # The commands the README shows; CI (.ci/run) calls the same targets.
 #   make run     - Polybot's main job on this machine (sets everything up first)
 #   make test    - every test, linter and validator: all the tiers below (sets everything up first)
-# The tiers, quickest first (`make test` runs them all in one session):
+# The tiers, quickest first (`make test` runs them all, in two sessions side by side):
 #   make check          - ruff, ruff format, mypy (seconds)
 #   make unit           - tests/unit: no stack, no Docker (under a minute)
 #   make integration    - tests/integration and tests/e2e: the local stack with the real model
@@ -37,7 +37,7 @@ BASE_IMAGES := ../shared/docker/make-base-images.sh
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test check unit integration faults infrastructure tools artifacts lint reliability-report \
+.PHONY: setup run test test-stack test-tools check unit integration faults infrastructure tools artifacts lint reliability-report \
 	bench clean base-images build invoke models images bot-image worker-image
 
 setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
@@ -68,9 +68,22 @@ run: setup
 	$(PY) -m local $(ARGS)
 
 # Set-up and the base images do not depend on each other: both at once.
+# Every tier, in two sessions side by side: the tiers that run the local stack,
+# and those that run external tools (Terraform, checkov, linters, Docker builds).
+# The stack's tests hold with a core kept busy (the fault suite is checked so), and
+# most of the tools' time is spent waiting on their own processes. -O prints each
+# session's output whole when it ends.
+STACK_TIERS := unit or integration or e2e or faults
+TOOL_TIERS := tools or infrastructure or artifacts
 test:
 	$(MAKE) --no-print-directory -j 2 setup base-images
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory -j 2 -O test-stack test-tools
+
+test-stack:
+	$(PY) -m pytest -m '$(STACK_TIERS)' $(PYTEST_ARGS)
+
+test-tools:
+	$(PY) -m pytest -m '$(TOOL_TIERS)' $(PYTEST_ARGS)
 
 # flock: the image targets may run at once (the tests build both in the background).
 # --close: the script may start dockerd, which must not inherit (and hold forever)

@@ -17,12 +17,16 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import TIERS
+
 pytestmark = pytest.mark.tools
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
 # One pipeline per deployable part, as the README describes, and the one deploy they share.
+TIER_GROUPS = ("STACK_TIERS", "TOOL_TIERS")
+"""The Makefile's two sessions of `make test`."""
 PIPELINES = {"infrastructure.yml", "bot.yml", "worker.yml", "sam.yml", "deploy.yml"}
 
 
@@ -95,8 +99,11 @@ def test_each_change_runs_every_test_tier_once() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     for target in ("check", "unit", *jobs["tier"]["strategy"]["matrix"]["target"]):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"make {target} is not a Makefile target"
+    # make test (.ci/run): every tier, in its two sessions, and no test in both.
+    sessions = [set(re.search(rf"^{name} := (.+)$", makefile, re.MULTILINE)[1].split(" or ")) for name in TIER_GROUPS]
+    assert sessions[0] | sessions[1] == set(TIERS) and not sessions[0] & sessions[1]
     test_target = makefile[makefile.index("\ntest:") :].split("\n\n")[0]
-    assert "-m pytest" in test_target and not re.search(r"-m pytest.* -m ", test_target), "make test: every tier"
+    assert "test-stack test-tools" in test_target
     for name, part in (("bot.yml", "bot"), ("worker.yml", "worker")):
         workflow = load(name)
         assert "make test" not in json.dumps(workflow), name
