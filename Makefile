@@ -137,7 +137,7 @@ lint: tools
 
 # The fault suite, then its table and the limits of the local stack in docs/reliability.md.
 reliability-report: setup
-	$(PY) -m pytest -m faults --reliability-report docs/reliability.md $(PYTEST_ARGS)
+	$(PY) -m pytest tests/faults --reliability-report docs/reliability.md $(PYTEST_ARGS)
 
 # Measured figures (bench/results/latest.json), then what they cost and how the
 # pool scales on paper (docs/performance.md).

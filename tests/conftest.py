@@ -128,8 +128,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     before, after = session.config.stash.get(_TRACKED_AT_START, None), _tracked_changes()
     if before is None or after is None:
         return
-    report = session.config.getoption("reliability_report")
-    asked_for = {Path(report).resolve().relative_to(REPO_ROOT).as_posix()} if report else set()
+    report = Path(session.config.getoption("reliability_report") or REPO_ROOT).resolve()
+    asked_for = {report.relative_to(REPO_ROOT).as_posix()} if report.is_relative_to(REPO_ROOT) else set()
     changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
     written = sorted(changed - asked_for)
     if written:

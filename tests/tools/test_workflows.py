@@ -174,3 +174,22 @@ def test_terraform_version_is_pinned_where_terraform_runs() -> None:
             for step in job.get("steps", []):
                 if str(step.get("uses", "")).startswith("hashicorp/setup-terraform"):
                     assert step["with"]["terraform_version"] == "1.11.4", path.name
+
+
+def test_the_reliability_report_target_is_a_command_pytest_accepts(tmp_path: Path) -> None:
+    """`make reliability-report` passes an option of tests/conftest.py, which pytest
+    knows only when that conftest is loaded first: run its command, collecting only."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("\nreliability-report:") :].split("\n")[2].strip()
+    arguments = recipe.removeprefix("$(PY) -m pytest ").replace("$(PYTEST_ARGS)", "").split()
+    arguments[arguments.index("--reliability-report") + 1] = str(tmp_path / "reliability.md")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *arguments, "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "tests/faults/" in done.stdout and not (tmp_path / "reliability.md").exists()
