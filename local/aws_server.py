@@ -49,7 +49,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from werkzeug.serving import make_server
 
 from local.aws_faults import AwsFault, AwsFaults
-from local.embedded_aws import CONTROL_PREFIX, READY_LINE, REGION
+from local.embedded_aws import CONTROL_PREFIX, CREDENTIALS, READY_LINE
 from local.lambda_runtime import LambdaRuntime
 from polybot import logs
 from polybot.settings import Settings
@@ -219,16 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     server_port.append(int(server.server_port))
     # moto's Step Functions interpreter calls the services back on this port;
     # the handlers' boto3 clients (credentials) are this process's too.
-    os.environ.update(
-        {
-            "MOTO_PORT": str(server.server_port),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-        }
-    )
+    os.environ.update({"MOTO_PORT": str(server.server_port), **CREDENTIALS})
     if args.parent:
         threading.Thread(target=_exit_with_parent, args=(args.parent,), name="parent-watch", daemon=True).start()
     print(f"{READY_LINE}{server.server_port}", flush=True)

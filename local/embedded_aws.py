@@ -29,6 +29,15 @@ from local.lambda_runtime import Invocation
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+}
+"""What the embedded AWS accepts (any keys), and its region: the server's own
+environment (its functions' clients) and the one `start()` gives this process."""
 CONTROL_PREFIX = "/_local/"
 """The server's control API (local/aws_server.py)."""
 READY_LINE = "listening on "
@@ -141,16 +150,7 @@ class EmbeddedAws:
         )
         os.close(handle)
         self._port = self._wait_until_listening()
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_SESSION_TOKEN": "testing",
-                "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION,
-            }
-        )
+        os.environ.update({"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS})
         response = requests.post(
             f"{self.endpoint_url}/moto-api/config",
             json={"stepfunctions": {"execute_state_machine": True}},

@@ -94,6 +94,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+_TRACKED_AT_START = pytest.StashKey[dict[str, str] | None]()
 
 
 def _tracked_changes() -> dict[str, str] | None:
@@ -137,6 +138,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         if reporter is not None:
             reporter.write_line(f"tracked files changed while the tests ran: {', '.join(written)}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-_TRACKED_AT_START = pytest.StashKey[dict[str, str] | None]()
