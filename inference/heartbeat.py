@@ -1,13 +1,14 @@
 """The heartbeat of one DetectObjects task: SendTaskHeartbeat from a thread of
-its own, each beat also renewing the worker's lease on the task's queue
-message; and what Step Functions answers for a task nobody awaits any more.
+its own, and the worker's lease on the task's queue message renewed from
+another; and what Step Functions answers for a task nobody awaits any more.
 
 The first beat goes out as soon as the original is in hand (beside the
 decoding and the model, not in front of them), then one every few seconds
 until the report. A task the first beat finds gone (the workflow gave up on
 it) is dropped by the worker. A taken message stays hidden from other workers
-for a short lease (`task_lease_s`), renewed with every beat: a worker that
-dies stops renewing, and within one lease another worker takes the same
+for a short lease (`task_lease_s`), renewed every few seconds while the worker
+works (a renewal that fails is tried again at the next): a worker that dies
+stops renewing, and within one lease another worker takes the same
 message, whose task token the workflow is still waiting on. (Step Functions'
 HeartbeatSeconds cannot tell a dead worker from a task still waiting in a
 backlog: it counts from the moment the message is sent. It is the last
@@ -58,9 +59,15 @@ def raise_if_gone(exc: ClientError) -> None:
 
 class Heartbeat:
     """SendTaskHeartbeat for one task from a thread of its own, from `start()`
-    until `stop()`: the first beat at once, then one every `interval_s`, each
-    renewing the lease on the task's queue message. `gone()` tells what the
-    first beat found."""
+    until `stop()`: the first beat at once, then one every `interval_s`; and,
+    from a second thread, the lease on the task's queue message renewed every
+    `interval_s`. Each on its own clock, so a slow heartbeat never delays a
+    renewal past the lease (tests/unit/test_timeouts.py). A beat or a renewal
+    that fails is logged and tried again at the next one: the lease and
+    Step Functions' HeartbeatSeconds each outlast several, and a thread that
+    stopped at the first failure would hand the message to a second worker.
+    Only a task found gone stops them. `gone()` tells whether a beat found the
+    task no longer awaited (the first beat's answer is waited for)."""
 
     def __init__(
         self, sfn: SFNClient, task_token: str, interval_s: float, renew_lease: Callable[[], None] = lambda: None
@@ -73,15 +80,14 @@ class Heartbeat:
         self._first_answered = threading.Event()
         self._gone = ""
         self.first_beat_ms = 0
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> Heartbeat:
-        # The thread logs with the caller's context (the execution's correlation id).
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=context.run, args=(self._beat_until_done,), name="heartbeat", daemon=True
-        )
-        self._thread.start()
+        # The threads log with the caller's context (the execution's correlation id).
+        for name, target in (("heartbeat", self._beat_until_done), ("lease", self._renew_until_done)):
+            thread = threading.Thread(target=contextvars.copy_context().run, args=(target,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def gone(self, wait: bool = True) -> str:
@@ -93,8 +99,8 @@ class Heartbeat:
 
     def stop(self) -> None:
         self._done.set()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
     def _beat(self) -> None:
         try:
@@ -124,12 +130,18 @@ class Heartbeat:
 
     def _beat_until_done(self) -> None:
         self._first_beat()
-        if self._gone:
-            return
-        while not self._done.wait(self._interval_s):
+        while not self._gone and not self._done.wait(self._interval_s):
             try:
                 self._beat()
+            except TaskGone as gone:
+                self._gone = gone.code
+                log.warning("task no longer awaited (%s); heartbeats stop", gone.code)
+            except Exception as exc:
+                log.warning("heartbeat failed, next in %.0f s: %s", self._interval_s, type(exc).__name__)
+
+    def _renew_until_done(self) -> None:
+        while not self._gone and not self._done.wait(self._interval_s):
+            try:
                 self._renew_lease()
-            except Exception as exc:  # keep working; the report will tell
-                log.warning("heartbeat failed: %s", type(exc).__name__)
-                return
+            except Exception as exc:
+                log.warning("lease renewal failed, next in %.0f s: %s", self._interval_s, type(exc).__name__)

@@ -1,6 +1,7 @@
 """Wires a YOLO worker from settings: the models offered (the production one
 loaded now), and the clients of the queue, the images bucket and Step
-Functions (the last on the heartbeat's call budget). The one place the worker
+Functions (the last, and the queue's lease renewals, on the heartbeat's call
+budget). The one place the worker
 is built: used by `python -m inference` (inference/__main__.py) and by the
 local stack (local/polybot_stack.py).
 """
@@ -23,4 +24,5 @@ def build_worker(settings: Settings, production: Detector | None = None) -> Dete
         sqs=aws.client("sqs", settings),
         s3=aws.client("s3", settings),
         sfn=aws.client("stepfunctions", settings, aws.WITHIN_HEARTBEAT),
+        leases=aws.client("sqs", settings, aws.WITHIN_HEARTBEAT),
     )

@@ -77,13 +77,24 @@ class DetectionWorker:
     """Serves the detection queue: each message's steps (`prepare`, `process`,
     `finish`), in sequence or overlapped (`run`)."""
 
-    def __init__(self, settings: Settings, detectors: Detectors, sqs: SQSClient, s3: S3Client, sfn: SFNClient) -> None:
-        """`detectors`: the models offered, the production one loaded (the others on first use)."""
+    def __init__(
+        self,
+        settings: Settings,
+        detectors: Detectors,
+        sqs: SQSClient,
+        s3: S3Client,
+        sfn: SFNClient,
+        leases: SQSClient | None = None,
+    ) -> None:
+        """`detectors`: the models offered, the production one loaded (the others on first use).
+        `leases`: the queue's client for lease renewals, on the heartbeat's call budget
+        (a renewal must land within the lease); None: `sqs`."""
         settings.require("detection_queue_url")
         self._settings = settings
         self._detectors = detectors
         self._detector = detectors.production
         self._sqs = sqs
+        self._leases = leases if leases is not None else sqs
         self._s3 = s3
         self._sfn = sfn
         self.served: deque[dict[str, int]] = deque(maxlen=SERVED_KEPT)
@@ -189,7 +200,7 @@ class DetectionWorker:
         """Keeps `message` hidden from other workers for another lease while this one works."""
 
         def renew() -> None:
-            self._sqs.change_message_visibility(
+            self._leases.change_message_visibility(
                 QueueUrl=self._settings.detection_queue_url,
                 ReceiptHandle=message["ReceiptHandle"],
                 VisibilityTimeout=self._settings.task_lease_s,

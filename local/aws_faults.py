@@ -41,6 +41,9 @@ class AwsFault:
     answer_late: bool = False
     """With `delay_s`: the call goes through at once and only its answer is held
     back (AWS acted; the caller may give up before it knows)."""
+    skip: int = 0
+    """Calls of the operation that go through untouched before the fault's `times`
+    begin (the second heartbeat of a task, not its first)."""
 
 
 @dataclass
@@ -133,6 +136,9 @@ class AwsFaults:
         with self._lock:
             for fault in self._faults:
                 if fault.times > 0 and fault.service == service and fault.operation == operation:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.times -= 1
                     return fault
         return None

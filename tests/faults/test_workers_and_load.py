@@ -13,7 +13,7 @@ import pytest
 
 from local.aws_faults import AwsFault
 from local.polybot_stack import PolybotStack
-from polybot import naming
+from polybot import aws, naming
 from tests.auxil.images import ultralytics_asset
 from tests.auxil.pipeline import execution_trace, only_reply, wait_for_execution
 from tests.faults.conftest import FaultSession, WorkerProcess, worker_processes
@@ -64,6 +64,53 @@ def test_a_worker_killed_mid_image_is_replaced_by_another_within_seconds(
         f"its lease on the message ({stack.settings.task_lease_s} s) runs out unrenewed; the other worker takes the "
         "same task and answers; no timeout, no resend; one reply",
         f"answered {answered - killed:.1f} s after the kill ({answered - started:.1f} s after sending)",
+    )
+
+
+def test_a_lease_survives_a_failed_heartbeat_and_a_failed_renewal(
+    stack: PolybotStack, chat_id: int, faults: FaultSession
+) -> None:
+    assert stack.telegram is not None
+    lease_s = stack.settings.task_lease_s
+    with worker_processes(stack, faults, 2) as workers:
+        # The annotated upload (the second PutObject: StageImage put the original)
+        # takes longer than a lease, so the image is only answered once if its
+        # lease keeps being renewed; meanwhile the task's second heartbeat and its
+        # first renewal each fail, every attempt of their call budget included.
+        upload = stack.aws.faults.inject(AwsFault("s3", "PutObject", 0, times=1, skip=1, delay_s=lease_s + 5))
+        beat = stack.aws.faults.inject(
+            AwsFault("states", "SendTaskHeartbeat", skip=1, times=aws.WITHIN_HEARTBEAT.attempts)
+        )
+        renewal = stack.aws.faults.inject(
+            AwsFault("sqs", "ChangeMessageVisibility", times=aws.WITHIN_HEARTBEAT.attempts)
+        )
+        started = time.monotonic()
+        message = stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
+        name = naming.execution_name(chat_id, message["message_id"])
+        holder = holder_of(workers, name)
+
+        reply = only_reply(stack, chat_id, message["message_id"])
+        answered = time.monotonic() - started
+        outputs = [worker.output() for worker in workers]
+        held = outputs[workers.index(holder)]
+
+    received = [f'"execution": "{name}", "message": "task received' in output for output in outputs]
+    dead_letters = stack.deployment.outputs["DetectionDeadLetterQueueUrl"] if stack.deployment else ""
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=dead_letters, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert received.count(True) == 1, "one worker analysed the image: the lease never ran out"
+    assert (upload.times_left(), beat.times_left(), renewal.times_left()) == (0, 0, 0), "every fault was met"
+    assert "heartbeat failed" in held and "lease renewal failed" in held
+    assert reply.caption == "I see 2 people, and maybe a tie."
+    assert answered > lease_s, "the image was held for longer than one lease"
+    assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+    faults.record(
+        "a busy worker's second heartbeat and first lease renewal fail (after their retries), its upload "
+        "outlasting the lease",
+        "beats and renewals go on at the next interval; the message never reappears: one worker, one reply, "
+        "nothing in the dead-letter queue",
+        f"answered after {answered:.1f} s (lease {lease_s} s)",
     )
 
 

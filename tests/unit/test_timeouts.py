@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from bot import app as webhook_app
+from inference.service import build_worker
 from local.stack import load_template
 from polybot import aws
 from polybot.settings import Settings
@@ -63,8 +65,20 @@ def test_each_function_ends_before_its_task_gives_up_on_it(state: str) -> None:
 
 
 def test_a_busy_workers_lease_is_renewed_before_it_runs_out() -> None:
-    # A renewal is due every interval; however long the call takes, it lands within the lease.
+    # A renewal is due every interval (on a clock of its own, inference/heartbeat.py);
+    # however long the call takes, it lands within the lease.
     assert SETTINGS.heartbeat_interval_s + aws.WITHIN_HEARTBEAT.worst_case_s < SETTINGS.task_lease_s
+
+
+def test_the_worker_renews_leases_and_beats_on_the_budget_counted_above() -> None:
+    """The clients in force, as the worker is wired (inference/service.py)."""
+    settings = Settings(detection_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/q", region="us-east-1")
+    worker = build_worker(settings, production=cast(Any, SimpleNamespace(name=settings.model)))
+    for client in (worker._leases, worker._sfn):
+        config = client.meta.config
+        in_force = (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"])
+        budget = aws.WITHIN_HEARTBEAT
+        assert in_force == (budget.connect_timeout_s, budget.read_timeout_s, budget.attempts)
 
 
 def test_a_task_waiting_in_a_backlog_alarms_before_its_heartbeat_times_out() -> None:

@@ -98,3 +98,60 @@ def test_beats_continue_while_the_work_goes_on() -> None:
     beats = sfn.beats
     time.sleep(0.05)
     assert beats >= 3 and sfn.beats == beats, "and stop with stop()"
+
+
+class Lease:
+    """A queue message's lease: renewals counted, the given ones failing."""
+
+    def __init__(self, *failing: int) -> None:
+        self.failing = set(failing)
+        self.renewals = 0
+        self.threads: set[str] = set()
+
+    def renew(self) -> None:
+        self.renewals += 1
+        self.threads.add(threading.current_thread().name)
+        if self.renewals in self.failing:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "503"}}, "ChangeMessageVisibility")
+
+
+def wait_until(condition: Any, timeout_s: float = 5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def test_a_failed_beat_and_a_failed_renewal_are_each_tried_again_at_the_next() -> None:
+    # Beat 2 (the first after the first beat) and renewal 1 fail, after their own retries.
+    sfn, lease = StepFunctions(), Lease(1)
+    heartbeat = Heartbeat(sfn, "token", interval_s=0.01, renew_lease=lease.renew).start()
+    wait_until(lambda: sfn.beats >= 1)
+    sfn.errors.append("ServiceUnavailable")
+    wait_until(lambda: sfn.beats >= 5 and lease.renewals >= 5)
+    heartbeat.stop()
+    assert sfn.beats >= 5 and lease.renewals >= 5, "neither failure ends the beats or the renewals"
+    assert heartbeat.gone() == ""
+    assert lease.threads == {"lease"}, "renewals keep their own clock, whatever a beat takes"
+
+
+def test_renewals_go_on_while_every_beat_fails() -> None:
+    sfn, lease = StepFunctions(*["ServiceUnavailable"] * 1000), Lease()
+    heartbeat = Heartbeat(sfn, "token", interval_s=0.01, renew_lease=lease.renew).start()
+    wait_until(lambda: lease.renewals >= 5)
+    heartbeat.stop()
+    assert lease.renewals >= 5
+
+
+def test_a_task_found_gone_later_stops_beats_and_renewals() -> None:
+    sfn, lease = StepFunctions(), Lease()
+    heartbeat = Heartbeat(sfn, "token", interval_s=0.01, renew_lease=lease.renew).start()
+    wait_until(lambda: sfn.beats >= 2)
+    sfn.errors.append("TaskTimedOut")
+    wait_until(lambda: heartbeat.gone() != "")
+    beats = sfn.beats
+    time.sleep(0.1)
+    renewals = lease.renewals
+    time.sleep(0.1)
+    heartbeat.stop()
+    assert heartbeat.gone() == "TaskTimedOut"
+    assert sfn.beats == beats and lease.renewals == renewals, "nothing more once the task is gone"

@@ -70,6 +70,16 @@ def test_faults_are_counted_down_as_calls_meet_them_and_cleared(client: Client) 
     assert served.data == b"moto"
 
 
+def test_a_fault_may_let_the_first_calls_through(client: Client) -> None:
+    fault = {"service": "s3", "operation": "GetObject", "status": 503, "code": "SlowDown", "times": 1, "skip": 2}
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261205/us-east-1/s3/aws4_request"}
+
+    client.post("/_local/faults", json=fault)
+    statuses = [client.get("/images/originals/a.jpg", headers=signed).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 503, 200]
+
+
 def test_an_unknown_control_request_is_404_and_other_paths_go_to_aws(client: Client) -> None:
     assert client.get("/_local/nothing").status_code == 404
     assert client.get("/some-bucket").data == b"moto"
