@@ -9,8 +9,9 @@ functions in-process, the Telegram stand-in over HTTP):
   completes a real execution with the real model while the in-process worker
   is stopped, its labels in Russian with the font the image ships; it passes its health check and exits 0 on SIGTERM.
 
-Both containers run the Python of the Lambda runtime template.yaml names (the
-interpreter in the running container is asked, not the Dockerfile).
+Both containers run the Python of the Lambda runtime template.yaml names, one
+AWS supports for a year more (the interpreter in the running container is
+asked, not the Dockerfile).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.auxil.containers import (
 from tests.auxil.images import BUS_CAPTIONS, ultralytics_asset
 from tests.auxil.pipeline import execution_trace, start_photos, wait_for_execution
 from tests.auxil.requests import preferences
-from tests.auxil.runtimes import python_minor, shipped_runtime
+from tests.auxil.runtimes import python_minor, shipped_runtime, support_problem
 
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.model]
 
@@ -47,7 +48,9 @@ def assert_runs_the_lambda_python(container: Container, report: dict[str, Any], 
     assert done.returncode == 0, done.stderr
     version = done.stdout.strip()
     report[key] = version
-    assert version.rsplit(".", 1)[0] == python_minor(shipped_runtime()), f"the container runs Python {version}"
+    in_force = version.rsplit(".", 1)[0]
+    assert in_force == python_minor(shipped_runtime()), f"the container runs Python {version}"
+    assert support_problem(f"python{in_force}") is None, support_problem(f"python{in_force}")
 
 
 FONT_IN_USE = (

@@ -22,7 +22,7 @@ import yaml
 
 from local.invoke import functions, sam_local_invoke
 from local.stack import load_template
-from tests.auxil.runtimes import python_minor, shipped_runtime
+from tests.auxil.runtimes import python_minor, shipped_runtime, support_problem
 
 pytestmark = pytest.mark.docker
 
@@ -116,7 +116,9 @@ def test_every_function_runs_on_the_python_of_its_runtime(
         answer, logs = sam_local_invoke(probe, tmp_path / "event.json", {}, tmp_path / "template.yaml")
 
         assert isinstance(answer, dict) and "python" in answer, f"{probe}: {answer}\n{logs[-6000:]}"
-        assert ".".join(map(str, answer["python"][:2])) == python_minor(runtime), f"{probe} on {runtime}: {answer}"
+        in_force = "{}.{}".format(*answer["python"])
+        assert in_force == python_minor(runtime), f"{probe} on {runtime}: {answer}"
+        assert support_problem(f"python{in_force}") is None, support_problem(f"python{in_force}")
         assert answer["implementation"] == "cpython"
         # The layer (PolybotLayer in /opt/python): its package and its compiled wheels load in that Python.
         assert answer["polybot"].startswith("/opt/python/"), answer

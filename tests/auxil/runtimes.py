@@ -17,7 +17,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,27 @@ def lifecycle(runtime: str) -> Lifecycle | None:
         update_block=date.fromisoformat(entry["update-block"]),
         successor=entry.get("successor"),
     )
+
+
+SUPPORT_NOTICE = timedelta(days=365)
+"""How long before AWS restricts a runtime the tests fail: a year to move to the
+next one, before Lambda stops patching it (deprecation) and then refuses to
+create (create-block) or update (update-block) functions on it."""
+
+
+def support_problem(runtime: str) -> str | None:
+    """Why `runtime` is not supported for SUPPORT_NOTICE more from today by cfn-lint's
+    table (unknown to it, or deprecated or blocked within it); None when it is."""
+    dates = lifecycle(runtime)
+    if dates is None:
+        return f"{runtime} is not in cfn-lint's runtime table (upgrade cfn-lint, or a typo)"
+    if dates.first_restriction <= date.today() + SUPPORT_NOTICE:
+        return (
+            f"{runtime} is deprecated on {dates.deprecated}, creating functions is blocked on "
+            f"{dates.create_block}, updating on {dates.update_block} (within {SUPPORT_NOTICE.days} days of "
+            f"{date.today()}); move to {dates.successor}"
+        )
+    return None
 
 
 def named_runtimes(value: Any, where: str = "") -> dict[str, str]:
