@@ -32,7 +32,7 @@ WORKER_IMAGE ?= polybot-worker:dev
 # TORCH_INDEX_URL=https://pypi.org/simple (a CUDA build, much larger).
 TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 # Machines without a container registry get local base images from this script
-# (Docker, python:3.11-slim, the Lambda base image); elsewhere it is not needed.
+# (Docker, python:3.13-slim, the Lambda python3.13 base image); elsewhere it is not needed.
 BASE_IMAGES := ../shared/docker/make-base-images.sh
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1

@@ -88,7 +88,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any(item.get_closest_marker("docker") for item in session.items):
-        from tests.artifacts.conftest import start_builds
+        from tests.auxil.builds import start_builds
 
         start_builds()
 
@@ -120,8 +120,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if "tests.artifacts.conftest" in sys.modules:
-        from tests.artifacts.conftest import stop_builds
+    if "tests.auxil.builds" in sys.modules:
+        from tests.auxil.builds import stop_builds
 
         stop_builds()
     # Reports are written by their make targets; a test run changes no tracked file

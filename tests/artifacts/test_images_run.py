@@ -8,6 +8,10 @@ functions in-process, the Telegram stand-in over HTTP):
 - the worker container, with the weights baked into it, serves the queue and
   completes a real execution with the real model while the in-process worker
   is stopped, its labels in Russian with the font the image ships; it passes its health check and exits 0 on SIGTERM.
+
+Both containers run the Python of the Lambda runtime template.yaml names, one
+AWS supports for a year more (the interpreter in the running container is
+asked, not the Dockerfile).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from local.polybot_stack import PolybotStack
 from local.trace import format_trace
 from polybot import naming
 from tests.auxil.containers import (
+    Container,
     aws_environment,
     free_port,
     run_once,
@@ -30,8 +35,23 @@ from tests.auxil.containers import (
 from tests.auxil.images import BUS_CAPTIONS, ultralytics_asset
 from tests.auxil.pipeline import execution_trace, start_photos, wait_for_execution
 from tests.auxil.requests import preferences
+from tests.auxil.runtimes import python_minor, shipped_runtime, support_problem
 
 pytestmark = [pytest.mark.docker, pytest.mark.aws, pytest.mark.model]
+
+PYTHON_IN_FORCE = ["python", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]
+"""The command the image runs (python), asked for its version inside the running container."""
+
+
+def assert_runs_the_lambda_python(container: Container, report: dict[str, Any], key: str) -> None:
+    done = container.exec(PYTHON_IN_FORCE)
+    assert done.returncode == 0, done.stderr
+    version = done.stdout.strip()
+    report[key] = version
+    in_force = version.rsplit(".", 1)[0]
+    assert in_force == python_minor(shipped_runtime()), f"the container runs Python {version}"
+    assert support_problem(f"python{in_force}") is None, support_problem(f"python{in_force}")
+
 
 FONT_IN_USE = (
     "from polybot.i18n import label_font_path; from polybot.settings import Settings; "
@@ -72,6 +92,7 @@ def test_the_bot_container_registers_its_webhook_and_answers_a_photo(
             report["bot_container_healthy_s"] = round(wait_for_http(f"http://127.0.0.1:{port}/healthz", bot), 1)
             health = bot.exec(bot.health_command())
             assert health.returncode == 0, health.stderr
+            assert_runs_the_lambda_python(bot, report, "bot_container_python")
 
             first = run_once(bot_image, environment, ["python", "-m", "bot", "register-webhook"])
             again = run_once(bot_image, environment, ["python", "-m", "bot", "register-webhook"])
@@ -97,6 +118,7 @@ def test_the_worker_container_completes_a_real_execution(
     try:
         with running(worker_image, worker_environment(stack)) as worker:
             report["worker_container_serving_s"] = round(wait_for_log(worker, "worker serving"), 1)
+            assert_runs_the_lambda_python(worker, report, "worker_container_python")
             # Russian labels: drawn with the font the image ships, not downloaded.
             name, [request] = start_photos(
                 stack, chat_id, [ultralytics_asset("zidane.jpg")], preferences(language="ru")

@@ -1,7 +1,7 @@
 """`make build` (sam build) and what it produces: each function's handler on
 its own, and one layer with the shared `polybot` package and every
-third-party dependency, all of which runs on the python3.11 Lambda runtime
-(Amazon Linux 2, glibc 2.26)."""
+third-party dependency, all of which runs on the Lambda runtime the built
+template names (python3.13: Amazon Linux 2023, glibc 2.34)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from local.stack import load_template
+from tests.auxil.runtimes import LAMBDA_OS_GLIBC, platform_glibc, python_minor, shipped_runtime
 
 pytestmark = pytest.mark.docker
 
@@ -20,23 +21,19 @@ FUNCTIONS = {
     for logical_id, resource in load_template(ROOT / "template.yaml")["Resources"].items()
     if resource["Type"] == "AWS::Serverless::Function"
 }
-# glibc versions Amazon Linux 2 satisfies: manylinux1 (2.5), manylinux2010 (2.12),
-# manylinux2014 (2.17) and manylinux_2_X up to 2.26.
-_AL2_GLIBC = (2, 26)
-_PLATFORM = re.compile(r"manylinux(1|2010|2014)_x86_64|manylinux_(\d+)_(\d+)_x86_64")
-_LEGACY_GLIBC = {"1": (2, 5), "2010": (2, 12), "2014": (2, 17)}
 
 
-def platform_glibc(tag: str) -> tuple[int, int] | None:
-    """The oldest glibc a wheel's platform tag runs on; None for a pure-Python wheel."""
-    if tag.endswith("-any"):
-        return None
-    oldest = []
-    for match in _PLATFORM.finditer(tag):
-        legacy, major, minor = match.groups()
-        oldest.append(_LEGACY_GLIBC[legacy] if legacy else (int(major), int(minor)))
-    assert oldest, f"{tag} is not a Linux x86_64 wheel"
-    return min(oldest)
+def runs_on(interpreter_tag: str, abi_tag: str, python: str) -> bool:
+    """Whether a wheel's interpreter and ABI tags run on CPython `python` ("3.13"):
+    pure Python (py3), that exact CPython (cp313), or the stable ABI of an older one (cp312-abi3)."""
+    version = tuple(int(part) for part in python.split("."))
+    cpython = re.fullmatch(r"cp(\d)(\d+)", interpreter_tag)
+    if interpreter_tag.startswith("py"):
+        return interpreter_tag in ("py3", f"py{version[0]}{version[1]}") and abi_tag == "none"
+    if cpython is None:
+        return False
+    built_for = (int(cpython[1]), int(cpython[2]))
+    return built_for == version or (abi_tag == "abi3" and built_for <= version)
 
 
 def test_each_function_package_holds_only_its_handler(sam_build: Path) -> None:
@@ -54,7 +51,14 @@ def test_the_layer_carries_the_shared_package_with_its_message_schemas(sam_build
     assert not list(package.rglob("__pycache__"))
 
 
-def test_every_compiled_dependency_runs_on_amazon_linux_2(sam_build: Path) -> None:
+def test_the_built_template_keeps_the_runtime(sam_build: Path) -> None:
+    assert shipped_runtime(load_template(sam_build / "template.yaml")) == shipped_runtime()
+
+
+def test_every_dependency_runs_on_the_lambda_runtime_and_its_os(sam_build: Path) -> None:
+    runtime = shipped_runtime(load_template(sam_build / "template.yaml"))
+    os_name, os_glibc = LAMBDA_OS_GLIBC[runtime]
+    python = python_minor(runtime)
     tags = {
         wheel.parent.name: [
             line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")
@@ -64,12 +68,13 @@ def test_every_compiled_dependency_runs_on_amazon_linux_2(sam_build: Path) -> No
 
     assert {"pillow", "pi_heif", "pytelegrambotapi", "jsonschema"} <= {name.split("-")[0].lower() for name in tags}
     for distribution, wheel_tags in tags.items():
-        assert all(tag.startswith(("py", "cp311")) for tag in wheel_tags), f"{distribution}: {wheel_tags}"
         # A wheel runs wherever any one of its tags does.
-        needs = [platform_glibc(tag) for tag in wheel_tags]
+        fitting = [tag for tag in wheel_tags if runs_on(*tag.split("-")[:2], python)]
+        assert fitting, f"{distribution}: {wheel_tags} is built for another Python than {runtime}'s {python}"
+        needs = [platform_glibc(tag) for tag in fitting]
         if None not in needs:
             oldest = min(glibc for glibc in needs if glibc is not None)
-            assert oldest <= _AL2_GLIBC, f"{distribution} needs glibc {oldest}"
+            assert oldest <= os_glibc, f"{distribution} needs glibc {oldest}; {os_name} has {os_glibc}"
 
 
 def test_the_built_template_deploys_the_built_folders(sam_build: Path) -> None:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.auxil.runtimes import python_minor, shipped_runtime
+
 pytestmark = pytest.mark.tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,11 +160,13 @@ def test_the_image_runs_the_module_the_tests_import(name: str) -> None:
 def test_the_image_runs_as_a_non_root_user_with_a_health_check(name: str) -> None:
     bases = of_kind(ROOT / name, "FROM")  # a build stage may come first (inference/Dockerfile's export)
     users = of_kind(ROOT / name, "USER")
+    python = python_minor(shipped_runtime())  # the Lambda functions' (tests/unit/test_template_runtime.py)
 
     assert bases
     for base in bases:
-        assert re.fullmatch(r"python:3\.11-slim[\w.-]*( AS [\w-]+)?", base, re.IGNORECASE), (
-            f"{name}: base {base} is not a pinned python:3.11-slim tag"
+        # A Debian release named (-slim-trixie), so that the next one comes in on purpose.
+        assert re.fullmatch(rf"python:{re.escape(python)}-slim-[a-z]+( AS [\w-]+)?", base, re.IGNORECASE), (
+            f"{name}: base {base} is not a pinned python:{python}-slim-<release> tag"
         )
     assert users and users[-1].split(":")[0] not in ("root", "0"), f"{name} runs as root"
     assert of_kind(ROOT / name, "HEALTHCHECK"), f"{name} has no HEALTHCHECK"

@@ -12,17 +12,20 @@ without running it; `make setup` installs them all.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local.stack import load_template
+from tests.auxil.runtimes import LIFECYCLE
 
 pytestmark = pytest.mark.tools
 
@@ -93,9 +96,41 @@ def test_mypy() -> None:
     assert rc == 0, output
 
 
+_RUNTIME_RULES = {"W2531", "E2531", "E2533"}
+"""cfn-lint's Lambda runtime lifecycle rules (deprecated; creation blocked; update
+blocked), on the dates of the table it ships (tests/unit/test_template_runtime.py
+reads the same table a year ahead)."""
+
+
+def _cfn_lint(template: Path) -> tuple[int, str]:
+    """The project's cfn-lint (the venv's, bounded in pyproject.toml), from the repository root
+    as `make test` runs it, so that any configuration there applies."""
+    return _run([_executable(Path(sys.executable).parent / "cfn-lint"), str(template)])
+
+
 def test_cfn_lint() -> None:
-    rc, output = _run([_executable(Path(sys.executable).parent / "cfn-lint"), "template.yaml"])
+    rc, output = _cfn_lint(ROOT / "template.yaml")
     assert rc == 0, output
+
+
+def test_cfn_lint_reports_a_deprecated_lambda_runtime(tmp_path: Path) -> None:
+    """The same command on template.yaml with its runtimes swapped for one AWS has
+    deprecated fails: the runtime rules run, no configuration ignores them."""
+    table = json.loads(LIFECYCLE.read_text(encoding="utf-8"))
+    past = [
+        r for r, dates in table.items() if r.startswith("python") and dates["deprecated"] < date.today().isoformat()
+    ]
+    assert past, "cfn-lint's table lists no deprecated Python runtime"
+    deprecated = max(past, key=lambda r: table[r]["deprecated"])
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    assert re.search(r"\bpython3\.\d+\b", text)
+    canary = tmp_path / "template.yaml"
+    canary.write_text(re.sub(r"\bpython3\.\d+\b", deprecated, text), encoding="utf-8")
+
+    rc, output = _cfn_lint(canary)
+
+    assert rc != 0, output
+    assert _RUNTIME_RULES & set(re.findall(r"\b[EW]\d{4}\b", output)), output
 
 
 def test_sam_validate() -> None:

@@ -11,12 +11,14 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.auxil.runtimes import python_minor, shipped_runtime
 from tests.conftest import TIERS
 
 pytestmark = pytest.mark.tools
@@ -174,6 +176,28 @@ def test_terraform_version_is_pinned_where_terraform_runs() -> None:
             for step in job.get("steps", []):
                 if str(step.get("uses", "")).startswith("hashicorp/setup-terraform"):
                     assert step["with"]["terraform_version"] == "1.11.4", path.name
+
+
+def test_every_job_runs_the_python_that_ships() -> None:
+    """Each job that sets up Python uses the one template.yaml's runtime and both
+    images run; the unit tier may add pyproject.toml's oldest (requires-python)."""
+    shipped = python_minor(shipped_runtime())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    oldest = re.fullmatch(r">=\s*(\d+\.\d+)", project["requires-python"])
+    assert oldest, project["requires-python"]
+    seen = 0
+    for path in WORKFLOWS:
+        for name, job in load(path.name)["jobs"].items():
+            for step in job.get("steps", []):
+                if not str(step.get("uses", "")).startswith("actions/setup-python"):
+                    continue
+                version = str(step["with"]["python-version"])
+                matrix = re.fullmatch(r"\$\{\{\s*matrix\.(\w+)\s*\}\}", version)
+                versions = [str(v) for v in job["strategy"]["matrix"][matrix[1]]] if matrix else [version]
+                assert shipped in versions, f"{path.name} {name} runs Python {versions}; what ships runs {shipped}"
+                assert set(versions) <= {shipped, oldest[1]}, f"{path.name} {name}: {versions}"
+                seen += 1
+    assert seen
 
 
 def test_the_reliability_report_target_is_a_command_pytest_accepts(tmp_path: Path) -> None:
