@@ -30,6 +30,7 @@ from tests.auxil.terraform import (
     TerraformFailed,
     planned,
     policy_documents,
+    walk_modules,
     wildcard_statements,
 )
 
@@ -353,3 +354,87 @@ def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform
     assert {r.get("values", {}).get("policy_arn") for r in attachments} - {None} == set()
     # Session Manager is an option, off by default.
     assert not [a for a in documents if "session_manager" in a and "aws_iam_role_policy" in a]
+
+
+# --- cost and drift ------------------------------------------------------------
+
+
+def test_private_subnets_reach_s3_and_dynamodb_through_gateway_endpoints(plan: dict[str, Any]) -> None:
+    """Originals, annotated images, results and ECR's image layers (served from S3)
+    bypass the NAT gateways, which bill per GB; gateway endpoints are free."""
+    endpoints = {r["values"]["service_name"]: r for r in planned(plan, "aws_vpc_endpoint")}
+    assert set(endpoints) == {"com.amazonaws.us-east-1.s3", "com.amazonaws.us-east-1.dynamodb"}
+    private_tables = [r["address"] for r in planned(plan, "aws_route_table") if ".private" in r["address"]]
+    assert len(private_tables) == 2
+    network = plan["configuration"]["root_module"]["module_calls"]["network"]["module"]
+    [endpoint_config] = [r for r in network["resources"] if r["type"] == "aws_vpc_endpoint"]
+    for service, endpoint in endpoints.items():
+        assert endpoint["values"]["vpc_endpoint_type"] == "Gateway", service
+    # Every private route table (the IDs are known after apply: the configuration says it).
+    assert endpoint_config["expressions"]["route_table_ids"]["references"][-1] == "aws_route_table.private"
+
+
+def test_every_instance_runs_the_ami_it_was_given(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    """The AMI is an input, changed on purpose: every instance runs the given ID,
+    and nothing in the configuration looks one up (a lookup would roll both groups
+    and replace the bastion at each Amazon Linux release)."""
+    given = terraform_aws.ami_id
+    images = {r["address"]: r["values"]["image_id"] for r in planned(plan, "aws_launch_template")}
+    images |= {r["address"]: r["values"]["ami"] for r in planned(plan, "aws_instance")}
+    assert len(images) == 3 and set(images.values()) == {given}, images
+
+    read = list(walk_modules(plan.get("prior_state", {}).get("values", {}).get("root_module", {})))
+    lookups = [r["address"] for r in read if r["type"] in {"aws_ami", "aws_ami_ids"}]
+    lookups += [
+        r["address"]
+        for r in read
+        if r["type"] == "aws_ssm_parameter" and str(r["values"].get("name", "")).startswith("/aws/service/")
+    ]
+    assert not lookups, "an AMI looked up at plan time changes whenever AWS publishes one"
+
+
+@pytest.mark.parametrize(
+    "ami_id", ["", "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"]
+)
+def test_an_ami_that_is_not_an_id_is_refused(
+    configuration: Terraform, terraform_aws: TerraformAws, ami_id: str
+) -> None:
+    variables = {**terraform_aws.variables(ENVIRONMENT), "ami_id": ami_id}
+    with pytest.raises(TerraformFailed, match="ami_id must be an AMI ID"):
+        configuration.run("plan", "-no-color", "-input=false", "-refresh=false", *Terraform.var_args(variables))
+
+
+def test_an_ami_must_be_given(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    variables = {k: v for k, v in terraform_aws.variables(ENVIRONMENT).items() if k != "ami_id"}
+    with pytest.raises(TerraformFailed, match="No value for required variable"):
+        configuration.run("plan", "-no-color", "-input=false", "-refresh=false", *Terraform.var_args(variables))
+
+
+BURSTABLE = re.compile(r"^t\d[a-z]*\.")
+"""T2, T3, T3a, T4g: types that run on CPU credits (AWS launches T3 in unlimited mode unless told)."""
+CREDIT_MODES = {"bot": "unlimited", "bastion": "standard"}
+"""What each part runs in, and why (the modules' cpu_credits): the bot bursts at each boot
+and idles after; the bastion only idles."""
+
+
+def test_every_burstable_instance_states_its_credit_mode(plan: dict[str, Any]) -> None:
+    launched = {r["address"]: r["values"] for r in planned(plan, "aws_launch_template")}
+    launched |= {r["address"]: r["values"] for r in planned(plan, "aws_instance")}
+    modes = {}
+    for address, values in launched.items():
+        if BURSTABLE.match(values["instance_type"]):
+            specification = values.get("credit_specification") or []
+            assert specification and specification[0]["cpu_credits"] in {"standard", "unlimited"}, address
+            modes[address.split(".")[1]] = specification[0]["cpu_credits"]
+        else:
+            assert not values.get("credit_specification"), f"{address}: a credit mode on a fixed-performance type"
+    assert modes == CREDIT_MODES
+
+
+def test_workers_run_on_fixed_performance(plan: dict[str, Any]) -> None:
+    """Sustained inference on a T3 is billed as surplus (unlimited) or slowed to its
+    baseline (standard, where a new worker starts with no credits): the workers run
+    on the type docs/performance.md chose from the measured rate."""
+    worker = launch_templates(plan)["yolo"]
+    assert not BURSTABLE.match(worker["instance_type"])
+    assert worker["instance_type"] == "c7i.large"

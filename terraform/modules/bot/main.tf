@@ -1,4 +1,6 @@
 locals {
+  # A burstable type states its credit mode: AWS's default for T3 is unlimited.
+  burstable = can(regex("^t[0-9][a-z]*\\.", var.instance_type))
   user_data = templatefile("${path.module}/templates/bot_user_data.sh.tftpl", {
     bot_image          = var.bot_image
     bot_port           = var.bot_port
@@ -92,6 +94,13 @@ resource "aws_launch_template" "bot" {
 
   monitoring {
     enabled = var.detailed_monitoring
+  }
+
+  dynamic "credit_specification" {
+    for_each = local.burstable ? [var.cpu_credits] : []
+    content {
+      cpu_credits = credit_specification.value
+    }
   }
 
   block_device_mappings {

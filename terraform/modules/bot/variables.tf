@@ -60,6 +60,17 @@ variable "instance_type" {
   default     = "t3.micro"
 }
 
+variable "cpu_credits" {
+  type        = string
+  description = "CPU credit mode where instance_type is burstable (t2, t3, t3a, t4g; ignored otherwise). unlimited: each boot (Docker install, image pull) bursts above the baseline, and a T3 in standard mode gets no launch credits, so it would boot at 10 % of its vCPUs and might not pass its health check in time; the bot idles far below its baseline afterwards, which repays the boot's credits within the day at no charge."
+  default     = "unlimited"
+
+  validation {
+    condition     = contains(["standard", "unlimited"], var.cpu_credits)
+    error_message = "cpu_credits is standard or unlimited."
+  }
+}
+
 variable "key_name" {
   type        = string
   description = "EC2 key pair for SSH through the bastion; null for none (use Session Manager)."
