@@ -356,6 +356,70 @@ def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform
     assert not [a for a in documents if "session_manager" in a and "aws_iam_role_policy" in a]
 
 
+# --- the first deploy wires itself -------------------------------------------
+
+INSTANCE_STARTERS = frozenset(
+    {
+        "aws_autoscaling_group",
+        "aws_launch_template",
+        "aws_launch_configuration",
+        "aws_instance",
+        "aws_spot_instance_request",
+        "aws_spot_fleet_request",
+        "aws_ec2_fleet",
+    }
+)
+"""Resource types an instance boots from (its settings, its user data, its start)."""
+
+
+def _graph_node(address: str) -> str:
+    """A plan address as `terraform graph` names the resource: without instance keys."""
+    return re.sub(r"\[[^\]]*\]", "", address)
+
+
+def _depends_on(dot: str) -> dict[str, set[str]]:
+    """Each resource's direct dependencies, from `terraform graph`'s DOT output."""
+    edges: dict[str, set[str]] = {}
+    for source, target in re.findall(r'^\s*"([^"]+)" -> "([^"]+)"', dot, re.MULTILINE):
+        edges.setdefault(source, set()).add(target)
+    return edges
+
+
+def _transitive(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    waiting = [start]
+    while waiting:
+        for target in edges.get(waiting.pop(), set()) - seen:
+            seen.add(target)
+            waiting.append(target)
+    return seen
+
+
+def test_bot_instances_boot_only_once_their_webhook_address_resolves_and_is_served(
+    plan: dict[str, Any], configuration: Terraform
+) -> None:
+    """Each bot instance calls setWebhook as it boots, and Telegram resolves the name
+    and connects at once: whatever boots a bot instance waits for the alias record
+    and the HTTPS listener, so the first apply cannot register an address that is
+    not there yet."""
+    webhook_endpoint = {
+        _graph_node(r["address"])
+        for r in planned(plan, "aws_route53_record")
+        if r["values"].get("name") == DOMAIN and r["values"].get("type") in {"A", "AAAA", "CNAME"}
+    } | {_graph_node(r["address"]) for r in planned(plan, "aws_lb_listener")}
+    assert len(webhook_endpoint) >= 2, webhook_endpoint
+    starters = {
+        _graph_node(r["address"])
+        for r in walk_modules(plan["planned_values"]["root_module"])
+        if r["type"] in INSTANCE_STARTERS and r["address"].startswith("module.bot.")
+    }
+    assert "module.bot.aws_autoscaling_group.bot" in starters
+
+    edges = _depends_on(configuration.run("graph"))
+    missing = {starter: sorted(webhook_endpoint - _transitive(edges, starter)) for starter in sorted(starters)}
+    assert not {starter: m for starter, m in missing.items() if m}, "boots before the webhook address exists"
+
+
 # --- cost and drift ------------------------------------------------------------
 
 
