@@ -149,6 +149,8 @@ module "bot" {
   model                     = var.model
   extra_models              = var.extra_models
   log_retention_days        = var.log_retention_days
+  alarm_actions             = local.alarms
+  silence_alarm_hours       = var.webhook_silence_alarm_hours
   # Explicit: nothing in the module refers to the routes, yet each boot needs them.
   nat_route_ids = module.network.nat_route_ids
 }

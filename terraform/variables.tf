@@ -189,3 +189,9 @@ variable "session_manager_access" {
   description = "Let operators open Session Manager shells on the bot and worker instances; off: SSH through the bastion only."
   default     = false
 }
+
+variable "webhook_silence_alarm_hours" {
+  type        = number
+  description = "Hours without a single update received by the bot's webhook after which the webhook-silent alarm fires (a deaf bot: webhook not registered, or pointing elsewhere). 0 turns it off, for an environment nobody writes to; at most 24."
+  default     = 12
+}

@@ -167,3 +167,26 @@ variable "extra_models" {
   description = "POLYBOT_EXTRA_MODELS, the same as the workers': the models /settings offers besides the production one."
   default     = ""
 }
+
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (e.g. SNS topics) notified when the webhook alarms (registration failed, nothing received) fire or clear."
+  default     = []
+}
+
+variable "metric_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the metrics counted from the bot's log lines (the SAM stack's are in Polybot too)."
+  default     = "Polybot"
+}
+
+variable "silence_alarm_hours" {
+  type        = number
+  description = "Hours without a single update received by the webhook after which the webhook-silent alarm fires (missing data counts as silence). 0 turns the alarm off, for an environment nobody writes to. CloudWatch evaluates at most one day."
+  default     = 12
+
+  validation {
+    condition     = var.silence_alarm_hours >= 0 && var.silence_alarm_hours <= 24 && floor(var.silence_alarm_hours) == var.silence_alarm_hours
+    error_message = "silence_alarm_hours is a whole number of hours from 0 (off) to 24 (an alarm evaluates at most one day)."
+  }
+}
