@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot.webhook import REGISTRATION_WINDOW_S
 from polybot import naming
 from tests.auxil.terraform import (
     BOT_IMAGE,
@@ -502,3 +503,141 @@ def test_workers_run_on_fixed_performance(plan: dict[str, Any]) -> None:
     worker = launch_templates(plan)["yolo"]
     assert not BURSTABLE.match(worker["instance_type"])
     assert worker["instance_type"] == "c7i.large"
+
+
+# --- a deaf bot is noticed ---------------------------------------------------------
+
+
+def _bot_call(plan: dict[str, Any]) -> dict[str, Any]:
+    call: dict[str, Any] = plan["configuration"]["root_module"]["module_calls"]["bot"]
+    return call
+
+
+def test_webhook_alarms_count_the_bots_own_log_lines(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    """A registration that failed and hours without an update each raise an alarm,
+    counted by metric filters over the bot's log group (the patterns are held to
+    the lines the code writes in tests/unit/bot)."""
+    bot_group = f"/polybot-{ENVIRONMENT}/bot"
+    filters = {
+        r["values"]["name"].removeprefix(f"polybot-{ENVIRONMENT}-"): r["values"]
+        for r in planned(plan, "aws_cloudwatch_log_metric_filter")
+    }
+    assert set(filters) >= {"webhook-registration-failed", "update-received"}
+    metrics = {}
+    for name in ("webhook-registration-failed", "update-received"):
+        assert filters[name]["log_group_name"] == bot_group, name
+        [transformation] = filters[name]["metric_transformation"]
+        assert transformation["namespace"] == "Polybot" and transformation["value"] == "1", name
+        metrics[name] = transformation["name"]
+
+    alarms = {a["values"]["alarm_name"]: a["values"] for a in planned(plan, "aws_cloudwatch_metric_alarm")}
+    failed = alarms[f"polybot-{ENVIRONMENT}-webhook-not-registered"]
+    silent = alarms[f"polybot-{ENVIRONMENT}-webhook-silent"]
+    assert (failed["namespace"], failed["metric_name"]) == ("Polybot", metrics["webhook-registration-failed"])
+    assert (failed["comparison_operator"], failed["threshold"], failed["statistic"]) == (
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "Sum",
+    )
+    assert failed["treat_missing_data"] == "notBreaching", "no line, no failure"
+
+    assert (silent["namespace"], silent["metric_name"]) == ("Polybot", metrics["update-received"])
+    assert (silent["comparison_operator"], silent["threshold"], silent["statistic"]) == ("LessThanThreshold", 1, "Sum")
+    assert silent["treat_missing_data"] == "breaching", "an hour without an update has no datapoint at all"
+    assert silent["period"] * silent["evaluation_periods"] == 12 * 3600 and silent["datapoints_to_alarm"] == 12
+    assert silent["period"] * silent["evaluation_periods"] <= 86400, "CloudWatch evaluates at most one day"
+
+    # Both notify where the other health alarms do (the SAM stack's topic where it has one, alarm_actions):
+    # the tests' stack has none, so the wiring is read from the configuration.
+    unhealthy = alarms[f"polybot-{ENVIRONMENT}-bot-unhealthy"]
+    for alarm in (failed, silent):
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == unhealthy["alarm_actions"]
+    assert "local.alarms" in _bot_call(plan)["expressions"]["alarm_actions"]["references"]
+
+
+def test_the_silence_alarm_can_be_turned_off(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    variables = {**terraform_aws.variables("tfquiet"), "webhook_silence_alarm_hours": "0"}
+    configuration.run(
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-out=quiet.tfplan",
+        "-target=module.bot.aws_cloudwatch_metric_alarm.webhook_silent",
+        "-target=module.bot.aws_cloudwatch_metric_alarm.webhook_not_registered",
+        *Terraform.var_args(variables),
+    )
+    quiet = json.loads(configuration.show_json(["quiet.tfplan"]))
+    names = {a["values"]["alarm_name"] for a in planned(quiet, "aws_cloudwatch_metric_alarm")}
+    assert names == {"polybot-tfquiet-webhook-not-registered"}
+
+
+def test_registration_is_ended_by_its_own_window_not_by_the_boots_timeout(plan: dict[str, Any]) -> None:
+    user_data = plan["planned_values"]["outputs"]["bot_user_data"]["value"]
+    timeout = re.search(r"timeout (\d+) docker run --rm --name polybot-register-webhook", user_data)
+    assert timeout is not None
+    assert int(timeout[1]) > REGISTRATION_WINDOW_S, "the command must log how it ended before it is killed"
+
+
+@pytest.mark.parametrize(("output", "group"), [("bot_user_data", "bot"), ("yolo_user_data", "worker")])
+def test_every_boot_ships_its_output_to_its_log_group(
+    plan: dict[str, Any], tmp_path: Path, output: str, group: str
+) -> None:
+    """Run as the instance ends its boot, successful or not: cloud-init's log (this
+    script's output) goes to the part's log group, with the AWS CLI and the role's
+    own CreateLogStream/PutLogEvents. Played here with an `aws` that records its calls."""
+    user_data = plan["planned_values"]["outputs"][output]["value"]
+    log_group = f"/polybot-{ENVIRONMENT}/{group}"
+    # Armed first: whatever fails later, even reading the instance ID, is shipped.
+    assert user_data.index("trap ship_boot_log EXIT") < user_data.index("retry 5 imds_token")
+    assert "boot_log=/var/log/cloud-init-output.log\n" in user_data
+    shipper = user_data[user_data.index("boot_log=") : user_data.index("trap ship_boot_log EXIT")]
+
+    boot_log = tmp_path / "cloud-init-output.log"
+    boot_log.write_text("x" * 300_000 + "\npolybot: giving up after 10 attempts: docker pull\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "aws-calls"
+    (bin_dir / "aws").write_text(
+        '#!/bin/bash\necho "$*" >> "$CALLS"\n'
+        'for a in "$@"; do case "$a" in file://*) cp "${a#file://}" "$CALLS.events";; esac; done\n'
+    )
+    (bin_dir / "aws").chmod(0o755)
+    script = tmp_path / "boot.sh"
+    script.write_text(
+        "#!/bin/bash\nset -euo pipefail\n"
+        + shipper.replace("boot_log=/var/log/cloud-init-output.log", f"boot_log={boot_log}")
+        + "trap ship_boot_log EXIT\ninstance_id=i-0123456789abcdef0\nfalse\necho never\n"
+    )
+    done = subprocess.run(
+        ["bash", str(script)],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert done.returncode == 1, "the boot's own status is kept"
+    assert "never" not in done.stdout
+    create, put = calls.read_text().splitlines()
+    stream = "i-0123456789abcdef0-cloud-init"
+    assert (
+        create.startswith("logs create-log-stream")
+        and f"--log-group-name {log_group} --log-stream-name {stream}" in create
+    )
+    assert put.startswith("logs put-log-events") and f"--log-group-name {log_group} --log-stream-name {stream}" in put
+    [event] = json.loads((tmp_path / "aws-calls.events").read_text())
+    assert len(event["message"].encode()) <= 256 * 1024 - 26, "an event holds at most 256 KB"
+    assert "giving up after 10 attempts" in event["message"]
+    assert event["message"].rstrip().endswith("the boot script ended with status 1")
+
+
+def test_both_parts_ship_their_boot_output_the_same_way(plan: dict[str, Any]) -> None:
+    outputs = plan["planned_values"]["outputs"]
+    shippers = [
+        outputs[name]["value"][
+            outputs[name]["value"].index("boot_log=") : outputs[name]["value"].index("trap ship_boot_log EXIT")
+        ]
+        for name in ("bot_user_data", "yolo_user_data")
+    ]
+    assert shippers[0].replace("/bot", "/worker") == shippers[1]

@@ -13,6 +13,9 @@ locals {
     model              = var.model
     extra_models       = var.extra_models
     log_group          = aws_cloudwatch_log_group.bot.name
+    # Longer than register-webhook's own window (bot.webhook.REGISTRATION_WINDOW_S,
+    # 900 s), so the command, not the timeout, ends it and logs how.
+    registration_timeout_s = 960
   })
 }
 
