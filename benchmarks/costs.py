@@ -26,10 +26,15 @@ PRICES = {
     "s3_put": 0.005 / 1000,
     "s3_get": 0.0004 / 1000,
     "s3_gb_month": 0.023,
-    "t3.medium_hour": 0.0416,  # the Terraform default (2 vCPU, burstable: 20 % baseline per vCPU)
+    "c7i.large_hour": 0.08925,  # the Terraform default: 2 vCPU compute-optimised, no CPU credits
+    "t3.medium_hour": 0.0416,  # 2 vCPU burstable: 20 % baseline per vCPU
     "t3_surplus_vcpu_hour": 0.05,  # unlimited mode: CPU above the baseline
-    "c7i.large_hour": 0.08925,  # 2 vCPU compute-optimised, no CPU credits
 }
+WORKER_TYPE = "c7i.large"
+"""The workers' instance type (terraform/variables.tf yolo_instance_type), chosen from
+these figures: docs/performance.md, "The workers' instance type"."""
+T3_MEDIUM_CREDITS_PER_HOUR = 24
+"""CPU credits (one vCPU-minute at 100 % each) a t3.medium earns per hour; it banks at most a day's."""
 PER_IMAGE = {
     "state_transitions": 4,
     "lambda_invocations": 2,
@@ -57,10 +62,18 @@ def per_thousand(images_per_s: float) -> dict[str, float]:
         "DynamoDB": 1000 * n["dynamodb_wru"] * p["dynamodb_wru"],
         "S3 requests": 1000 * (n["s3_puts"] * p["s3_put"] + n["s3_gets"] * p["s3_get"]),
         "S3 storage, per month kept": n["s3_mb_stored"] * p["s3_gb_month"],
-        "EC2 t3.medium, busy (incl. CPU surplus)": busy_hours
+        "EC2 c7i.large, busy (the workers' type)": busy_hours * p["c7i.large_hour"],
+        "EC2 t3.medium unlimited, busy (incl. CPU surplus)": busy_hours
         * (p["t3.medium_hour"] + 2 * 0.8 * p["t3_surplus_vcpu_hour"]),
-        "EC2 c7i.large, busy": busy_hours * p["c7i.large_hour"],
     }
+
+
+def t3_standard_images_per_day(images_per_s: float) -> float:
+    """Images a t3.medium in standard mode serves at full speed per day on the credits
+    it earns (both vCPUs busy spend two credits a minute); beyond them it slows to its
+    20 % baseline, and a new one (a scale-out, a rolling deploy) starts with none."""
+    full_speed_minutes = T3_MEDIUM_CREDITS_PER_HOUR * 24 / 2
+    return images_per_s * 60 * full_speed_minutes
 
 
 def main() -> None:
@@ -74,12 +87,16 @@ def main() -> None:
     for service, dollars in costs.items():
         print(f"{service:<44}{dollars:>10.4f}")
     serverless = sum(v for k, v in costs.items() if not k.startswith(("EC2", "S3 storage")))
-    pool_day = MIN_WORKERS * 24 * PRICES["t3.medium_hour"]
-    per_k_pool = pool_day / args.images_per_day * 1000
     print(f"{'serverless part (SFN, Lambda, SQS, DynamoDB, S3 requests)':<44}{serverless:>10.4f}")
+    for worker_type in (WORKER_TYPE, "t3.medium"):
+        pool_day = MIN_WORKERS * 24 * PRICES[f"{worker_type}_hour"]
+        print(
+            f"the pool's floor ({MIN_WORKERS} x {worker_type} all day): {pool_day:.2f} a day, at "
+            f"{args.images_per_day:,} images/day {pool_day / args.images_per_day * 1000:.4f} per 1,000"
+        )
     print(
-        f"the pool's floor ({MIN_WORKERS} x t3.medium all day) at {args.images_per_day:,} images/day: "
-        f"{per_k_pool:.4f} per 1,000"
+        f"t3.medium standard: a day's credits serve {t3_standard_images_per_day(rate):,.0f} images per worker "
+        "at full speed; a new worker starts with none, at its 20 % baseline"
     )
 
 

@@ -5,7 +5,9 @@
 - `poll`: long-poll Telegram where there is no public HTTPS address (bot/polling.py).
 - `register-webhook`: the deploy step that points Telegram at
   POLYBOT_PUBLIC_URL and sets the command menu (bot/webhook.py); run once per
-  instance boot, it exits 0 once Telegram has both and 1 when it gave up.
+  instance boot, it exits 0 once Telegram has both and 1 when it gave up
+  within its window (bot.webhook.REGISTRATION_WINDOW_S), logging either as a
+  JSON event.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from werkzeug.serving import run_simple
 
 from bot import polling, service
 from bot.app import BotNotReady
-from bot.webhook import WebhookNotRegistered, register_with_telegram
+from bot.webhook import deploy_step
 from polybot import logs
 from polybot.settings import Settings
 
@@ -49,14 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     bot_service = service.build(settings)
     if args.command == "register-webhook":
         settings.require("public_url")
-        bot, credentials = connected(bot_service).telegram.connect()
-        try:
-            outcome = register_with_telegram(bot, settings.public_url, credentials.webhook_secret)
-        except WebhookNotRegistered as exc:
-            log.error("%s", exc)
-            return 1
-        print(outcome.value)
-        return 0
+        return deploy_step(bot_service.telegram.connect, settings.public_url)
     if args.command == "poll":
         bot = connected(bot_service).bot
         log.info("long polling %s", settings.telegram_api_url)

@@ -6,7 +6,8 @@ fast); an error answers 500 and Telegram redelivers the update, which the
 execution name makes harmless. Until the bot's credentials can be loaded
 (Secrets Manager unreachable, token not set yet) it answers 503, which
 Telegram also redelivers later. `GET /healthz` is the load balancer's check:
-the server is up, whatever Telegram or AWS are doing.
+the server is up, whatever Telegram or AWS are doing. Each update received
+is logged once (UPDATE_RECEIVED), so a webhook that hears nothing shows.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 1024 * 1024
 RETRY_AFTER_S = 30
 """What a 503 asks callers to wait while the credentials cannot be loaded."""
+UPDATE_RECEIVED = "update_received"
+"""The `event` of the one log line per update Telegram delivered (with the right
+secret, and an update): a metric filter counts them, and an alarm fires after
+hours without one (terraform/modules/bot)."""
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,9 @@ def create_app(connect: Connect, status: Callable[[], str] = lambda: "ready") ->
         if update is None:
             # 400, not 500: redelivering a body that is not an update cannot help.
             return "not an update", 400
+        log.info(
+            "update %s received", update.update_id, extra={"event": UPDATE_RECEIVED, "update_id": update.update_id}
+        )
         try:
             bot.process_new_updates([update])
         except TRANSIENT:

@@ -1,14 +1,21 @@
 """Pointing Telegram at the bot, and its command menu: one idempotent deploy
 step, never part of serving.
 
-`python -m bot register-webhook` runs once per bot instance boot (its user
-data) with the instance's settings; the local stack calls `ensure_webhook`
-too. It reads getWebhookInfo first and calls setWebhook only when Telegram's
-registration differs from ours (address, update types) or Telegram reports
-that our webhook refuses its calls with 403 (the secret it holds is stale,
-e.g. after a rotation). A 429 is waited out for the `retry_after` Telegram
-names, 5xx and network errors are retried with backoff, all within
-`max_wait_s`, so many instances booting at once settle instead of failing.
+`python -m bot register-webhook` (`deploy_step`) runs once per bot instance
+boot (its user data) with the instance's settings; the local stack calls
+`ensure_webhook` too. It reads getWebhookInfo first and calls setWebhook only
+when Telegram's registration differs from ours (address, update types) or
+Telegram reports that our webhook refuses its calls with 403 (the secret it
+holds is stale, e.g. after a rotation). A 429 is waited out for the
+`retry_after` Telegram names; 5xx, network errors and Telegram's "bad
+webhook" 400s that waiting can cure (it could not resolve the address's name
+or reach it yet, as on a first deploy whose DNS record is new) are retried
+with backoff; all within one window (REGISTRATION_WINDOW_S), so many
+instances booting at once, or booting as the name starts to resolve, settle
+instead of failing. Any other 4xx (401: the token is wrong; a webhook address
+that breaks one of Telegram's rules) is final. The step's outcome is one JSON
+log line with an `event` (REGISTERED or REGISTRATION_FAILED) that a
+CloudWatch metric filter counts (terraform/modules/bot).
 
 `ensure_commands` does the same for the command menu (setMyCommands): the
 default list and one per language the bot speaks, each set only when
@@ -28,13 +35,43 @@ import telebot
 from telebot.apihelper import ApiTelegramException
 from telebot.types import BotCommand
 
-from bot.app import WEBHOOK_PATH
+from bot.app import WEBHOOK_PATH, BotNotReady
 from polybot import i18n
+from polybot.telegram import BotCredentials
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 """The update types the handlers serve; Telegram sends nothing else."""
+
+REGISTRATION_WINDOW_S = 900.0
+"""How long the deploy step keeps trying, credentials, webhook and menu together.
+A name Telegram's resolver once found missing stays missing to it for the
+zone's negative-answer TTL (on Route 53 the SOA record's TTL, 900 s), much
+longer than a new record takes to reach Route 53's servers (about a minute).
+The instance's user data runs the step under a longer `timeout`, so the step
+itself always says how it ended; the bot serves meanwhile, the boot waits."""
+CREDENTIALS_RETRY_S = 15.0
+"""How often the deploy step asks again for credentials that cannot be loaded yet."""
+
+REGISTERED = "webhook_registered"
+REGISTRATION_FAILED = "webhook_registration_failed"
+"""The `event` of the deploy step's last log line: Telegram has the webhook and the
+menu, or the step gave up (terraform/modules/bot counts these with a metric filter)."""
+
+ADDRESS_RULES = (
+    "https url must be provided",
+    "ports 80, 88, 443 or 8443",
+    "is reserved",
+    "ipv6-only addresses are not allowed",
+)
+"""Telegram's "bad webhook" refusals that name a rule the address itself breaks
+(an http:// URL, a port other than 80, 88, 443 or 8443, an address in a reserved
+range or IPv6 only): waiting cannot cure these. Any other "bad webhook" says
+Telegram could not resolve or reach the address yet ("Failed to resolve host:
+Name or service not known", "... Temporary failure in name resolution", a
+refused connection, a failed TLS handshake), which a new DNS record or a
+listener still being created explains."""
 
 
 class Outcome(Enum):
@@ -63,12 +100,23 @@ def _needs_registration(info: telebot.types.WebhookInfo, url: str) -> bool:
     return "403" in str(info.last_error_message or "")
 
 
+def unreachable_webhook(exc: ApiTelegramException) -> bool:
+    """Whether Telegram refused the webhook only because it cannot resolve or reach
+    the address yet: a 400 "bad webhook" that names no rule of the address itself."""
+    description = str(exc.description or "").lower()
+    return (
+        exc.error_code == 400
+        and "bad webhook:" in description
+        and not any(rule in description for rule in ADDRESS_RULES)
+    )
+
+
 def _wait_s(exc: Exception, attempt: int) -> float | None:
     """Seconds to wait before trying again after `exc`, or None if trying again cannot help."""
     if isinstance(exc, ApiTelegramException):
         if exc.error_code == 429:
             return float((exc.result_json or {}).get("parameters", {}).get("retry_after", 1))
-        if exc.error_code < 500:
+        if exc.error_code < 500 and not unreachable_webhook(exc):
             return None
     elif not isinstance(exc, requests.RequestException):
         return None
@@ -96,9 +144,12 @@ def _settle(
         except (ApiTelegramException, requests.RequestException) as exc:
             attempt += 1
             wait_s = _wait_s(exc, attempt)
-            # Only the error's kind: a requests error's text holds the URL, and the URL the token.
+            # Only the error's kind: a requests error's text holds the URL, and the URL the
+            # token. Telegram's own description names the problem, never the token.
             kind = (
-                f"Telegram answered {exc.error_code}" if isinstance(exc, ApiTelegramException) else type(exc).__name__
+                f"Telegram answered {exc.error_code}: {exc.description}"
+                if isinstance(exc, ApiTelegramException)
+                else type(exc).__name__
             )
             if wait_s is None or clock() + wait_s > deadline:
                 raise WebhookNotRegistered(f"could not {what}: {kind}") from None
@@ -111,7 +162,7 @@ def ensure_webhook(
     public_url: str,
     secret: str,
     *,
-    max_wait_s: float = 300.0,
+    max_wait_s: float = REGISTRATION_WINDOW_S,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
@@ -132,7 +183,7 @@ def ensure_webhook(
 def ensure_commands(
     bot: telebot.TeleBot,
     *,
-    max_wait_s: float = 300.0,
+    max_wait_s: float = REGISTRATION_WINDOW_S,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
@@ -156,8 +207,68 @@ def ensure_commands(
     return Outcome.REGISTERED if changed else Outcome.UNCHANGED
 
 
-def register_with_telegram(bot: telebot.TeleBot, public_url: str, secret: str, *, max_wait_s: float = 300.0) -> Outcome:
-    """The whole deploy step (`python -m bot register-webhook`): the webhook, then the command menu."""
-    webhook = ensure_webhook(bot, public_url, secret, max_wait_s=max_wait_s)
-    menu = ensure_commands(bot, max_wait_s=max_wait_s)
+def register_with_telegram(
+    bot: telebot.TeleBot,
+    public_url: str,
+    secret: str,
+    *,
+    max_wait_s: float = REGISTRATION_WINDOW_S,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Outcome:
+    """The webhook, then the command menu, both within `max_wait_s`."""
+    deadline = clock() + max_wait_s
+    webhook = ensure_webhook(bot, public_url, secret, max_wait_s=max_wait_s, sleep=sleep, clock=clock)
+    menu = ensure_commands(bot, max_wait_s=max(0.0, deadline - clock()), sleep=sleep, clock=clock)
     return Outcome.REGISTERED if Outcome.REGISTERED in (webhook, menu) else Outcome.UNCHANGED
+
+
+Connect = Callable[[], tuple[telebot.TeleBot, BotCredentials]]
+"""The bot and its credentials, or BotNotReady while they cannot be loaded."""
+
+
+def _credentials_within(
+    connect: Connect, deadline: float, sleep: Callable[[float], None], clock: Callable[[], float]
+) -> tuple[telebot.TeleBot, BotCredentials]:
+    """`connect()`, asked again every CREDENTIALS_RETRY_S until `deadline`; BotNotReady after."""
+    while True:
+        try:
+            return connect()
+        except BotNotReady as exc:
+            if clock() + CREDENTIALS_RETRY_S > deadline:
+                raise
+            log.error("not ready (%s); trying again in %.0f s", exc, CREDENTIALS_RETRY_S)
+            sleep(CREDENTIALS_RETRY_S)
+
+
+def deploy_step(
+    connect: Connect,
+    public_url: str,
+    *,
+    window_s: float = REGISTRATION_WINDOW_S,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """`python -m bot register-webhook`: the credentials, the webhook and the menu,
+    all within `window_s`. Its exit status: 0 once Telegram has both, 1 when it gave
+    up, each with a last log line whose `event` says so (REGISTERED,
+    REGISTRATION_FAILED) for the metric filter that alarms on a failure."""
+    deadline = clock() + window_s
+    url = webhook_url(public_url)
+    try:
+        bot, credentials = _credentials_within(connect, deadline, sleep, clock)
+        remaining = max(0.0, deadline - clock())
+        outcome = register_with_telegram(
+            bot, public_url, credentials.webhook_secret, max_wait_s=remaining, sleep=sleep, clock=clock
+        )
+    except (WebhookNotRegistered, BotNotReady) as exc:
+        log.error(
+            "webhook not registered within %.0f s: %s",
+            window_s,
+            exc,
+            extra={"event": REGISTRATION_FAILED, "webhook_url": url},
+        )
+        return 1
+    log.info("webhook %s at %s", outcome.value, url, extra={"event": REGISTERED, "webhook_url": url})
+    print(outcome.value)
+    return 0

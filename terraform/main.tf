@@ -7,14 +7,13 @@ data "aws_cloudformation_stack" "serverless" {
   name = var.sam_stack_name
 }
 
-data "aws_ssm_parameter" "ami" {
-  name = var.ami_ssm_parameter
-}
-
 locals {
-  name    = "polybot-${var.environment}"
-  sam     = data.aws_cloudformation_stack.serverless.outputs
-  ami_id  = nonsensitive(data.aws_ssm_parameter.ami.value)
+  name = "polybot-${var.environment}"
+  sam  = data.aws_cloudformation_stack.serverless.outputs
+  # The AMI is an input, never a lookup: Amazon Linux publishes a new one every
+  # few weeks, and a lookup at every plan would roll both groups and replace the
+  # bastion whenever it did. It changes when ami_id does, on purpose.
+  ami_id  = var.ami_id
   alarms  = concat(compact([lookup(local.sam, "AlarmTopicArn", "")]), var.alarm_actions)
   bucket  = local.sam["ImagesBucketName"]
   bkt_arn = lookup(local.sam, "ImagesBucketArn", "arn:${data.aws_partition.current.partition}:s3:::${local.bucket}")
@@ -150,6 +149,8 @@ module "bot" {
   model                     = var.model
   extra_models              = var.extra_models
   log_retention_days        = var.log_retention_days
+  alarm_actions             = local.alarms
+  silence_alarm_hours       = var.webhook_silence_alarm_hours
   # Explicit: nothing in the module refers to the routes, yet each boot needs them.
   nat_route_ids = module.network.nat_route_ids
 }

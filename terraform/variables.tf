@@ -60,10 +60,14 @@ variable "extra_models" {
   default     = ""
 }
 
-variable "ami_ssm_parameter" {
+variable "ami_id" {
   type        = string
-  description = "Public SSM parameter naming the AMI of every instance (latest Amazon Linux 2023 by default)."
-  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+  description = "AMI of every instance (bot, workers, bastion): an Amazon Linux 2023 x86_64 AMI ID, chosen on purpose. A new value rolls both groups and replaces the bastion, so it changes only when this does; the deploy workflow passes the GitHub environment's POLYBOT_AMI_ID (terraform/README.md, section The AMI, says how to pick and roll one)."
+
+  validation {
+    condition     = can(regex("^ami-([0-9a-f]{8}|[0-9a-f]{17})$", var.ami_id))
+    error_message = "ami_id must be an AMI ID (ami- and 8 or 17 hexadecimal digits), not a lookup such as an SSM parameter: the AMI changes only when this value does."
+  }
 }
 
 variable "vpc_cidr_block" {
@@ -86,8 +90,8 @@ variable "bot_instance_type" {
 
 variable "yolo_instance_type" {
   type        = string
-  description = "EC2 instance type of the YOLO workers."
-  default     = "t3.medium"
+  description = "EC2 instance type of the YOLO workers: c7i.large, fixed performance (no CPU credits to run out or to bill as surplus), chosen from the measured rate in docs/performance.md. A burstable type runs in standard credit mode (modules/yolo cpu_credits)."
+  default     = "c7i.large"
 }
 
 variable "bastion_instance_type" {
@@ -184,4 +188,10 @@ variable "session_manager_access" {
   type        = bool
   description = "Let operators open Session Manager shells on the bot and worker instances; off: SSH through the bastion only."
   default     = false
+}
+
+variable "webhook_silence_alarm_hours" {
+  type        = number
+  description = "Hours without a single update received by the bot's webhook after which the webhook-silent alarm fires (a deaf bot: webhook not registered, or pointing elsewhere). 0 turns it off, for an environment nobody writes to; at most 24."
+  default     = 12
 }

@@ -9,7 +9,8 @@ all through `TelegramStandIn`, which composes one part per job:
 
 - server.py: the HTTP side (the Bot API's URLs, parameters, the JSON envelope,
   401 for a wrong token) and the werkzeug server it runs in;
-- methods.py: the Bot API methods, one function each;
+- methods.py: the Bot API methods, one function each (setWebhook refuses a
+  host Telegram cannot resolve yet: `webhook_host_resolves_after`);
 - rules.py: Telegram's limits and refusals, as pure functions (the 20 MB
   `getFile` limit; sendPhoto's 10 MB, width + height 10000 and ratio 20;
   50 MB uploads; 1024-character captions and 4096-character texts; media
@@ -154,6 +155,13 @@ class TelegramStandIn:
     @property
     def set_webhook_calls(self) -> int:
         return self.delivery.webhook.set_calls
+
+    def webhook_host_resolves_after(self, host: str, tries: int) -> None:
+        """Telegram cannot resolve `host` for the next `tries` setWebhook calls naming it
+        (its DNS record is new, or its resolver still remembers the name missing): each
+        answers 400 "Bad Request: bad webhook: Failed to resolve host: ..."; then it resolves."""
+        with self.state.changed:
+            self.methods.unresolved[host] = tries
 
     def balance_across(self, *addresses: str) -> None:
         """The webhook's address is served by these other bot instances too (full

@@ -46,6 +46,9 @@ class BotApiMethods:
         self.state = state
         self.delivery = delivery
         self.max_download_bytes = max_download_bytes
+        self.unresolved: dict[str, int] = {}
+        """Webhook host names Telegram cannot resolve yet, with the setWebhook calls
+        naming each that still fail before it resolves."""
         self.served: dict[str, Method] = {
             "getMe": self.get_me,
             "setWebhook": self.set_webhook,
@@ -71,6 +74,11 @@ class BotApiMethods:
         return BOT_USER
 
     def set_webhook(self, params: Params, files: Uploads) -> Any:
+        host = rules.webhook_host(params.get("url"))
+        with self.state.changed:
+            if self.unresolved.get(host, 0) > 0:
+                self.unresolved[host] -= 1
+                raise Refused(rules.BAD_WEBHOOK.format(reason=rules.UNRESOLVABLE_HOST))
         allowed = params.get("allowed_updates")
         self.delivery.register(
             params.get("url", ""),

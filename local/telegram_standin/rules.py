@@ -13,6 +13,7 @@ import io
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -33,6 +34,19 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
+
+
+BAD_WEBHOOK = "Bad Request: bad webhook: {reason}"
+"""setWebhook's 400 when Telegram's own check of the address fails: it resolves the
+name and connects before it answers."""
+UNRESOLVABLE_HOST = "Failed to resolve host: Name or service not known"
+"""The reason Telegram gives while the address's name does not resolve (a DNS record
+not created yet, or a missing name its resolver still remembers)."""
+
+
+def webhook_host(url: Any) -> str:
+    """The host name of a webhook address ("" for none)."""
+    return urlsplit(str(url or "")).hostname or ""
 
 
 class Refused(Exception):

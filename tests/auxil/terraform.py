@@ -45,6 +45,8 @@ SAM_STACK_NAME = "polybot-tftest"
 # The environment name of the root configuration's plan (tests/infrastructure/conftest.py).
 PLAN_ENVIRONMENT = "tfplan"
 DOMAIN = "bot.polybot-tftest.example.com"
+# Where an operator looks up the current Amazon Linux 2023 AMI to pin (terraform/README.md).
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 # Image references as CI produces them: ECR, tagged with a git commit SHA.
 IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
 BOT_IMAGE = f"{ECR_REGISTRY}/polybot-bot:{IMAGE_TAG}"
@@ -231,6 +233,8 @@ class TerraformAws:
     region: str
     hosted_zone_id: str
     sam_outputs: dict[str, str]
+    ami_id: str
+    """An Amazon Linux 2023 AMI the emulator knows (read from its public SSM parameter once, as an operator would)."""
 
     def client(self, service: str) -> Any:
         return aws_session(self.region).client(service, endpoint_url=self.endpoint_url)
@@ -254,6 +258,8 @@ class TerraformAws:
             "sam_stack_name": SAM_STACK_NAME,
             "domain_name": DOMAIN,
             "hosted_zone_id": self.hosted_zone_id,
+            # Passed as the deploy workflow passes it: an ID, never a lookup.
+            "ami_id": self.ami_id,
             # The ECR repositories the instances may pull from are derived from these.
             "bot_image": BOT_IMAGE,
             "worker_image": WORKER_IMAGE,

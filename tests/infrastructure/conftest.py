@@ -4,9 +4,10 @@ One moto server for the session, seeded with what the root configuration reads
 before it creates anything: the SAM stack (template.yaml deployed by
 `local.stack.deploy`, then registered as a CloudFormation stack whose Outputs
 are the deployment's resolved Outputs) and the Route 53 hosted zone of the
-bot's domain. It is a server process of its own, apart from the other tests'
-stack; the AWS variables `EmbeddedAws.start()` sets are put back at once
-(terraform and boto3 here get the endpoint explicitly).
+bot's domain; the AMI the instances run is read from its public SSM parameter
+once, as an operator picks one. It is a server process of its own, apart from
+the other tests' stack; the AWS variables `EmbeddedAws.start()` sets are put
+back at once (terraform and boto3 here get the endpoint explicitly).
 
 Also here, because several test files read them: the saved plans of the root
 configuration and of the bootstrap configuration against that server.
@@ -26,6 +27,7 @@ import pytest
 from local.embedded_aws import REGION, EmbeddedAws
 from local.stack import deploy
 from tests.auxil.terraform import (
+    AMI_PARAMETER,
     BOOTSTRAP_DIR,
     BOOTSTRAP_SERVICES,
     BOOTSTRAP_VARIABLES,
@@ -82,11 +84,13 @@ def terraform_aws() -> Iterator[TerraformAws]:
         zone = session.client("route53", endpoint_url=endpoint_url).create_hosted_zone(
             Name=DOMAIN.split(".", 1)[1], CallerReference=SAM_STACK_NAME
         )
+        ami = session.client("ssm", endpoint_url=endpoint_url).get_parameter(Name=AMI_PARAMETER)
         yield TerraformAws(
             endpoint_url=endpoint_url,
             region=region,
             hosted_zone_id=zone["HostedZone"]["Id"].rsplit("/", 1)[-1],
             sam_outputs=dict(deployment.outputs),
+            ami_id=ami["Parameter"]["Value"],
         )
     finally:
         aws.stop()

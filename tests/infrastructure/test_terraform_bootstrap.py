@@ -7,12 +7,21 @@ Its IAM documents are checked with the root's in test_iam_policies.py.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.auxil.iam import as_list, statements
-from tests.auxil.terraform import GITHUB_OWNER, GITHUB_REPOSITORY, planned, policy_documents
+from tests.auxil.terraform import (
+    GITHUB_OWNER,
+    GITHUB_REPOSITORY,
+    ROOT,
+    Terraform,
+    planned,
+    policy_documents,
+)
 
 pytestmark = pytest.mark.aws
 
@@ -141,3 +150,80 @@ def test_deploy_role_covers_what_the_pipelines_do(plan: dict[str, Any]) -> None:
     assert "s3:PutBucketPolicy" not in granted
     assert all(r.startswith(f"arn:aws:iam::{ACCOUNT}:role/polybot-") for r in granted["iam:PutRolePolicy"])
     assert not any("polybot-github-deploy" in r for r in granted["iam:PutRolePolicy"])
+
+
+# --- the environments the pipelines deploy -----------------------------------
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+DEPLOY_WORKFLOW = "./.github/workflows/deploy.yml"
+_LITERAL = re.compile(r"(==|!=)?\s*'([^']*)'")
+
+
+def _environment_names(value: Any) -> set[str]:
+    """The environment names a workflow value can take: the value itself, or the
+    string literals of its `${{ }}` expression that are not compared against."""
+    if isinstance(value, dict):
+        value = value.get("name", "")
+    text = str(value or "")
+    if "${{" not in text:
+        return {text} if text else set()
+    return {literal for comparison, literal in _LITERAL.findall(text) if not comparison}
+
+
+def deployed_environments() -> dict[str, set[str]]:
+    """Every GitHub environment a workflow job runs in (the subject its OIDC token
+    carries), by the workflows that deploy it: a job's own `environment`, and for
+    the reusable deploy (`environment: ${{ inputs.environment }}`) what its callers
+    pass and what its manual run offers."""
+    deployed: dict[str, set[str]] = {}
+    for path in sorted(WORKFLOWS.glob("*.y*ml")):
+        workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for job in workflow.get("jobs", {}).values():
+            names = _environment_names(job.get("environment"))
+            if job.get("uses") == DEPLOY_WORKFLOW:
+                names |= _environment_names(job.get("with", {}).get("environment"))
+            for name in names:
+                deployed.setdefault(name, set()).add(path.name)
+        dispatch = (workflow.get(True) or {}).get("workflow_dispatch") or {}  # PyYAML reads `on` as True
+        offered = (dispatch.get("inputs") or {}).get("environment")
+        if offered:
+            assert offered.get("type") == "choice", f"{path.name}: a free-form environment can be any name"
+            for name in {*offered.get("options", []), offered.get("default", "")} - {""}:
+                deployed.setdefault(name, set()).add(path.name)
+    return deployed
+
+
+@pytest.fixture(scope="module")
+def default_trust_plan(bootstrap_configuration: Terraform) -> dict[str, Any]:
+    """The deploy role's trust policy as the bootstrap renders it with only its
+    required variables given: what an operator who follows the README gets."""
+    bootstrap_configuration.run(
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-out=defaults.tfplan",
+        "-target=data.aws_iam_policy_document.github_trust",
+        f"-var=github_owner={GITHUB_OWNER}",
+        f"-var=github_repository={GITHUB_REPOSITORY}",
+    )
+    return json.loads(bootstrap_configuration.show_json(["defaults.tfplan"]))
+
+
+def test_every_environment_a_pipeline_deploys_is_trusted_by_the_default_bootstrap(
+    default_trust_plan: dict[str, Any],
+) -> None:
+    """A job in a GitHub environment assumes the deploy role with the subject
+    repo:<owner>/<repository>:environment:<name>, and only the bootstrap's
+    `environments` are trusted (and scoped): an environment any workflow deploys
+    that the default bootstrap leaves out fails at AssumeRole."""
+    deployed = deployed_environments()
+    assert "prod" in deployed, deployed
+    defaults = set(default_trust_plan["variables"]["environments"]["value"])
+    untrusted = {name: sorted(where) for name, where in deployed.items() if name not in defaults}
+    assert not untrusted, f"deployed by these workflows, not in the bootstrap's default environments {defaults}"
+
+    [document] = [d for a, d in policy_documents(default_trust_plan).items() if "github_trust" in a]
+    [trust] = statements(document)
+    subjects = as_list(trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"])
+    repository = f"repo:{GITHUB_OWNER}/{GITHUB_REPOSITORY}"
+    assert {f"{repository}:environment:{name}" for name in deployed} <= set(subjects), subjects

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot.webhook import REGISTRATION_WINDOW_S
 from polybot import naming
 from tests.auxil.terraform import (
     BOT_IMAGE,
@@ -30,6 +31,7 @@ from tests.auxil.terraform import (
     TerraformFailed,
     planned,
     policy_documents,
+    walk_modules,
     wildcard_statements,
 )
 
@@ -353,3 +355,289 @@ def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform
     assert {r.get("values", {}).get("policy_arn") for r in attachments} - {None} == set()
     # Session Manager is an option, off by default.
     assert not [a for a in documents if "session_manager" in a and "aws_iam_role_policy" in a]
+
+
+# --- the first deploy wires itself -------------------------------------------
+
+INSTANCE_STARTERS = frozenset(
+    {
+        "aws_autoscaling_group",
+        "aws_launch_template",
+        "aws_launch_configuration",
+        "aws_instance",
+        "aws_spot_instance_request",
+        "aws_spot_fleet_request",
+        "aws_ec2_fleet",
+    }
+)
+"""Resource types an instance boots from (its settings, its user data, its start)."""
+
+
+def _graph_node(address: str) -> str:
+    """A plan address as `terraform graph` names the resource: without instance keys."""
+    return re.sub(r"\[[^\]]*\]", "", address)
+
+
+def _depends_on(dot: str) -> dict[str, set[str]]:
+    """Each resource's direct dependencies, from `terraform graph`'s DOT output."""
+    edges: dict[str, set[str]] = {}
+    for source, target in re.findall(r'^\s*"([^"]+)" -> "([^"]+)"', dot, re.MULTILINE):
+        edges.setdefault(source, set()).add(target)
+    return edges
+
+
+def _transitive(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    waiting = [start]
+    while waiting:
+        for target in edges.get(waiting.pop(), set()) - seen:
+            seen.add(target)
+            waiting.append(target)
+    return seen
+
+
+def test_bot_instances_boot_only_once_their_webhook_address_resolves_and_is_served(
+    plan: dict[str, Any], configuration: Terraform
+) -> None:
+    """Each bot instance calls setWebhook as it boots, and Telegram resolves the name
+    and connects at once: whatever boots a bot instance waits for the alias record
+    and the HTTPS listener, so the first apply cannot register an address that is
+    not there yet."""
+    webhook_endpoint = {
+        _graph_node(r["address"])
+        for r in planned(plan, "aws_route53_record")
+        if r["values"].get("name") == DOMAIN and r["values"].get("type") in {"A", "AAAA", "CNAME"}
+    } | {_graph_node(r["address"]) for r in planned(plan, "aws_lb_listener")}
+    assert len(webhook_endpoint) >= 2, webhook_endpoint
+    starters = {
+        _graph_node(r["address"])
+        for r in walk_modules(plan["planned_values"]["root_module"])
+        if r["type"] in INSTANCE_STARTERS and r["address"].startswith("module.bot.")
+    }
+    assert "module.bot.aws_autoscaling_group.bot" in starters
+
+    edges = _depends_on(configuration.run("graph"))
+    missing = {starter: sorted(webhook_endpoint - _transitive(edges, starter)) for starter in sorted(starters)}
+    assert not {starter: m for starter, m in missing.items() if m}, "boots before the webhook address exists"
+
+
+# --- cost and drift ------------------------------------------------------------
+
+
+def test_private_subnets_reach_s3_and_dynamodb_through_gateway_endpoints(plan: dict[str, Any]) -> None:
+    """Originals, annotated images, results and ECR's image layers (served from S3)
+    bypass the NAT gateways, which bill per GB; gateway endpoints are free."""
+    endpoints = {r["values"]["service_name"]: r for r in planned(plan, "aws_vpc_endpoint")}
+    assert set(endpoints) == {"com.amazonaws.us-east-1.s3", "com.amazonaws.us-east-1.dynamodb"}
+    private_tables = [r["address"] for r in planned(plan, "aws_route_table") if ".private" in r["address"]]
+    assert len(private_tables) == 2
+    network = plan["configuration"]["root_module"]["module_calls"]["network"]["module"]
+    [endpoint_config] = [r for r in network["resources"] if r["type"] == "aws_vpc_endpoint"]
+    for service, endpoint in endpoints.items():
+        assert endpoint["values"]["vpc_endpoint_type"] == "Gateway", service
+    # Every private route table (the IDs are known after apply: the configuration says it).
+    assert endpoint_config["expressions"]["route_table_ids"]["references"][-1] == "aws_route_table.private"
+
+
+def test_every_instance_runs_the_ami_it_was_given(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    """The AMI is an input, changed on purpose: every instance runs the given ID,
+    and nothing in the configuration looks one up (a lookup would roll both groups
+    and replace the bastion at each Amazon Linux release)."""
+    given = terraform_aws.ami_id
+    images = {r["address"]: r["values"]["image_id"] for r in planned(plan, "aws_launch_template")}
+    images |= {r["address"]: r["values"]["ami"] for r in planned(plan, "aws_instance")}
+    assert len(images) == 3 and set(images.values()) == {given}, images
+
+    read = list(walk_modules(plan.get("prior_state", {}).get("values", {}).get("root_module", {})))
+    lookups = [r["address"] for r in read if r["type"] in {"aws_ami", "aws_ami_ids"}]
+    lookups += [
+        r["address"]
+        for r in read
+        if r["type"] == "aws_ssm_parameter" and str(r["values"].get("name", "")).startswith("/aws/service/")
+    ]
+    assert not lookups, "an AMI looked up at plan time changes whenever AWS publishes one"
+
+
+@pytest.mark.parametrize(
+    "ami_id", ["", "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"]
+)
+def test_an_ami_that_is_not_an_id_is_refused(
+    configuration: Terraform, terraform_aws: TerraformAws, ami_id: str
+) -> None:
+    variables = {**terraform_aws.variables(ENVIRONMENT), "ami_id": ami_id}
+    with pytest.raises(TerraformFailed, match="ami_id must be an AMI ID"):
+        configuration.run("plan", "-no-color", "-input=false", "-refresh=false", *Terraform.var_args(variables))
+
+
+def test_an_ami_must_be_given(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    variables = {k: v for k, v in terraform_aws.variables(ENVIRONMENT).items() if k != "ami_id"}
+    with pytest.raises(TerraformFailed, match="No value for required variable"):
+        configuration.run("plan", "-no-color", "-input=false", "-refresh=false", *Terraform.var_args(variables))
+
+
+BURSTABLE = re.compile(r"^t\d[a-z]*\.")
+"""T2, T3, T3a, T4g: types that run on CPU credits (AWS launches T3 in unlimited mode unless told)."""
+CREDIT_MODES = {"bot": "unlimited", "bastion": "standard"}
+"""What each part runs in, and why (the modules' cpu_credits): the bot bursts at each boot
+and idles after; the bastion only idles."""
+
+
+def test_every_burstable_instance_states_its_credit_mode(plan: dict[str, Any]) -> None:
+    launched = {r["address"]: r["values"] for r in planned(plan, "aws_launch_template")}
+    launched |= {r["address"]: r["values"] for r in planned(plan, "aws_instance")}
+    modes = {}
+    for address, values in launched.items():
+        if BURSTABLE.match(values["instance_type"]):
+            specification = values.get("credit_specification") or []
+            assert specification and specification[0]["cpu_credits"] in {"standard", "unlimited"}, address
+            modes[address.split(".")[1]] = specification[0]["cpu_credits"]
+        else:
+            assert not values.get("credit_specification"), f"{address}: a credit mode on a fixed-performance type"
+    assert modes == CREDIT_MODES
+
+
+def test_workers_run_on_fixed_performance(plan: dict[str, Any]) -> None:
+    """Sustained inference on a T3 is billed as surplus (unlimited) or slowed to its
+    baseline (standard, where a new worker starts with no credits): the workers run
+    on the type docs/performance.md chose from the measured rate."""
+    worker = launch_templates(plan)["yolo"]
+    assert not BURSTABLE.match(worker["instance_type"])
+    assert worker["instance_type"] == "c7i.large"
+
+
+# --- a deaf bot is noticed ---------------------------------------------------------
+
+
+def _bot_call(plan: dict[str, Any]) -> dict[str, Any]:
+    call: dict[str, Any] = plan["configuration"]["root_module"]["module_calls"]["bot"]
+    return call
+
+
+def test_webhook_alarms_count_the_bots_own_log_lines(plan: dict[str, Any], terraform_aws: TerraformAws) -> None:
+    """A registration that failed and hours without an update each raise an alarm,
+    counted by metric filters over the bot's log group (the patterns are held to
+    the lines the code writes in tests/unit/bot)."""
+    bot_group = f"/polybot-{ENVIRONMENT}/bot"
+    filters = {
+        r["values"]["name"].removeprefix(f"polybot-{ENVIRONMENT}-"): r["values"]
+        for r in planned(plan, "aws_cloudwatch_log_metric_filter")
+    }
+    assert set(filters) >= {"webhook-registration-failed", "update-received"}
+    metrics = {}
+    for name in ("webhook-registration-failed", "update-received"):
+        assert filters[name]["log_group_name"] == bot_group, name
+        [transformation] = filters[name]["metric_transformation"]
+        assert transformation["namespace"] == "Polybot" and transformation["value"] == "1", name
+        metrics[name] = transformation["name"]
+
+    alarms = {a["values"]["alarm_name"]: a["values"] for a in planned(plan, "aws_cloudwatch_metric_alarm")}
+    failed = alarms[f"polybot-{ENVIRONMENT}-webhook-not-registered"]
+    silent = alarms[f"polybot-{ENVIRONMENT}-webhook-silent"]
+    assert (failed["namespace"], failed["metric_name"]) == ("Polybot", metrics["webhook-registration-failed"])
+    assert (failed["comparison_operator"], failed["threshold"], failed["statistic"]) == (
+        "GreaterThanOrEqualToThreshold",
+        1,
+        "Sum",
+    )
+    assert failed["treat_missing_data"] == "notBreaching", "no line, no failure"
+
+    assert (silent["namespace"], silent["metric_name"]) == ("Polybot", metrics["update-received"])
+    assert (silent["comparison_operator"], silent["threshold"], silent["statistic"]) == ("LessThanThreshold", 1, "Sum")
+    assert silent["treat_missing_data"] == "breaching", "an hour without an update has no datapoint at all"
+    assert silent["period"] * silent["evaluation_periods"] == 12 * 3600 and silent["datapoints_to_alarm"] == 12
+    assert silent["period"] * silent["evaluation_periods"] <= 86400, "CloudWatch evaluates at most one day"
+
+    # Both notify where the other health alarms do (the SAM stack's topic where it has one, alarm_actions):
+    # the tests' stack has none, so the wiring is read from the configuration.
+    unhealthy = alarms[f"polybot-{ENVIRONMENT}-bot-unhealthy"]
+    for alarm in (failed, silent):
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == unhealthy["alarm_actions"]
+    assert "local.alarms" in _bot_call(plan)["expressions"]["alarm_actions"]["references"]
+
+
+def test_the_silence_alarm_can_be_turned_off(configuration: Terraform, terraform_aws: TerraformAws) -> None:
+    variables = {**terraform_aws.variables("tfquiet"), "webhook_silence_alarm_hours": "0"}
+    configuration.run(
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-out=quiet.tfplan",
+        "-target=module.bot.aws_cloudwatch_metric_alarm.webhook_silent",
+        "-target=module.bot.aws_cloudwatch_metric_alarm.webhook_not_registered",
+        *Terraform.var_args(variables),
+    )
+    quiet = json.loads(configuration.show_json(["quiet.tfplan"]))
+    names = {a["values"]["alarm_name"] for a in planned(quiet, "aws_cloudwatch_metric_alarm")}
+    assert names == {"polybot-tfquiet-webhook-not-registered"}
+
+
+def test_registration_is_ended_by_its_own_window_not_by_the_boots_timeout(plan: dict[str, Any]) -> None:
+    user_data = plan["planned_values"]["outputs"]["bot_user_data"]["value"]
+    timeout = re.search(r"timeout (\d+) docker run --rm --name polybot-register-webhook", user_data)
+    assert timeout is not None
+    assert int(timeout[1]) > REGISTRATION_WINDOW_S, "the command must log how it ended before it is killed"
+
+
+@pytest.mark.parametrize(("output", "group"), [("bot_user_data", "bot"), ("yolo_user_data", "worker")])
+def test_every_boot_ships_its_output_to_its_log_group(
+    plan: dict[str, Any], tmp_path: Path, output: str, group: str
+) -> None:
+    """Run as the instance ends its boot, successful or not: cloud-init's log (this
+    script's output) goes to the part's log group, with the AWS CLI and the role's
+    own CreateLogStream/PutLogEvents. Played here with an `aws` that records its calls."""
+    user_data = plan["planned_values"]["outputs"][output]["value"]
+    log_group = f"/polybot-{ENVIRONMENT}/{group}"
+    # Armed first: whatever fails later, even reading the instance ID, is shipped.
+    assert user_data.index("trap ship_boot_log EXIT") < user_data.index("retry 5 imds_token")
+    assert "boot_log=/var/log/cloud-init-output.log\n" in user_data
+    shipper = user_data[user_data.index("boot_log=") : user_data.index("trap ship_boot_log EXIT")]
+
+    boot_log = tmp_path / "cloud-init-output.log"
+    boot_log.write_text("x" * 300_000 + "\npolybot: giving up after 10 attempts: docker pull\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "aws-calls"
+    (bin_dir / "aws").write_text(
+        '#!/bin/bash\necho "$*" >> "$CALLS"\n'
+        'for a in "$@"; do case "$a" in file://*) cp "${a#file://}" "$CALLS.events";; esac; done\n'
+    )
+    (bin_dir / "aws").chmod(0o755)
+    script = tmp_path / "boot.sh"
+    script.write_text(
+        "#!/bin/bash\nset -euo pipefail\n"
+        + shipper.replace("boot_log=/var/log/cloud-init-output.log", f"boot_log={boot_log}")
+        + "trap ship_boot_log EXIT\ninstance_id=i-0123456789abcdef0\nfalse\necho never\n"
+    )
+    done = subprocess.run(
+        ["bash", str(script)],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert done.returncode == 1, "the boot's own status is kept"
+    assert "never" not in done.stdout
+    create, put = calls.read_text().splitlines()
+    stream = "i-0123456789abcdef0-cloud-init"
+    assert (
+        create.startswith("logs create-log-stream")
+        and f"--log-group-name {log_group} --log-stream-name {stream}" in create
+    )
+    assert put.startswith("logs put-log-events") and f"--log-group-name {log_group} --log-stream-name {stream}" in put
+    [event] = json.loads((tmp_path / "aws-calls.events").read_text())
+    assert len(event["message"].encode()) <= 256 * 1024 - 26, "an event holds at most 256 KB"
+    assert "giving up after 10 attempts" in event["message"]
+    assert event["message"].rstrip().endswith("the boot script ended with status 1")
+
+
+def test_both_parts_ship_their_boot_output_the_same_way(plan: dict[str, Any]) -> None:
+    outputs = plan["planned_values"]["outputs"]
+    shippers = [
+        outputs[name]["value"][
+            outputs[name]["value"].index("boot_log=") : outputs[name]["value"].index("trap ship_boot_log EXIT")
+        ]
+        for name in ("bot_user_data", "yolo_user_data")
+    ]
+    assert shippers[0].replace("/bot", "/worker") == shippers[1]

@@ -159,6 +159,9 @@ def test_deploy_applies_with_the_s3_backend_and_waits_for_the_refreshes() -> Non
     # An image not passed is not passed at all (Terraform keeps the deployed one).
     assert 'if [ -n "$BOT_IMAGE" ]; then echo "TF_VAR_bot_image=$BOT_IMAGE"' in scripts
     assert "TF_VAR_bot_image" not in json.dumps(job["env"])
+    # The AMI is pinned per GitHub environment and required: none given fails before terraform runs.
+    assert job["env"]["TF_VAR_ami_id"] == "${{ vars.POLYBOT_AMI_ID }}"
+    assert 'if [ -z "$TF_VAR_ami_id" ]' in scripts
 
 
 def test_no_pipeline_redeploys_around_terraform() -> None:

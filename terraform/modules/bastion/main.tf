@@ -54,6 +54,14 @@ resource "aws_instance" "bastion" {
   monitoring                  = var.detailed_monitoring
   ebs_optimized               = true
 
+  # A burstable type states its credit mode: AWS's default for T3 is unlimited.
+  dynamic "credit_specification" {
+    for_each = can(regex("^t[0-9][a-z]*\\.", var.instance_type)) ? [var.cpu_credits] : []
+    content {
+      cpu_credits = credit_specification.value
+    }
+  }
+
   metadata_options {
     http_endpoint               = "enabled"
     http_tokens                 = "required"

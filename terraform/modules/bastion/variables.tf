@@ -25,6 +25,17 @@ variable "instance_type" {
   default     = "t3.nano"
 }
 
+variable "cpu_credits" {
+  type        = string
+  description = "CPU credit mode where instance_type is burstable (t2, t3, t3a, t4g; ignored otherwise). standard: the bastion is an SSH hop that idles, so it is never billed beyond its hourly price."
+  default     = "standard"
+
+  validation {
+    condition     = contains(["standard", "unlimited"], var.cpu_credits)
+    error_message = "cpu_credits is standard or unlimited."
+  }
+}
+
 variable "key_name" {
   type        = string
   description = "EC2 key pair for SSH to the bastion; null for none (use Session Manager)."

@@ -1,4 +1,6 @@
 locals {
+  # A burstable type states its credit mode: AWS's default for T3 is unlimited.
+  burstable = can(regex("^t[0-9][a-z]*\\.", var.instance_type))
   user_data = templatefile("${path.module}/templates/bot_user_data.sh.tftpl", {
     bot_image          = var.bot_image
     bot_port           = var.bot_port
@@ -11,6 +13,9 @@ locals {
     model              = var.model
     extra_models       = var.extra_models
     log_group          = aws_cloudwatch_log_group.bot.name
+    # Longer than register-webhook's own window (bot.webhook.REGISTRATION_WINDOW_S,
+    # 900 s), so the command, not the timeout, ends it and logs how.
+    registration_timeout_s = 960
   })
 }
 
@@ -94,6 +99,13 @@ resource "aws_launch_template" "bot" {
     enabled = var.detailed_monitoring
   }
 
+  dynamic "credit_specification" {
+    for_each = local.burstable ? [var.cpu_credits] : []
+    content {
+      cpu_credits = credit_specification.value
+    }
+  }
+
   block_device_mappings {
     device_name = "/dev/xvda"
     ebs {
@@ -160,4 +172,81 @@ resource "aws_autoscaling_group" "bot" {
 
   # Instances install Docker and pull the image at boot, through the NAT gateways.
   depends_on = [var.nat_route_ids]
+}
+
+# --- a deaf bot is noticed: metric filters over the bot's JSON log lines
+# (polybot/logs.py) in its log group, and two alarms ---
+#
+# register-webhook (bot/webhook.py, run by every boot) ends with a line whose
+# `event` says how it went; the webhook (bot/app.py) writes one line with
+# event update_received per update Telegram delivers. The metric names carry
+# the environment's name: a filter's metric can take no fixed dimension, and
+# two environments in one account would otherwise count into one metric.
+# tests/unit/bot holds each pattern to the lines the code writes.
+
+locals {
+  log_metrics = {
+    "webhook-registration-failed" = {
+      pattern = "{ $.event = \"webhook_registration_failed\" }"
+      metric  = "${var.name}-WebhookRegistrationsFailed"
+    }
+    "update-received" = {
+      pattern = "{ $.event = \"update_received\" }"
+      metric  = "${var.name}-UpdatesReceived"
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_metric_filter" "bot" {
+  for_each = local.log_metrics
+
+  name           = "${var.name}-${each.key}"
+  log_group_name = aws_cloudwatch_log_group.bot.name
+  pattern        = each.value.pattern
+
+  metric_transformation {
+    namespace = var.metric_namespace
+    name      = each.value.metric
+    value     = "1"
+    unit      = "Count"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "webhook_not_registered" {
+  alarm_name          = "${var.name}-webhook-not-registered"
+  alarm_description   = "A bot instance's boot gave up registering the webhook with Telegram (python -m bot register-webhook, ${var.name} bot log group, stream <instance id>-register-webhook says why; <instance id>-cloud-init holds the boot's output). Telegram may be delivering to an old address or to none."
+  namespace           = var.metric_namespace
+  metric_name         = aws_cloudwatch_log_metric_filter.bot["webhook-registration-failed"].metric_transformation[0].name
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  # No line, no failure.
+  treat_missing_data = "notBreaching"
+  alarm_actions      = var.alarm_actions
+  ok_actions         = var.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "webhook_silent" {
+  count = var.silence_alarm_hours > 0 ? 1 : 0
+
+  alarm_name          = "${var.name}-webhook-silent"
+  alarm_description   = "The bot's webhook has received no update from Telegram for ${var.silence_alarm_hours} hours: the webhook may not be registered, point elsewhere, or be refused (getWebhookInfo's last_error_message says). Quiet on purpose? Raise silence_alarm_hours, or 0 turns this alarm off."
+  namespace           = var.metric_namespace
+  metric_name         = aws_cloudwatch_log_metric_filter.bot["update-received"].metric_transformation[0].name
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = var.silence_alarm_hours
+  datapoints_to_alarm = var.silence_alarm_hours
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  # An hour without a single update has no datapoint at all: that is the silence.
+  treat_missing_data = "breaching"
+  alarm_actions      = var.alarm_actions
+  ok_actions         = var.alarm_actions
+
+  tags = var.tags
 }

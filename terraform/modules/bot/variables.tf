@@ -60,6 +60,17 @@ variable "instance_type" {
   default     = "t3.micro"
 }
 
+variable "cpu_credits" {
+  type        = string
+  description = "CPU credit mode where instance_type is burstable (t2, t3, t3a, t4g; ignored otherwise). unlimited: each boot (Docker install, image pull) bursts above the baseline, and a T3 in standard mode gets no launch credits, so it would boot at 10 % of its vCPUs and might not pass its health check in time; the bot idles far below its baseline afterwards, which repays the boot's credits within the day at no charge."
+  default     = "unlimited"
+
+  validation {
+    condition     = contains(["standard", "unlimited"], var.cpu_credits)
+    error_message = "cpu_credits is standard or unlimited."
+  }
+}
+
 variable "key_name" {
   type        = string
   description = "EC2 key pair for SSH through the bastion; null for none (use Session Manager)."
@@ -155,4 +166,27 @@ variable "extra_models" {
   type        = string
   description = "POLYBOT_EXTRA_MODELS, the same as the workers': the models /settings offers besides the production one."
   default     = ""
+}
+
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (e.g. SNS topics) notified when the webhook alarms (registration failed, nothing received) fire or clear."
+  default     = []
+}
+
+variable "metric_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the metrics counted from the bot's log lines (the SAM stack's are in Polybot too)."
+  default     = "Polybot"
+}
+
+variable "silence_alarm_hours" {
+  type        = number
+  description = "Hours without a single update received by the webhook after which the webhook-silent alarm fires (missing data counts as silence). 0 turns the alarm off, for an environment nobody writes to. CloudWatch evaluates at most one day."
+  default     = 12
+
+  validation {
+    condition     = var.silence_alarm_hours >= 0 && var.silence_alarm_hours <= 24 && floor(var.silence_alarm_hours) == var.silence_alarm_hours
+    error_message = "silence_alarm_hours is a whole number of hours from 0 (off) to 24 (an alarm evaluates at most one day)."
+  }
 }

@@ -29,6 +29,12 @@ output "certificate_arn" {
 }
 
 output "public_url" {
-  description = "HTTPS address Telegram calls (the bot's POLYBOT_PUBLIC_URL)."
+  description = "HTTPS address Telegram calls (the bot's POLYBOT_PUBLIC_URL), known only once its name resolves to the load balancer and the HTTPS listener serves it: whatever registers it with Telegram waits for both."
   value       = "https://${var.domain_name}:${var.listener_port}"
+
+  # Each bot instance calls setWebhook with this address as it boots; Telegram
+  # resolves the name and connects at once, and refuses the webhook (400 "bad
+  # webhook: Failed to resolve host") while either is missing. So the address
+  # is handed out only after the alias record and the listener exist.
+  depends_on = [aws_route53_record.bot, aws_lb_listener.https]
 }

@@ -128,6 +128,24 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private[count.index].id
 }
 
+# Gateway endpoints for S3 and DynamoDB on the private route tables: the
+# workers' originals and annotated images, the bot's annotated images and
+# results, and the image layers ECR serves from S3 go straight to the service
+# instead of through the NAT gateways, which bill per GB processed. Gateway
+# endpoints cost nothing. Their policy is the default (full access): what a
+# caller may do stays decided by its role, and ECR's layers live in an AWS-owned
+# bucket a narrower endpoint policy would have to name.
+resource "aws_vpc_endpoint" "gateway" {
+  for_each = toset(var.gateway_endpoint_services)
+
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${data.aws_region.current.name}.${each.value}"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = aws_route_table.private[*].id
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.value}" })
+}
+
 resource "aws_cloudwatch_log_group" "flow_logs" {
   count = local.flow_logs_on ? 1 : 0
 

@@ -40,3 +40,8 @@ output "nat_route_ids" {
   # A route helps a subnet only once the subnet uses its table.
   depends_on = [aws_route_table_association.private]
 }
+
+output "gateway_endpoint_ids" {
+  description = "IDs of the gateway endpoints on the private route tables, by service (s3, dynamodb)."
+  value       = { for service, endpoint in aws_vpc_endpoint.gateway : service => endpoint.id }
+}

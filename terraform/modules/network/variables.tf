@@ -22,6 +22,17 @@ variable "single_nat_gateway" {
   default     = false
 }
 
+variable "gateway_endpoint_services" {
+  type        = list(string)
+  description = "Services reached through a (free) gateway endpoint from the private subnets instead of the NAT gateways: S3 (images, ECR's image layers) and DynamoDB (results)."
+  default     = ["s3", "dynamodb"]
+
+  validation {
+    condition     = alltrue([for service in var.gateway_endpoint_services : contains(["s3", "dynamodb"], service)])
+    error_message = "Gateway endpoints exist for s3 and dynamodb only."
+  }
+}
+
 variable "flow_logs_retention_days" {
   type        = number
   description = "Days to keep the VPC flow logs in CloudWatch Logs; 0 turns flow logs off."

@@ -3,6 +3,8 @@ locals {
   # The group's name starts with this; the workers' role may report health only
   # to groups named so (iam module, worker_group_name_prefix).
   group_name_prefix = "${var.name}-yolo-"
+  # A burstable type states its credit mode: AWS's default for T3 is unlimited.
+  burstable = can(regex("^t[0-9][a-z]*\\.", var.instance_type))
   user_data = templatefile("${path.module}/templates/worker_user_data.sh.tftpl", {
     worker_image              = var.worker_image
     region                    = var.region
@@ -82,6 +84,13 @@ resource "aws_launch_template" "yolo" {
 
   monitoring {
     enabled = true
+  }
+
+  dynamic "credit_specification" {
+    for_each = local.burstable ? [var.cpu_credits] : []
+    content {
+      cpu_credits = credit_specification.value
+    }
   }
 
   block_device_mappings {

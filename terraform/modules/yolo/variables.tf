@@ -39,8 +39,19 @@ variable "ami_id" {
 
 variable "instance_type" {
   type        = string
-  description = "EC2 instance type of the workers (the model runs on the CPU)."
-  default     = "t3.medium"
+  description = "EC2 instance type of the workers (the model runs on the CPU). c7i.large: fixed performance, no CPU credits, and the AVX-512 VNNI and BF16 the measured rate and agreement were taken with (docs/performance.md, section The workers' instance type)."
+  default     = "c7i.large"
+}
+
+variable "cpu_credits" {
+  type        = string
+  description = "CPU credit mode where instance_type is burstable (t2, t3, t3a, t4g; ignored otherwise). standard: a busy worker slows to its baseline when its credits run out, never billed beyond the hourly price (T3 standard instances get no launch credits, so a new worker starts at its baseline). unlimited bills sustained inference as surplus at $0.05 per vCPU-hour."
+  default     = "standard"
+
+  validation {
+    condition     = contains(["standard", "unlimited"], var.cpu_credits)
+    error_message = "cpu_credits is standard or unlimited."
+  }
 }
 
 variable "key_name" {

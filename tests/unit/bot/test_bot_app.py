@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -12,6 +13,8 @@ import telebot
 from telebot import types
 
 from bot import app as webhook
+from polybot import logs
+from tests.auxil.log_patterns import bot_metric_filters, matches
 
 SECRET = "s3cr3t-webhook-value"
 Message = Callable[..., dict[str, Any]]
@@ -178,3 +181,33 @@ def test_until_the_bot_is_ready_webhooks_answer_503_and_health_is_still_ok(updat
     assert response.headers["Retry-After"] == str(webhook.RETRY_AFTER_S)
     assert health.status_code == 200
     assert health.get_json() == {"status": "ok", "telegram": "not ready: no token"}
+
+
+# --- a deaf webhook shows: one line per update, counted by a metric filter ---------
+
+
+@pytest.fixture
+def log_lines(restore_logging: None) -> Callable[[], list[str]]:
+    stream = io.StringIO()
+    logs.configure("bot", "INFO", stream)
+    return lambda: stream.getvalue().splitlines()
+
+
+def test_each_update_received_is_one_line_the_silence_alarms_metric_filter_counts(
+    client: flask.testing.FlaskClient, update: str, telegram_message: Message, log_lines: Callable[[], list[str]]
+) -> None:
+    """terraform/modules/bot counts these lines; hours without one raise its webhook-silent alarm."""
+    filters = bot_metric_filters()
+    assert set(filters) == {"update-received", "webhook-registration-failed"}
+
+    post(client, update)
+    post(client, json.dumps({"update_id": 5002, "message": telegram_message({"text": "again"}, message_id=78)}))
+    post(client, update, secret="not-the-secret")  # not Telegram: 403
+    post(client, "not json")  # 400
+
+    counted = [json.loads(line) for line in log_lines() if matches(filters["update-received"], line)]
+    assert [(line["event"], line["update_id"]) for line in counted] == [
+        (webhook.UPDATE_RECEIVED, 5001),
+        (webhook.UPDATE_RECEIVED, 5002),
+    ]
+    assert not [line for line in log_lines() if matches(filters["webhook-registration-failed"], line)]

@@ -1,22 +1,40 @@
 """bot.webhook: the deploy step that registers the webhook, against the
-project's Telegram stand-in over HTTP (with its 429 and error answers)."""
+project's Telegram stand-in over HTTP (with its 429 and error answers, and a
+webhook name it cannot resolve yet, as on a first deploy), and the JSON line
+it ends with, held to the Terraform metric filter that alarms on a failure."""
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 import telebot
+from telebot import apihelper
 
+from bot import __main__ as bot_main
+from bot.app import BotNotReady
 from bot.webhook import (
     ALLOWED_UPDATES,
+    REGISTERED,
+    REGISTRATION_FAILED,
+    REGISTRATION_WINDOW_S,
     Outcome,
     WebhookNotRegistered,
+    deploy_step,
     ensure_commands,
     ensure_webhook,
     register_with_telegram,
     webhook_url,
 )
 from local.telegram_standin import TelegramStandIn
-from polybot import i18n
+from polybot import i18n, logs
+from polybot.settings import Settings
+from polybot.telegram import BotCredentials, make_bot
+from tests.auxil.log_patterns import bot_metric_filters, matches
 from tests.unit.conftest import STANDIN_TOKEN
 
 TOKEN = STANDIN_TOKEN
@@ -155,3 +173,181 @@ def test_the_deploy_step_registers_the_webhook_and_the_menu(telegram: TelegramSt
     assert register_with_telegram(bot, PUBLIC_URL, "s") == Outcome.UNCHANGED
     assert telegram.webhook_allowed_updates == ["message", "callback_query"]
     assert telegram.set_commands_calls == 4
+
+
+# --- a first deploy: the name does not resolve yet -------------------------------
+
+HOST = "bot.example.com"
+
+
+def test_a_webhook_telegram_cannot_resolve_yet_is_registered_once_its_name_resolves(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    waits = Waits()
+    telegram.webhook_host_resolves_after(HOST, tries=3)
+
+    outcome = ensure_webhook(bot, PUBLIC_URL, "s", sleep=waits.sleep, clock=waits.clock)
+
+    assert outcome is Outcome.REGISTERED
+    assert waits.seconds == [2.0, 4.0, 8.0]
+    assert telegram.calls.count("setWebhook") == 4 and telegram.set_webhook_calls == 1
+    assert telegram.webhook_url == webhook_url(PUBLIC_URL)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        # What Telegram answers while its resolver finds no such name (as reported by its users).
+        "Failed to resolve host: Name or service not known",
+        "Failed to resolve host: Temporary failure in name resolution",
+        "Failed to resolve host: Name does not resolve",
+    ],
+)
+def test_every_bad_webhook_that_waiting_can_cure_is_retried(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, reason: str
+) -> None:
+    waits = Waits()
+    telegram.fail_next("setWebhook", 400, f"Bad Request: bad webhook: {reason}", times=2)
+
+    assert ensure_webhook(bot, PUBLIC_URL, "s", sleep=waits.sleep, clock=waits.clock) is Outcome.REGISTERED
+    assert waits.seconds == [2.0, 4.0]
+
+
+def test_a_name_that_does_not_resolve_within_the_window_is_given_up(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    waits = Waits()
+    telegram.webhook_host_resolves_after(HOST, tries=1000)
+
+    with pytest.raises(WebhookNotRegistered, match="Failed to resolve host"):
+        ensure_webhook(bot, PUBLIC_URL, "s", max_wait_s=120, sleep=waits.sleep, clock=waits.clock)
+
+    assert waits.seconds and sum(waits.seconds) <= 120
+    assert telegram.webhook_url == ""
+
+
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [
+        (400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"),
+        (400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"),
+        (400, "Bad Request: bad webhook: IP address 10.0.0.7 is reserved"),
+        (400, "Bad Request: bad webhook: IPv6-only addresses are not allowed"),
+        (400, "Bad Request: can't parse URL"),
+        (403, "Forbidden: bot was blocked by the user"),
+    ],
+)
+def test_a_refusal_that_waiting_cannot_cure_is_final(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, code: int, description: str
+) -> None:
+    waits = Waits()
+    telegram.fail_next("setWebhook", code, description, times=5)
+
+    with pytest.raises(WebhookNotRegistered, match=str(code)):
+        ensure_webhook(bot, PUBLIC_URL, "s", sleep=waits.sleep, clock=waits.clock)
+
+    assert waits.seconds == []
+
+
+# --- the deploy step: its exit status and the line the alarm counts ---------------
+
+
+@pytest.fixture
+def log_lines(restore_logging: None) -> Callable[[], list[str]]:
+    stream = io.StringIO()
+    logs.configure("bot", "INFO", stream)
+    return lambda: stream.getvalue().splitlines()
+
+
+def events(lines: list[str]) -> list[dict[str, Any]]:
+    return [entry for entry in map(json.loads, lines) if "event" in entry]
+
+
+def test_the_deploy_step_registers_once_the_name_resolves_and_says_so(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, log_lines: Callable[[], list[str]]
+) -> None:
+    waits = Waits()
+    telegram.webhook_host_resolves_after(HOST, tries=3)
+
+    status = deploy_step(
+        lambda: (bot, BotCredentials(TOKEN, "s")), PUBLIC_URL, window_s=60, sleep=waits.sleep, clock=waits.clock
+    )
+
+    assert status == 0
+    assert telegram.webhook_url == webhook_url(PUBLIC_URL) and telegram.set_commands_calls == 4
+    [registered] = events(log_lines())
+    assert registered["event"] == REGISTERED and registered["level"] == "INFO"
+    filters = bot_metric_filters()
+    assert not [line for line in log_lines() if matches(filters["webhook-registration-failed"], line)]
+
+
+def test_the_deploy_step_fails_with_an_event_the_alarms_metric_filter_counts(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, log_lines: Callable[[], list[str]]
+) -> None:
+    waits = Waits()
+    telegram.webhook_host_resolves_after(HOST, tries=1000)
+
+    status = deploy_step(
+        lambda: (bot, BotCredentials(TOKEN, "s")),
+        PUBLIC_URL,
+        window_s=REGISTRATION_WINDOW_S,
+        sleep=waits.sleep,
+        clock=waits.clock,
+    )
+
+    assert status == 1
+    assert sum(waits.seconds) <= REGISTRATION_WINDOW_S
+    [failed] = events(log_lines())
+    assert failed["event"] == REGISTRATION_FAILED and failed["level"] == "ERROR"
+    assert "Failed to resolve host" in failed["message"] and TOKEN not in json.dumps(failed)
+    pattern = bot_metric_filters()["webhook-registration-failed"]
+    counted = [line for line in log_lines() if matches(pattern, line)]
+    assert [json.loads(line) for line in counted] == [failed]
+
+
+def test_credentials_that_never_load_fail_the_deploy_step_within_its_window(
+    telegram: TelegramStandIn, log_lines: Callable[[], list[str]]
+) -> None:
+    waits = Waits()
+
+    def not_ready() -> tuple[telebot.TeleBot, BotCredentials]:
+        raise BotNotReady("the secret's telegram_token is not a bot token (still the placeholder?)")
+
+    status = deploy_step(not_ready, PUBLIC_URL, window_s=60, sleep=waits.sleep, clock=waits.clock)
+
+    assert status == 1
+    assert waits.seconds == [15.0, 15.0, 15.0, 15.0]
+    [failed] = events(log_lines())
+    assert failed["event"] == REGISTRATION_FAILED and "placeholder" in failed["message"]
+    assert telegram.calls == []
+
+
+def test_python_m_bot_register_webhook_exits_1_at_once_on_a_wrong_token(
+    telegram: TelegramStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: Callable[[], list[str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """401 is final: the command does not wait out its window, and its last line on
+    stderr (the container's log) is the event the alarm counts."""
+    for name in ("API_URL", "FILE_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRY_ON_ERROR"):
+        monkeypatch.setattr(apihelper, name, getattr(apihelper, name))
+    settings = Settings(telegram_api_url=telegram.api_url)
+    wrong = "7000000009:SOME-OTHER-BOTS-TOKEN-xxxxxxxxxxxxxxxxxxx"
+    connection = SimpleNamespace(connect=lambda: (make_bot(wrong, settings), BotCredentials(wrong, "s")))
+    monkeypatch.setattr(bot_main.service, "build", lambda _settings: SimpleNamespace(telegram=connection))
+    for variable, value in {
+        "POLYBOT_TELEGRAM_API_URL": telegram.api_url,
+        "POLYBOT_PUBLIC_URL": PUBLIC_URL,
+        "POLYBOT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:polybot",
+        "POLYBOT_TELEGRAM_SECRET_ID": "polybot/telegram",
+    }.items():
+        monkeypatch.setenv(variable, value)
+
+    status = bot_main.main(["register-webhook"])
+
+    assert status == 1
+    assert telegram.webhook_url == ""
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert json.loads(last)["event"] == REGISTRATION_FAILED and "401" in last
+    assert matches(bot_metric_filters()["webhook-registration-failed"], last)

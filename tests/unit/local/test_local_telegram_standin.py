@@ -189,3 +189,20 @@ def test_faults_not_yet_met_are_forgotten_when_cleared(telegram: TelegramStandIn
     telegram.clear_faults()
 
     assert bot.send_message(CHAT, "y").text == "y"
+
+
+def test_a_webhook_name_that_does_not_resolve_yet_is_refused_until_it_does(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    """Telegram resolves the address before setWebhook answers: a name whose DNS
+    record is new fails as many tries as it is told to, then resolves; other names never."""
+    telegram.webhook_host_resolves_after("new.example.com", tries=2)
+
+    refusals = [refusal(lambda: bot.set_webhook("https://new.example.com:8443/hook")) for _ in range(2)]
+    other = bot.set_webhook("https://other.example.com:8443/hook")
+    resolved = bot.set_webhook("https://new.example.com:8443/hook")
+
+    assert refusals == ["bad request: bad webhook: failed to resolve host: name or service not known"] * 2
+    assert other is True and resolved is True
+    assert telegram.webhook_url == "https://new.example.com:8443/hook"
+    assert telegram.set_webhook_calls == 2
