@@ -172,3 +172,36 @@ def test_domain_points_at_the_load_balancer(applied: dict[str, Any], terraform_a
     records = terraform_aws.client("route53").list_resource_record_sets(HostedZoneId=terraform_aws.hosted_zone_id)
     aliases = [r for r in records["ResourceRecordSets"] if r["Type"] == "A" and "AliasTarget" in r]
     assert any(r["AliasTarget"]["DNSName"].rstrip(".").lower() == applied["alb_dns_name"].lower() for r in aliases)
+
+
+def test_private_route_tables_reach_s3_and_dynamodb_through_gateway_endpoints(
+    applied: dict[str, Any], terraform_aws: TerraformAws
+) -> None:
+    ec2 = terraform_aws.client("ec2")
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [applied["vpc_id"]]}])["VpcEndpoints"]
+    assert {e["ServiceName"] for e in endpoints} == {"com.amazonaws.us-east-1.s3", "com.amazonaws.us-east-1.dynamodb"}
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [applied["vpc_id"]]}, {"Name": "tag:Name", "Values": ["*-private-*"]}]
+    )["RouteTables"]
+    assert len(tables) == 2
+    for endpoint in endpoints:
+        assert endpoint["VpcEndpointType"] == "Gateway"
+        assert sorted(endpoint["RouteTableIds"]) == sorted(t["RouteTableId"] for t in tables)
+
+
+def test_the_bots_log_group_counts_registrations_that_failed_and_updates_received(
+    applied: dict[str, Any], terraform_aws: TerraformAws
+) -> None:
+    logs = terraform_aws.client("logs")
+    group = applied["log_group_names"]["bot"]
+    filters = logs.describe_metric_filters(logGroupName=group)["metricFilters"]
+    metrics = {f["metricTransformations"][0]["metricName"]: f["filterPattern"] for f in filters}
+    assert metrics == {
+        f"polybot-{ENVIRONMENT}-WebhookRegistrationsFailed": '{ $.event = "webhook_registration_failed" }',
+        f"polybot-{ENVIRONMENT}-UpdatesReceived": '{ $.event = "update_received" }',
+    }
+    alarms = terraform_aws.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"polybot-{ENVIRONMENT}-webhook-")
+    assert {a["AlarmName"]: a["MetricName"] for a in alarms["MetricAlarms"]} == {
+        f"polybot-{ENVIRONMENT}-webhook-not-registered": f"polybot-{ENVIRONMENT}-WebhookRegistrationsFailed",
+        f"polybot-{ENVIRONMENT}-webhook-silent": f"polybot-{ENVIRONMENT}-UpdatesReceived",
+    }
