@@ -7,7 +7,8 @@
   POLYBOT_PUBLIC_URL and sets the command menu (bot/webhook.py); run once per
   instance boot, it exits 0 once Telegram has both and 1 when it gave up
   within its window (bot.webhook.REGISTRATION_WINDOW_S), logging either as a
-  JSON event.
+  JSON event. `--force` sets the webhook even when Telegram's looks like ours:
+  the step after rotating the webhook secret (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -45,13 +46,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "poll", "register-webhook"])
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="register-webhook: set the webhook even when Telegram's looks like ours (after rotating its secret)",
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     logs.configure("bot", settings.log_level)
     bot_service = service.build(settings)
     if args.command == "register-webhook":
         settings.require("public_url")
-        return deploy_step(bot_service.telegram.connect, settings.public_url)
+        return deploy_step(bot_service.telegram.connect, settings.public_url, force=args.force)
     if args.command == "poll":
         bot = connected(bot_service).bot
         log.info("long polling %s", settings.telegram_api_url)

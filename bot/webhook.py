@@ -6,7 +6,10 @@ boot (its user data) with the instance's settings; the local stack calls
 `ensure_webhook` too. It reads getWebhookInfo first and calls setWebhook only
 when Telegram's registration differs from ours (address, update types) or
 Telegram reports that our webhook refuses its calls with 403 (the secret it
-holds is stale, e.g. after a rotation). A 429 is waited out for the
+holds is stale, e.g. after a rotation), or always with `force` (the operator's
+step after rotating the webhook secret, docs/operations.md: Telegram cannot
+show which secret it holds, and a webhook nobody sends to yet has no 403 to
+report). A 429 is waited out for the
 `retry_after` Telegram names; 5xx, network errors and Telegram's "bad
 webhook" 400s that waiting can cure (it could not resolve the address's name
 or reach it yet, as on a first deploy whose DNS record is new) are retried
@@ -165,12 +168,14 @@ def ensure_webhook(
     max_wait_s: float = REGISTRATION_WINDOW_S,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    force: bool = False,
 ) -> Outcome:
-    """Make Telegram deliver updates to `public_url`'s webhook with `secret`."""
+    """Make Telegram deliver updates to `public_url`'s webhook with `secret`;
+    `force`: set it even when Telegram's registration looks like ours."""
     url = webhook_url(public_url)
 
     def register() -> Outcome:
-        if not _needs_registration(bot.get_webhook_info(), url):
+        if not force and not _needs_registration(bot.get_webhook_info(), url):
             log.info("webhook already registered at %s", url)
             return Outcome.UNCHANGED
         bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
@@ -215,10 +220,12 @@ def register_with_telegram(
     max_wait_s: float = REGISTRATION_WINDOW_S,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    force: bool = False,
 ) -> Outcome:
-    """The webhook, then the command menu, both within `max_wait_s`."""
+    """The webhook (`force`: set whatever Telegram shows), then the command menu,
+    both within `max_wait_s`."""
     deadline = clock() + max_wait_s
-    webhook = ensure_webhook(bot, public_url, secret, max_wait_s=max_wait_s, sleep=sleep, clock=clock)
+    webhook = ensure_webhook(bot, public_url, secret, max_wait_s=max_wait_s, sleep=sleep, clock=clock, force=force)
     menu = ensure_commands(bot, max_wait_s=max(0.0, deadline - clock()), sleep=sleep, clock=clock)
     return Outcome.REGISTERED if Outcome.REGISTERED in (webhook, menu) else Outcome.UNCHANGED
 
@@ -248,10 +255,12 @@ def deploy_step(
     window_s: float = REGISTRATION_WINDOW_S,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    force: bool = False,
 ) -> int:
-    """`python -m bot register-webhook`: the credentials, the webhook and the menu,
-    all within `window_s`. Its exit status: 0 once Telegram has both, 1 when it gave
-    up, each with a last log line whose `event` says so (REGISTERED,
+    """`python -m bot register-webhook [--force]`: the credentials, the webhook
+    (`force`: set even if Telegram's looks like ours) and the menu, all within
+    `window_s`. Its exit status: 0 once Telegram has both, 1 when it gave up,
+    each with a last log line whose `event` says so (REGISTERED,
     REGISTRATION_FAILED) for the metric filter that alarms on a failure."""
     deadline = clock() + window_s
     url = webhook_url(public_url)
@@ -259,7 +268,7 @@ def deploy_step(
         bot, credentials = _credentials_within(connect, deadline, sleep, clock)
         remaining = max(0.0, deadline - clock())
         outcome = register_with_telegram(
-            bot, public_url, credentials.webhook_secret, max_wait_s=remaining, sleep=sleep, clock=clock
+            bot, public_url, credentials.webhook_secret, max_wait_s=remaining, sleep=sleep, clock=clock, force=force
         )
     except (WebhookNotRegistered, BotNotReady) as exc:
         log.error(

@@ -175,6 +175,20 @@ def test_the_deploy_step_registers_the_webhook_and_the_menu(telegram: TelegramSt
     assert telegram.set_commands_calls == 4
 
 
+def test_a_rotated_secret_reaches_telegram_only_when_forced(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
+    """Telegram cannot show the secret it holds: after a rotation, a webhook nobody
+    has sent to yet looks registered, and only the operator's --force sets the new one."""
+    register_with_telegram(bot, PUBLIC_URL, "old-secret")
+
+    unforced = register_with_telegram(bot, PUBLIC_URL, "new-secret")
+    kept = telegram.webhook_secret
+    forced = register_with_telegram(bot, PUBLIC_URL, "new-secret", force=True)
+
+    assert (unforced, kept) == (Outcome.UNCHANGED, "old-secret")
+    assert (forced, telegram.webhook_secret) == (Outcome.REGISTERED, "new-secret")
+    assert telegram.set_webhook_calls == 2
+
+
 # --- a first deploy: the name does not resolve yet -------------------------------
 
 HOST = "bot.example.com"
@@ -351,3 +365,25 @@ def test_python_m_bot_register_webhook_exits_1_at_once_on_a_wrong_token(
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert json.loads(last)["event"] == REGISTRATION_FAILED and "401" in last
     assert matches(bot_metric_filters()["webhook-registration-failed"], last)
+
+
+def test_python_m_bot_register_webhook_force_sets_the_secret_of_the_credentials(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("API_URL", "FILE_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRY_ON_ERROR"):
+        monkeypatch.setattr(apihelper, name, getattr(apihelper, name))
+    register_with_telegram(bot, PUBLIC_URL, "old-secret")
+    connection = SimpleNamespace(connect=lambda: (bot, BotCredentials(TOKEN, "new-secret")))
+    monkeypatch.setattr(bot_main.service, "build", lambda _settings: SimpleNamespace(telegram=connection))
+    for variable, value in {
+        "POLYBOT_TELEGRAM_API_URL": telegram.api_url,
+        "POLYBOT_PUBLIC_URL": PUBLIC_URL,
+        "POLYBOT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:polybot",
+        "POLYBOT_TELEGRAM_SECRET_ID": "polybot/telegram",
+    }.items():
+        monkeypatch.setenv(variable, value)
+
+    statuses = [bot_main.main(["register-webhook"]), telegram.webhook_secret]
+    statuses += [bot_main.main(["register-webhook", "--force"]), telegram.webhook_secret]
+
+    assert statuses == [0, "old-secret", 0, "new-secret"]
