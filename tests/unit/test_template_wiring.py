@@ -102,6 +102,21 @@ def test_every_function_gets_the_shared_package_from_the_polybot_layer() -> None
     assert '"$(ROOT)/polybot"' in makefile
 
 
+def test_the_layer_carries_every_module_the_handlers_share() -> None:
+    """On Lambda each handler module is top level; what it imports from `functions`
+    (its wiring, how it refuses the user's doing) must come with the layer."""
+    makefile = (ROOT / "functions" / "Makefile").read_text(encoding="utf-8")
+    [layer] = re.findall(r"^build-PolybotLayer:\n((?:\t.*\n|#.*\n|\s*\n)*)", makefile, re.MULTILINE)
+    handlers = {f"{FUNCTIONS[f]['Properties']['Handler'].rsplit('.', 1)[0]}.py" for f in FUNCTIONS}
+    shared = {path.name for path in (ROOT / "functions").glob("*.py")} - handlers
+
+    into_package = [
+        line for line in layer.splitlines() if line.rstrip().endswith('$(ARTIFACTS_DIR)/python/functions/"')
+    ]
+    copied = {name for line in into_package for name in re.findall(r'"\$\(HERE\)/([a-z_]+\.py)"', line)}
+    assert copied == shared
+
+
 def _requirement_names(lines: list[str]) -> dict[str, str]:
     pattern = re.compile(r"^([A-Za-z0-9_.-]+)\s*(.*?)\s*(#.*)?$")
     found = {}
