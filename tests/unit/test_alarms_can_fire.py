@@ -289,3 +289,46 @@ def test_an_alarm_on_a_dimension_aws_does_not_emit_the_metric_with_can_never_fir
     resources["DeadLetterQueueNotEmptyAlarm"]["Properties"]["Dimensions"][0]["Name"] = "QueueUrl"
 
     assert metric_problems("DeadLetterQueueNotEmptyAlarm", resources)
+
+
+# --- the pattern matcher the checks rely on (tests/auxil/metric_filters.py) ------------------
+
+EVENT = {"eventType": "UpdateTrail", "sourceIPAddress": "123.123.1.4", "latency": 1200, "error": {"code": "X"}}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches"),
+    [
+        # Examples of CloudWatch's filter pattern syntax (FilterAndPatternSyntax.html).
+        ('{ $.eventType = "UpdateTrail" }', True),
+        ("{ $.sourceIPAddress != 123.123.* }", False),
+        ('{ ($.eventType = "DeleteTrail") || ($.latency > 1000) }', True),
+        ('{ $.eventType = "Update*" && $.error.code = "X" }', True),
+        ("{ $.latency <= 1000 }", False),
+        ('{ $.missing != "X" }', False),  # a comparison on an absent property does not match
+        ('"UpdateTrail" 123.123', True),
+        ("UpdateTrail DeleteTrail", False),
+        ("", True),
+    ],
+)
+def test_the_matcher_reads_the_subset_as_cloudwatch_does(pattern: str, matches: bool) -> None:
+    assert parse(pattern).matches(EVENT) is matches
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "{ $.a = 1 && $.b = 2 || $.c = 3 }",
+        "{ $.a IS TRUE }",
+        "{ $.a NOT EXISTS }",
+        "{ $.list[0] = 1 }",
+        "?ERROR ?WARN",
+        "ERROR -DEBUG",
+        "[ip, user, status=4*]",
+        "%regex%",
+        '{ $.a > "text" }',
+    ],
+)
+def test_the_matcher_refuses_what_it_does_not_evaluate(pattern: str) -> None:
+    with pytest.raises(OutsideSubset):
+        parse(pattern)
