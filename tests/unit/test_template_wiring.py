@@ -261,11 +261,11 @@ def _refusal_route(task_name: str) -> tuple[str, str]:
     task = ALL_STATES[task_name]
     choice = ALL_STATES[task["Next"]]
     assert choice["Type"] == "Choice", f"{task_name} is not followed by a Choice that routes its Refusal"
+    kind = f"{task['ResultPath']}.kind"
     refused = [
         rule["Next"]
         for rule in choice["Choices"]
-        if {"Variable": f"{task['ResultPath']}.kind", "StringEquals": "refused"}.items()
-        <= (rule.get("And") or [{}, rule])[-1].items()
+        if rule.get("Variable") == kind and (rule.get("StringEquals") == "refused" or rule.get("IsPresent") is True)
     ]
     assert len(refused) == 1, f"{task['Next']} routes no Refusal of {task_name} ({task['ResultPath']}.kind)"
     copy = ALL_STATES[refused[0]]
@@ -293,12 +293,16 @@ def test_a_refusal_takes_the_path_a_caught_failure_takes(state_name: str) -> Non
     assert contracts.schema_document()["$defs"]["Refusal"]["properties"]["kind"] == {"const": "refused"}
 
 
-def test_a_stored_image_has_no_kind_so_its_choice_asks_whether_there_is_one() -> None:
-    # A Choice on a missing field fails the execution (States.Runtime).
+def test_a_stored_image_has_no_kind_so_its_choice_asks_only_whether_there_is_one() -> None:
+    # A comparison on a missing field fails the execution (States.Runtime); a
+    # Refusal always has a kind and a stored image never.
     for task in ("StageImage", "StagePhoto"):
         [rule] = ALL_STATES[ALL_STATES[task]["Next"]]["Choices"]
-        assert rule["And"][0] == {"Variable": "$.staged.kind", "IsPresent": True}
-    assert "kind" not in contracts.schema_document()["$defs"]["StagedImage"]["properties"]
+        assert {k: v for k, v in rule.items() if k != "Next"} == {"Variable": "$.staged.kind", "IsPresent": True}
+    definitions = contracts.schema_document()["$defs"]
+    assert "kind" not in definitions["StagedImage"]["properties"]
+    assert definitions["StagedImage"]["additionalProperties"] is False
+    assert "kind" in definitions["Refusal"]["required"]
 
 
 @pytest.mark.parametrize("state_name", sorted(TASKS))
