@@ -10,7 +10,8 @@ answers how much longer to wait (the workflow's Wait state, then it asks
 again); after, it closes the album and returns its photos in message order,
 each with its own execution name, under which the workflow persists its
 result. A photo that arrives after the album was closed is analysed on its own
-(its bot's `Albums.add` says so).
+(its bot's `Albums.add` says so). It meets nothing of the user's today, but is
+`refusing` like every workflow function (functions/refusals.py).
 Input: GatherAlbumInput. Output: AlbumGathering.
 """
 
@@ -21,11 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions import services
+from functions.refusals import refusing
 from polybot import aws, contracts, logs, naming
 from polybot.albums import GATHER_AFTER_S, Albums
 from polybot.contracts.messages import AlbumGathering, GatherAlbumInput, GatheredPhoto
 
 
+@refusing
 def handler(event: dict[str, Any], context: Any) -> AlbumGathering:
     job = contracts.validate("GatherAlbumInput", event)
     with logs.correlate(job["execution_name"]), aws.aws_errors():

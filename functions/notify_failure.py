@@ -5,7 +5,9 @@ Every Catch of the workflow leads here, so every photo ends in exactly one
 answer: the bot's progress message becomes the reason (its id came in the request),
 or, when there is none, the user deleted it, or the result already went out
 in it, a new message says it. Sent at most once per execution
-(polybot/reply_ledger.py); a 429 from Telegram is waited out by the workflow.
+(polybot/reply_ledger.py); a 429 from Telegram is waited out by the workflow;
+a chat that blocked the bot gets a Refusal (functions/refusals.py), and the
+execution fails with the original failure's name all the same.
 Input: NotifyFailureInput. Output: ReplyOutcome.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions import services
+from functions.refusals import refusing
 from polybot import aws, contracts, i18n, logs, summary
 from polybot.contracts.messages import ReplyOutcome
 from polybot.errors import TelegramRateLimited
@@ -25,6 +28,7 @@ def plain_message(error: str, max_download_bytes: int, language: str = i18n.DEFA
     return summary.failure_reason(error, language, max_download_bytes)
 
 
+@refusing
 def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
     job = contracts.validate("NotifyFailureInput", event)
     name, request = job["execution_name"], job["request"]

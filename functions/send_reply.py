@@ -14,7 +14,8 @@ once per execution (polybot/reply_ledger.py). A 429 from Telegram is answered
 with a TelegramWait, which the workflow waits out before calling again.
 
 Serves two states: SendReply (input SendReplyInput) and SendAlbumReply
-(input SendAlbumReplyInput). Output: ReplyOutcome.
+(input SendAlbumReplyInput). Output: ReplyOutcome (a Refusal when the chat
+blocked the bot: functions/refusals.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import telebot
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from functions import services
+from functions.refusals import refusing
 from functions.services import FunctionServices
 from polybot import aws, callbacks, contracts, i18n, imaging, logs, summary, telegram
 from polybot.contracts.messages import (
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+@refusing
 def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
     album = "photos" in event
     job = contracts.validate("SendAlbumReplyInput" if album else "SendReplyInput", event)

@@ -2,8 +2,9 @@
 
 Refuses, with a named error and before anything is stored, a file over the
 Bot API's download limit (`FileTooLarge`) or one that is not an image the
-detector reads (`NotAnImage`, `ImageTooLarge`, `ImageNotDecodable`).
-Input: StageImageInput. Output: StagedImage.
+detector reads (`NotAnImage`, `ImageTooLarge`, `ImageNotDecodable`); the
+handler answers those with a Refusal instead of failing (functions/refusals.py).
+Input: StageImageInput. Output: StageOutcome (a StagedImage, or a Refusal).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import telebot
 
 from functions import services
+from functions.refusals import refusing
 from polybot import aws, contracts, imaging, logs, naming
 from polybot.contracts.messages import ImageRequest, StagedImage
 from polybot.errors import FileTooLarge
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+@refusing
 def handler(event: dict[str, Any], context: Any) -> StagedImage:
     job = contracts.validate("StageImageInput", event)
     with logs.correlate(job["execution_name"]), aws.aws_errors():

@@ -156,7 +156,7 @@ class PolybotStack:
 
     # --- parts ---------------------------------------------------------------
     def _clients(self) -> dict[str, Any]:
-        services = ("s3", "sqs", "dynamodb", "secretsmanager", "stepfunctions", "iam")
+        services = ("s3", "sqs", "dynamodb", "secretsmanager", "stepfunctions", "iam", "kms", "sns")
         return {name: self.client(name) for name in services}
 
     def client(self, service: str) -> Any:

@@ -3,8 +3,8 @@
 moto's CloudFormation cannot do it for this template (it skips secrets,
 ignores DefinitionSubstitutions and creates a state machine it cannot run;
 see ../shared/NOTES.md), so this module reads the template itself: it
-creates the bucket, queues, table, secret and state machine the template
-declares, with the template's properties, registers each function's Python
+creates the bucket, queues, table, secret, state machine, alarm topic and its
+key the template declares, with the template's properties, registers each function's Python
 handler (from `CodeUri` + `Handler`) with the embedded AWS's Lambda runtime, and
 substitutes `DefinitionSubstitutions` into the ASL file as Step Functions
 does. Resource types it does not emulate (alarms, dashboards, log groups)
@@ -176,6 +176,9 @@ class _Deployer:
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::StateMachine": self._state_machine,
+            "AWS::KMS::Key": self._key,
+            "AWS::KMS::Alias": self._alias,
+            "AWS::SNS::Topic": self._topic,
         }
         for logical_id in _deployment_order(resources, self.template.get("Globals", {})):
             resource = resources[logical_id]
@@ -235,6 +238,31 @@ class _Deployer:
             Name=self.physical_name(logical_id), SecretString=value or "{}"
         )["ARN"]
         self.refs[logical_id] = arn
+
+    def _key(self, logical_id: str, properties: dict[str, Any]) -> None:
+        props = self.resolve(properties)
+        metadata = self.clients["kms"].create_key(
+            Description=props.get("Description", ""), Policy=json.dumps(props["KeyPolicy"])
+        )["KeyMetadata"]
+        if props.get("EnableKeyRotation"):
+            self.clients["kms"].enable_key_rotation(KeyId=metadata["KeyId"])
+        self.refs[logical_id] = metadata["KeyId"]
+        self.attributes[(logical_id, "Arn")] = metadata["Arn"]
+        self.attributes[(logical_id, "KeyId")] = metadata["KeyId"]
+
+    def _alias(self, logical_id: str, properties: dict[str, Any]) -> None:
+        props = self.resolve(properties)
+        self.clients["kms"].create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+        self.refs[logical_id] = props["AliasName"]
+
+    def _topic(self, logical_id: str, properties: dict[str, Any]) -> None:
+        props = self.resolve(properties)
+        attributes = {key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in props}
+        name = self.physical_name(logical_id)
+        arn = self.clients["sns"].create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        self.refs[logical_id] = arn
+        self.attributes[(logical_id, "TopicArn")] = arn
+        self.attributes[(logical_id, "TopicName")] = name
 
     def _function(self, logical_id: str, properties: dict[str, Any]) -> None:
         defaults = self.template.get("Globals", {}).get("Function", {})

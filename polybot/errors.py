@@ -12,9 +12,13 @@ from __future__ import annotations
 
 
 class PolybotError(Exception):
-    """Base of every named error; `retryable` mirrors the state machine's Retry."""
+    """Base of every named error; `retryable` mirrors the state machine's Retry.
+    `user_caused`: what the user did, not a failure of ours; a workflow function
+    meeting it returns a Refusal instead of failing (functions/refusals.py), so
+    Lambda's Errors metric, and the alarm on it, count only our failures."""
 
     retryable = False
+    user_caused = False
 
     @property
     def name(self) -> str:
@@ -25,17 +29,25 @@ class PolybotError(Exception):
 class NotAnImage(PolybotError):
     """The file is not an image format the detector reads."""
 
+    user_caused = True
+
 
 class FileTooLarge(PolybotError):
     """The file is bigger than the Bot API lets a bot download."""
+
+    user_caused = True
 
 
 class ImageTooLarge(PolybotError):
     """The image has more pixels than is safe to decode (decompression bomb)."""
 
+    user_caused = True
+
 
 class ImageNotDecodable(PolybotError):
     """The bytes claim to be an image but do not decode."""
+
+    user_caused = True
 
 
 # Our side or Telegram's: retried with backoff, then reported to the user.
@@ -62,7 +74,14 @@ class AwsUnavailable(PolybotError):
 
 
 class TelegramRefused(PolybotError):
-    """Telegram refused the request for good (blocked bot, chat gone, bad request)."""
+    """Telegram refused the request for good (a bad request, a revoked token)."""
+
+
+class ChatUnavailable(TelegramRefused):
+    """Telegram forbids the bot this chat (403): the user blocked the bot, deleted
+    their account, or removed the bot from the group. Nobody can be answered there."""
+
+    user_caused = True
 
 
 class ImageMissing(PolybotError):
@@ -84,3 +103,13 @@ class ContractViolation(PolybotError):
 
 USER_INPUT_ERRORS = frozenset({"NotAnImage", "FileTooLarge", "ImageTooLarge", "ImageNotDecodable"})
 """Errors caused by what the user sent, as opposed to failures on our side."""
+
+USER_CAUSED_ERRORS = frozenset(
+    name
+    for name, value in dict(globals()).items()
+    if isinstance(value, type) and issubclass(value, PolybotError) and value.user_caused
+)
+"""Every error the user's own doing causes: what they sent (USER_INPUT_ERRORS) and
+a chat that no longer takes the bot's messages. An execution that ends in one is
+not a failure of ours (the ExecutionFailedMetricFilter of template.yaml leaves
+them out; a unit test keeps it in step)."""

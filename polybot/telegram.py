@@ -24,6 +24,7 @@ from telebot.types import ReplyParameters
 from polybot import logs
 from polybot.contracts.messages import ImageRequest
 from polybot.errors import (
+    ChatUnavailable,
     FileTooLarge,
     PolybotError,
     TelegramRateLimited,
@@ -113,6 +114,10 @@ def named_error(exc: Exception) -> PolybotError:
             return FileTooLarge(description)
         if code >= 500:
             return TelegramUnavailable(f"Telegram answered {code}: {description}")
+        if code == 403:
+            # "Forbidden: bot was blocked by the user", "user is deactivated", "bot
+            # was kicked from the group chat": the user's doing. A revoked token is 401.
+            return ChatUnavailable(f"Telegram answered {code}: {description}")
         return TelegramRefused(f"Telegram answered {code}: {description}")
     if isinstance(exc, ApiHTTPException):
         # Not the Bot API's JSON: a proxy's HTML error page, or a failed file download.

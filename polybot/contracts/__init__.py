@@ -94,6 +94,10 @@ def validate(message: Literal["Preferences"], data: object) -> messages.Preferen
 
 
 @overload
+def validate(message: Literal["Refusal"], data: object) -> messages.Refusal: ...
+
+
+@overload
 def validate(message: Literal["ReplyOutcome"], data: object) -> messages.ReplyOutcome: ...
 
 
@@ -111,6 +115,10 @@ def validate(message: Literal["SendReplyInput"], data: object) -> messages.SendR
 
 @overload
 def validate(message: Literal["StageImageInput"], data: object) -> messages.StageImageInput: ...
+
+
+@overload
+def validate(message: Literal["StageOutcome"], data: object) -> messages.StageOutcome: ...
 
 
 @overload

@@ -92,6 +92,13 @@ class Failure(TypedDict):
     Cause: NotRequired[str | None]
 
 
+class Refusal(TypedDict):
+    """A workflow function -> workflow: what the user did ends this image here, and it is not a failure of ours (polybot.errors.USER_CAUSED_ERRORS: a file that is not an image we read or is too large, a chat that blocked the bot), so the function answers instead of failing: Lambda's Errors metric, and the alarm on it, count only our failures (functions/refusals.py). `failure` is what a Catch would have put at $.failure; the workflow copies it there and goes where that Catch goes."""
+
+    kind: Literal["refused"]
+    failure: Failure
+
+
 class ReplyReceipt(TypedDict):
     """SendReply / NotifyFailure -> workflow: the one message the user got (the progress message, edited, or one sent instead)."""
 
@@ -106,8 +113,8 @@ class TelegramWait(TypedDict):
     retry_after_s: int
 
 
-ReplyOutcome: TypeAlias = ReplyReceipt | TelegramWait
-"""What SendReply and NotifyFailure return: the message sent, or a wait for Telegram."""
+ReplyOutcome: TypeAlias = ReplyReceipt | TelegramWait | Refusal
+"""What SendReply and NotifyFailure return: the message sent, a wait for Telegram, or a refusal (the chat blocked the bot)."""
 
 
 class AlbumWaiting(TypedDict):
@@ -145,6 +152,10 @@ class ExecutionInput(TypedDict):
     request: ImageRequest
     album: NotRequired[ExecutionAlbum]
     """Present when the execution answers an album: its Telegram media group."""
+
+
+StageOutcome: TypeAlias = StagedImage | Refusal
+"""What StageImage returns: the original, stored, or the refusal of the user's file."""
 
 
 class DetectionTask(TypedDict):
@@ -228,5 +239,5 @@ class AlbumGathered(TypedDict):
     photos: list[GatheredPhoto]
 
 
-AlbumGathering: TypeAlias = AlbumWaiting | AlbumGathered
-"""GatherAlbum -> workflow: wait `wait_s` more for the album's photos (then ask again), or the photos gathered, in message order, each with its own execution name (the key of its results item)."""
+AlbumGathering: TypeAlias = AlbumWaiting | AlbumGathered | Refusal
+"""GatherAlbum -> workflow: wait `wait_s` more for the album's photos (then ask again), or the photos gathered, in message order, each with its own execution name (the key of its results item); a Refusal like every workflow function's (GatherAlbum meets nothing of the user's today)."""

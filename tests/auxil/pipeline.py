@@ -9,11 +9,15 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from local.polybot_stack import PolybotStack
+from local.lambda_runtime import Invocation
+from local.polybot_stack import REPO_ROOT, PolybotStack
+from local.stack import load_template
 from local.telegram_standin import SentMessage
 from local.trace import StateTrace, trace
 from polybot import contracts, naming
 from polybot.albums import Added, Albums
+from tests.auxil.log_lines import step_functions_lines
+from tests.auxil.metric_filters import parse
 from tests.auxil.requests import image_request
 from tests.auxil.requests import preferences as default_preferences
 
@@ -145,3 +149,42 @@ def results_item(stack: PolybotStack, name: str) -> dict[str, Any]:
     )
     item: dict[str, Any] = answer.get("Item", {})
     return item
+
+
+# --- what the alarms would count -------------------------------------------------------
+
+
+def function_errors(stack: PolybotStack, name: str) -> list[Invocation]:
+    """The invocations for the execution (or album photo) `name` that ended in an
+    error: each one a data point of Lambda's Errors metric, which
+    FunctionErrorsAlarm sums."""
+    return [
+        invocation
+        for invocation in stack.aws.functions.invocations
+        if isinstance(invocation.payload, dict)
+        and invocation.payload.get("execution_name") == name
+        and invocation.error_type is not None
+    ]
+
+
+def metric_filter_counts(stack: PolybotStack, name: str) -> dict[str, int]:
+    """What each metric filter of template.yaml on the workflow's log group counts for
+    this execution: its history, as the lines Step Functions writes to that log
+    group with the template's logging configuration, run through each pattern."""
+    template = load_template(REPO_ROOT / "template.yaml")
+    resources = template["Resources"]
+    logging = resources["ImagePipeline"]["Properties"]["Logging"]
+    [destination] = logging["Destinations"]
+    log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    sfn = stack.client("stepfunctions")
+    arn = stack.execution_arn(name)
+    events = [
+        e for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn) for e in page["events"]
+    ]
+    lines = step_functions_lines(events, arn, logging["Level"], logging["IncludeExecutionData"])
+    return {
+        transformation["MetricName"]: sum(parse(r["Properties"]["FilterPattern"]).matches(line) for line in lines)
+        for r in resources.values()
+        if r["Type"] == "AWS::Logs::MetricFilter" and r["Properties"]["LogGroupName"] == {"Ref": log_group}
+        for transformation in r["Properties"]["MetricTransformations"]
+    }

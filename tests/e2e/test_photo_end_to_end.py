@@ -84,6 +84,7 @@ def test_photo_comes_back_annotated_with_a_summary(stack: PolybotStack, chat_id:
     assert [row.name for row in execution_trace(stack, name)] == [
         "IsAlbum",
         "StageImage",
+        "ImageStaged",
         "DetectObjects",
         "PersistResults",
         "SendReply",

@@ -1,5 +1,8 @@
 """Files a user may send, as a photo or as a file: each ends in exactly one
-answer, the result or a plain reason, through the real pipeline and model."""
+answer, the result or a plain reason, through the real pipeline and model; and
+none of them is an incident: no function invocation fails for it (Lambda's
+Errors, FunctionErrorsAlarm) and the failed-executions metric filter does not
+count it (ExecutionsFailedAlarm)."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from tests.auxil.images import (
     sixteen_bit_gray,
     ultralytics_asset,
 )
-from tests.auxil.pipeline import only_reply, wait_for_execution
+from tests.auxil.pipeline import function_errors, metric_filter_counts, only_reply, wait_for_execution
 from tests.faults.conftest import FaultSession
 
 pytestmark = [pytest.mark.faults, pytest.mark.aws, pytest.mark.model]
@@ -72,8 +75,11 @@ def test_every_file_ends_in_one_answer_the_result_or_a_plain_reason(
 
     said = str(reply.caption or reply.text)
     assert answer in said, said
+    name = naming.execution_name(chat_id, message["message_id"])
+    assert function_errors(stack, name) == [], "a user's file is answered, not raised"
+    assert metric_filter_counts(stack, name) == {"ExecutionsFailedOnOurSide": 0, "TasksTimedOut": 0}
     outcome = f"{execution['status'].lower()}: {said.splitlines()[0]}"
-    faults.record(f"user sends {what}", outcome, f"one answer after {seconds:.1f} s")
+    faults.record(f"user sends {what}", outcome, f"one answer after {seconds:.1f} s, no alarm counts it")
 
 
 def test_boxes_go_on_the_upright_image_of_an_exif_rotated_photo(

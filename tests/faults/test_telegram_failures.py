@@ -14,7 +14,14 @@ from local.polybot_stack import PolybotStack
 from local.telegram_standin import Fault
 from polybot import naming, telegram
 from tests.auxil.images import BUS_CAPTIONS, resized, ultralytics_asset
-from tests.auxil.pipeline import execution_trace, only_reply, wait_for_execution
+from tests.auxil.pipeline import (
+    execution_trace,
+    function_errors,
+    metric_filter_counts,
+    only_reply,
+    photo_waiting_for_a_worker,
+    wait_for_execution,
+)
 from tests.faults.conftest import FaultSession
 
 pytestmark = [pytest.mark.faults, pytest.mark.aws, pytest.mark.model]
@@ -103,6 +110,34 @@ def test_a_chat_that_stays_rate_limited_ends_in_a_failure_instead_of_waiting_for
         "429 on every reply attempt (a chat rate-limited for long)",
         "five waits, then the reply is given up: the user gets the failure notice, execution fails TelegramRateLimited",
         f"{len(waits)} waits",
+    )
+
+
+BLOCKED = "Forbidden: bot was blocked by the user"
+
+
+def test_a_user_who_blocks_the_bot_before_the_reply_is_no_incident(
+    stack: PolybotStack, chat_id: int, faults: FaultSession
+) -> None:
+    """Telegram forbids every answer (403): SendReply and NotifyFailure answer with a
+    Refusal, not an error, so neither FunctionErrorsAlarm nor ExecutionsFailedAlarm
+    counts what the user did; the execution still fails by name."""
+    assert stack.telegram is not None
+    with photo_waiting_for_a_worker(stack, chat_id, ultralytics_asset("zidane.jpg")) as (_, name):
+        for method in ("editMessageMedia", "editMessageText", "sendPhoto", "sendMessage", "sendDocument"):
+            stack.telegram.fail_next(method, 403, BLOCKED, times=5)
+
+    execution = wait_for_execution(stack, name)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "ChatUnavailable")
+    states = [row.name for row in execution_trace(stack, name)]
+    assert "ReplyRefused" in states and states[-1] == "Failed"
+    assert function_errors(stack, name) == []
+    assert metric_filter_counts(stack, name)["ExecutionsFailedOnOurSide"] == 0
+    faults.record(
+        "the user blocks the bot while the photo is analysed (403 on every answer)",
+        "SendReply and NotifyFailure answer with a Refusal; execution fails ChatUnavailable; no alarm counts it",
+        f"{len(states)} states, 0 function errors",
     )
 
 

@@ -10,7 +10,8 @@ the other tests' stack; the AWS variables `EmbeddedAws.start()` sets are put
 back at once (terraform and boto3 here get the endpoint explicitly).
 
 Also here, because several test files read them: the saved plans of the root
-configuration and of the bootstrap configuration against that server.
+configuration and of the bootstrap configuration against that server, and the
+root configuration applied there (its outputs and state).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,8 @@ from tests.auxil.terraform import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+APPLY_ENVIRONMENT = "tfapply"
+APPLY_TIMEOUT_S = 420
 _AWS_VARIABLES = (
     "MOTO_PORT",
     "AWS_ENDPOINT_URL",
@@ -71,7 +75,7 @@ def terraform_aws() -> Iterator[TerraformAws]:
         session = aws_session(region)
         clients = {
             name: session.client(name, endpoint_url=endpoint_url)
-            for name in ("s3", "sqs", "dynamodb", "secretsmanager", "stepfunctions", "iam")
+            for name in ("s3", "sqs", "dynamodb", "secretsmanager", "stepfunctions", "iam", "kms", "sns")
         }
         deployment = deploy(
             ROOT / "template.yaml",
@@ -147,3 +151,29 @@ def bootstrap_plan(bootstrap_configuration: Terraform) -> dict[str, Any]:
     bootstrap_configuration.plan(BOOTSTRAP_VARIABLES, out="bootstrap.tfplan")
     print(f"terraform plan (bootstrap) took {time.monotonic() - started:.0f} s")
     return json.loads(bootstrap_configuration.show_json(["bootstrap.tfplan"]))
+
+
+@dataclass(frozen=True)
+class Applied:
+    outputs: dict[str, Any]
+    state: dict[str, Any]
+    """`terraform show -json` of the state: every value, those a plan knows only after apply too."""
+
+
+@pytest.fixture(scope="session")
+def root_applied(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> Applied:
+    """The root configuration applied to the embedded AWS (about 1.5 minutes, most
+    of it the provider waiting for the load balancer to turn active)."""
+    terraform = emulator_configuration(tmp_path_factory.mktemp("apply"), terraform_aws)
+    started = time.monotonic()
+    terraform.run(
+        "apply",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        *Terraform.var_args(terraform_aws.variables(APPLY_ENVIRONMENT)),
+        timeout_s=APPLY_TIMEOUT_S,
+    )
+    print(f"terraform apply took {time.monotonic() - started:.0f} s")
+    outputs = {name: o["value"] for name, o in json.loads(terraform.run("output", "-json")).items()}
+    return Applied(outputs=outputs, state=json.loads(terraform.show_json()))

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,34 +23,20 @@ from tests.auxil.terraform import (
     BOT_SETTINGS,
     DOMAIN,
     WORKER_IMAGE,
-    Terraform,
     TerraformAws,
-    emulator_configuration,
     wildcard_statements,
 )
+from tests.infrastructure.conftest import APPLY_ENVIRONMENT, Applied
 
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
-ENVIRONMENT = "tfapply"
-APPLY_TIMEOUT_S = 420
+ENVIRONMENT = APPLY_ENVIRONMENT
 
 
 @pytest.fixture(scope="module")
-def applied(terraform_aws: TerraformAws, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The root configuration applied; yields its outputs."""
-    base = tmp_path_factory.mktemp("apply")
-    terraform = emulator_configuration(base, terraform_aws)
-    started = time.monotonic()
-    terraform.run(
-        "apply",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-        *Terraform.var_args(terraform_aws.variables(ENVIRONMENT)),
-        timeout_s=APPLY_TIMEOUT_S,
-    )
-    print(f"terraform apply took {time.monotonic() - started:.0f} s")
-    yield {name: o["value"] for name, o in json.loads(terraform.run("output", "-json")).items()}
+def applied(root_applied: Applied) -> dict[str, Any]:
+    """The root configuration applied (conftest.py); its outputs."""
+    return root_applied.outputs
 
 
 def _group(terraform_aws: TerraformAws, name: str) -> dict[str, Any]:

@@ -64,9 +64,12 @@ def test_file_that_is_not_an_image_is_refused_in_plain_words(stack: PolybotStack
     assert execution["status"] == "FAILED"
     assert execution["error"] == "NotAnImage"
     rows = execution_trace(stack, name)
+    # StageImage answers with a Refusal (functions/refusals.py), routed where its Catch goes.
     assert [row.name for row in rows] == [
         "IsAlbum",
         "StageImage",
+        "ImageStaged",
+        "FileRefused",
         "RecordFailure",
         "NotifyFailure",
         "NoticeDelivered",

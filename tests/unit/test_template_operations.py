@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from local.stack import load_template
-from polybot.errors import USER_INPUT_ERRORS
+from polybot.errors import USER_CAUSED_ERRORS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -49,13 +49,15 @@ def test_the_outputs_terraform_reads_are_there() -> None:
     assert set(TEMPLATE["Outputs"]) >= TERRAFORM_OUTPUTS
 
 
-def test_the_workflow_logs_everything_to_a_log_group_with_a_retention() -> None:
+def test_the_workflow_logs_its_failures_without_execution_data_to_a_log_group_with_a_retention() -> None:
+    """Execution data (every state's input and output) holds the chat's request and
+    the worker's task token; the metric filters need only the failures' names."""
     logging = RESOURCES["ImagePipeline"]["Properties"]["Logging"]
     [destination] = logging["Destinations"]
     log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
 
-    assert logging["Level"] == "ALL"
-    assert logging["IncludeExecutionData"] is True
+    assert logging["Level"] == "ERROR"
+    assert logging["IncludeExecutionData"] is False
     assert RESOURCES[log_group]["Type"] == "AWS::Logs::LogGroup"
     assert "RetentionInDays" in RESOURCES[log_group]["Properties"]
     assert RESOURCES["ImagePipeline"]["Properties"]["Tracing"] == {"Enabled": True}
@@ -136,10 +138,11 @@ def test_samconfig_environments_override_only_template_parameters(environment: s
 
 
 def test_failed_executions_count_only_failures_on_our_side() -> None:
-    """Refusing a user's file fails the execution by design; the alarm must not page for it."""
+    """Refusing a user's file (or a chat that blocked the bot) fails the execution by
+    design; the alarm must not page for it."""
     metric_filter = RESOURCES["ExecutionFailedMetricFilter"]["Properties"]
     pattern = metric_filter["FilterPattern"]
 
     assert metric_filter["LogGroupName"] == {"Ref": "ImagePipelineLogGroup"}
     assert '$.type = "ExecutionFailed"' in pattern
-    assert set(re.findall(r'\$\.details\.error != "([^"]+)"', pattern)) == USER_INPUT_ERRORS
+    assert set(re.findall(r'\$\.details\.error != "([^"]+)"', pattern)) == USER_CAUSED_ERRORS

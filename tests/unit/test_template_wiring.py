@@ -102,6 +102,21 @@ def test_every_function_gets_the_shared_package_from_the_polybot_layer() -> None
     assert '"$(ROOT)/polybot"' in makefile
 
 
+def test_the_layer_carries_every_module_the_handlers_share() -> None:
+    """On Lambda each handler module is top level; what it imports from `functions`
+    (its wiring, how it refuses the user's doing) must come with the layer."""
+    makefile = (ROOT / "functions" / "Makefile").read_text(encoding="utf-8")
+    [layer] = re.findall(r"^build-PolybotLayer:\n((?:\t.*\n|#.*\n|\s*\n)*)", makefile, re.MULTILINE)
+    handlers = {f"{FUNCTIONS[f]['Properties']['Handler'].rsplit('.', 1)[0]}.py" for f in FUNCTIONS}
+    shared = {path.name for path in (ROOT / "functions").glob("*.py")} - handlers
+
+    into_package = [
+        line for line in layer.splitlines() if line.rstrip().endswith('$(ARTIFACTS_DIR)/python/functions/"')
+    ]
+    copied = {name for line in into_package for name in re.findall(r'"\$\(HERE\)/([a-z_]+\.py)"', line)}
+    assert copied == shared
+
+
 def _requirement_names(lines: list[str]) -> dict[str, str]:
     pattern = re.compile(r"^([A-Za-z0-9_.-]+)\s*(.*?)\s*(#.*)?$")
     found = {}
@@ -195,7 +210,7 @@ def test_the_album_gathering_window_is_set_by_gather_album_alone() -> None:
     """No number in the workflow: GatherAlbum answers how long to wait (polybot.albums.GATHER_AFTER_S)."""
     assert STATES["IsAlbum"]["Choices"] == [{"Variable": "$.album", "IsPresent": True, "Next": "GatherAlbum"}]
     assert STATES["GatherAlbum"]["Parameters"]["started_at.$"] == "$$.Execution.StartTime"
-    [choice] = STATES[STATES["GatherAlbum"]["Next"]]["Choices"]
+    [choice] = [c for c in STATES[STATES["GatherAlbum"]["Next"]]["Choices"] if c.get("StringEquals") == "waiting"]
     wait = STATES[choice["Next"]]
     assert wait == {**wait, "Type": "Wait", "SecondsPath": "$.gathering.wait_s", "Next": "GatherAlbum"}
     assert STATES["AnalyseAlbum"]["ItemsPath"] == "$.gathering.photos"
@@ -240,6 +255,56 @@ def test_notify_failure_catches_everything_into_failed_keeping_the_original_fail
     assert "CausePath" not in STATES["Failed"]
 
 
+def _refusal_route(task_name: str) -> tuple[str, str]:
+    """Where a Refusal from this Lambda task goes (the state after its Choice and
+    Pass), and the path the Pass copies into $.failure."""
+    task = ALL_STATES[task_name]
+    choice = ALL_STATES[task["Next"]]
+    assert choice["Type"] == "Choice", f"{task_name} is not followed by a Choice that routes its Refusal"
+    kind = f"{task['ResultPath']}.kind"
+    refused = [
+        rule["Next"]
+        for rule in choice["Choices"]
+        if rule.get("Variable") == kind and (rule.get("StringEquals") == "refused" or rule.get("IsPresent") is True)
+    ]
+    assert len(refused) == 1, f"{task['Next']} routes no Refusal of {task_name} ({task['ResultPath']}.kind)"
+    copy = ALL_STATES[refused[0]]
+    assert copy["Type"] == "Pass" and copy["ResultPath"] == "$.failure"
+    return copy["Next"], copy["InputPath"]
+
+
+@pytest.mark.parametrize("state_name", sorted(LAMBDA_TASKS))
+def test_a_refusal_takes_the_path_a_caught_failure_takes(state_name: str) -> None:
+    """Every workflow function answers the user's doing with a Refusal
+    (functions/refusals.py) instead of an error: the failure is recorded and told
+    as if the task's Catch had caught it, and the execution fails with its name."""
+    catch = LAMBDA_TASKS[state_name]["Catch"][-1]
+    if catch["ResultPath"] != "$.failure":
+        # NotifyFailure: its own failure (a chat that blocked the bot) does not
+        # replace the one it tells of; a Refusal goes on to the end as its Catch does.
+        choice = ALL_STATES[LAMBDA_TASKS[state_name]["Next"]]
+        assert "refused" not in json.dumps(choice["Choices"])
+        assert choice["Default"] == catch["Next"]
+        return
+    goes_to, failure = _refusal_route(state_name)
+
+    assert goes_to == catch["Next"]
+    assert failure == f"{LAMBDA_TASKS[state_name]['ResultPath']}.failure"
+    assert contracts.schema_document()["$defs"]["Refusal"]["properties"]["kind"] == {"const": "refused"}
+
+
+def test_a_stored_image_has_no_kind_so_its_choice_asks_only_whether_there_is_one() -> None:
+    # A comparison on a missing field fails the execution (States.Runtime); a
+    # Refusal always has a kind and a stored image never.
+    for task in ("StageImage", "StagePhoto"):
+        [rule] = ALL_STATES[ALL_STATES[task]["Next"]]["Choices"]
+        assert {k: v for k, v in rule.items() if k != "Next"} == {"Variable": "$.staged.kind", "IsPresent": True}
+    definitions = contracts.schema_document()["$defs"]
+    assert "kind" not in definitions["StagedImage"]["properties"]
+    assert definitions["StagedImage"]["additionalProperties"] is False
+    assert "kind" in definitions["Refusal"]["required"]
+
+
 @pytest.mark.parametrize("state_name", sorted(TASKS))
 def test_user_input_errors_are_never_retried(state_name: str) -> None:
     assert not retried_errors(TASKS[state_name]) & errors.USER_INPUT_ERRORS
@@ -276,7 +341,7 @@ def test_lambda_tasks_retry_exactly_the_retryable_named_errors(state_name: str) 
 
 @pytest.mark.parametrize(("task", "wait"), sorted(WAITING_TASKS.items()))
 def test_a_rate_limited_reply_waits_the_time_telegram_names_then_tries_again(task: str, wait: str) -> None:
-    [choice] = STATES[STATES[task]["Next"]]["Choices"]
+    [choice] = [c for c in STATES[STATES[task]["Next"]]["Choices"] if c.get("StringEquals") == "rate_limited"]
 
     assert choice == {"Variable": "$.reply.kind", "StringEquals": "rate_limited", "Next": wait}
     assert STATES[task]["ResultPath"] == "$.reply"

@@ -42,6 +42,10 @@ class AwsStandIn:
             "create_secret": lambda a: {"ARN": f"arn:aws:secretsmanager:{prefix}:secret:{a['Name']}-AbCdEf"},
             "create_role": lambda a: {"Role": {"Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{a['RoleName']}"}},
             "create_state_machine": lambda a: {"stateMachineArn": f"arn:aws:states:{prefix}:stateMachine:{a['name']}"},
+            "create_key": lambda a: {"KeyMetadata": {"KeyId": "k-1", "Arn": f"arn:aws:kms:{prefix}:key/k-1"}},
+            "enable_key_rotation": lambda a: {},
+            "create_alias": lambda a: {},
+            "create_topic": lambda a: {"TopicArn": f"arn:aws:sns:{prefix}:{a['Name']}"},
         }
         return answers[operation](arguments)
 
@@ -53,7 +57,8 @@ def calls() -> list[tuple[str, str, dict[str, Any]]]:
 
 @pytest.fixture
 def clients(calls: list[tuple[str, str, dict[str, Any]]]) -> dict[str, AwsStandIn]:
-    return {s: AwsStandIn(s, calls) for s in ("s3", "sqs", "dynamodb", "secretsmanager", "iam", "stepfunctions")}
+    services = ("s3", "sqs", "dynamodb", "secretsmanager", "iam", "stepfunctions", "kms", "sns")
+    return {s: AwsStandIn(s, calls) for s in services}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -165,14 +170,14 @@ def test_the_project_template_deploys_with_its_wiring_resolved(
 
     deployment = deploy(TEMPLATE, "polybot", clients, runtime, parameters={"LogLevel": "DEBUG"})
 
-    # Operations-only resources (logs, alarms, their topic, the dashboard, the
-    # bucket's TLS policy) are not emulated; nothing the workflow uses is skipped.
+    # Operations-only resources (logs, alarms, the dashboard, the bucket's TLS
+    # policy) are not emulated; nothing the workflow uses is skipped. The alarm
+    # topic and its key are (terraform/ reads the topic from the Outputs).
     assert set(deployment.skipped.values()) <= {
         "AWS::Logs::LogGroup",
         "AWS::Logs::MetricFilter",
         "AWS::CloudWatch::Alarm",
         "AWS::CloudWatch::Dashboard",
-        "AWS::SNS::Topic",
         "AWS::SNS::Subscription",
         "AWS::S3::BucketPolicy",
         # Nothing enforces IAM locally (tests/unit/test_template_iam.py reads the
@@ -213,6 +218,13 @@ def test_the_project_template_deploys_with_its_wiring_resolved(
         "POLYBOT_AWS_ENDPOINT_URL": "",
     }
     assert deployment.outputs["ImagesBucketName"] == "polybot-imagesbucket"
+    key_policy = json.loads(by_operation[("kms", "create_key", None)]["Policy"])
+    [cloudwatch] = [s for s in key_policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+    topic = by_operation[("sns", "create_topic", "polybot-alarmtopic")]
+    assert topic["Attributes"]["KmsMasterKeyId"] == "k-1"
+    assert deployment.outputs["AlarmTopicArn"] == f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:polybot-alarmtopic"
     assert (
         deployment.outputs["ImagePipelineArn"]
         == f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:polybot-imagepipeline"

@@ -45,6 +45,7 @@ RESULT: dict[str, Any] = {
     "timings": {"queue_wait_ms": 30, "download_ms": 12, "inference_ms": 150, "upload_ms": 9},
 }
 FAILURE: dict[str, Any] = {"Error": "NotAnImage", "Cause": '{"errorMessage": "the file is empty"}'}
+REFUSAL: dict[str, Any] = {"kind": "refused", "failure": {"Error": "NotAnImage", "Cause": "the file is empty"}}
 NAME = "tg-1001234567890_77"
 ALBUM = "tg-1001234567890_album_13579"
 PHOTO = {"execution_name": NAME, "request": REQUEST, "staged": STAGED, "detection": RESULT}
@@ -59,6 +60,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "Detection": DETECTION,
     "DetectionResult": RESULT,
     "Failure": FAILURE,
+    "Refusal": REFUSAL,
+    "StageOutcome": REFUSAL,
     "ReplyReceipt": {"kind": "annotated_photo", "message_id": 78},
     "TelegramWait": {"kind": "rate_limited", "retry_after_s": 30},
     "ReplyOutcome": {"kind": "rate_limited", "retry_after_s": 30},
@@ -95,6 +98,9 @@ BROKEN: list[tuple[str, tuple[Any, ...], Any, str]] = [
     ("DetectionResult", ("detections", 1, "confidence"), -0.1, "detections/1/confidence"),
     ("DetectionResult", ("timings", "inference_ms"), DELETE, "timings"),
     ("Failure", ("Error",), 500, "Error"),
+    ("Refusal", ("failure",), DELETE, "(root)"),
+    ("Refusal", ("failure", "Error"), None, "failure/Error"),
+    ("StageOutcome", ("kind",), "staged", "(root)"),  # neither a stored image nor a refusal
     ("ReplyReceipt", ("kind",), "photo", "kind"),
     ("TelegramWait", ("retry_after_s",), 0, "retry_after_s"),
     ("ReplyOutcome", ("retry_after_s",), DELETE, "(root)"),

@@ -35,5 +35,16 @@ def test_user_input_errors_are_named_errors_that_are_never_retried() -> None:
         assert by_name[name].retryable is False
 
 
+def test_user_caused_errors_are_the_users_input_and_a_chat_gone_and_never_retried() -> None:
+    by_name = {c.__name__: c for c in named_errors()}
+
+    assert errors.USER_INPUT_ERRORS | {"ChatUnavailable"} == errors.USER_CAUSED_ERRORS
+    assert {name for name, c in by_name.items() if c.user_caused} == errors.USER_CAUSED_ERRORS
+    for name in errors.USER_CAUSED_ERRORS:
+        assert by_name[name].retryable is False
+    # Code that handles Telegram's refusals still sees a blocked chat as one.
+    assert issubclass(errors.ChatUnavailable, errors.TelegramRefused)
+
+
 def test_message_is_kept() -> None:
     assert str(errors.NotAnImage("the file is empty")) == "the file is empty"

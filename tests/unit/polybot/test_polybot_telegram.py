@@ -113,6 +113,27 @@ def test_other_refusals_are_telegram_refused(code: int, description: str) -> Non
 
 
 @pytest.mark.parametrize(
+    "description",
+    [
+        "Forbidden: bot was blocked by the user",
+        "Forbidden: user is deactivated",
+        "Forbidden: bot was kicked from the group chat",
+    ],
+)
+def test_a_chat_that_forbids_the_bot_is_the_users_doing(description: str) -> None:
+    error = telegram.named_error(api_error(403, description))
+
+    assert isinstance(error, errors.ChatUnavailable)
+    assert error.user_caused
+
+
+@pytest.mark.parametrize(("code", "description"), [(401, "Unauthorized"), (400, "Bad Request: chat not found")])
+def test_a_refusal_that_may_be_ours_is_not_the_users_doing(code: int, description: str) -> None:
+    # A revoked token (401), or a chat id of ours that Telegram does not know.
+    assert not telegram.named_error(api_error(code, description)).user_caused
+
+
+@pytest.mark.parametrize(
     "failure",
     [
         requests.ConnectionError(
