@@ -18,6 +18,10 @@ The subset, from CloudWatch's filter pattern syntax
 Anything else (`?term`, `-term`, `[ ... ]` space-delimited patterns, `%regex%`,
 `IS`, `EXISTS`, array selectors) is refused with OutsideSubset rather than
 guessed at: extend this module, from the documentation, when a pattern needs it.
+
+`bot_metric_filters()` reads the patterns of terraform/modules/bot's metric
+filters as committed (its `log_metrics` local), for the unit tests, which run
+no terraform.
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BOT_MODULE = ROOT / "terraform" / "modules" / "bot" / "main.tf"
 
 Line = str | Mapping[str, Any]
 """A log event: its text, or (JSON events) the object it holds."""
@@ -225,3 +233,19 @@ def _as_event(line: Line) -> Mapping[str, Any] | None:
     except ValueError:
         return None
     return event if isinstance(event, dict) else None
+
+
+def matches(pattern: str, line: Line) -> bool:
+    """Whether CloudWatch Logs would count `line` for `pattern` (OutsideSubset if it cannot tell)."""
+    return parse(pattern).matches(line)
+
+
+_METRIC = re.compile(r'^\s*"(?P<name>[a-z-]+)" = \{\s*\n\s*pattern\s*=\s*"(?P<pattern>(?:[^"\\]|\\.)*)"', re.MULTILINE)
+
+
+def bot_metric_filters(module: Path = BOT_MODULE) -> dict[str, str]:
+    """The bot module's metric filter patterns by name (its `log_metrics` local), as
+    Terraform reads them (HCL's \\" and \\\\ escapes undone)."""
+    text = module.read_text(encoding="utf-8")
+    block = text[text.index("log_metrics = {") :]
+    return {m["name"]: json.loads(f'"{m["pattern"]}"') for m in _METRIC.finditer(block)}

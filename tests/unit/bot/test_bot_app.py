@@ -14,7 +14,7 @@ from telebot import types
 
 from bot import app as webhook
 from polybot import logs
-from tests.auxil.log_patterns import bot_metric_filters, matches
+from tests.auxil.metric_filters import bot_metric_filters, matches
 
 SECRET = "s3cr3t-webhook-value"
 Message = Callable[..., dict[str, Any]]

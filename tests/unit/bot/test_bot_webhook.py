@@ -34,7 +34,7 @@ from local.telegram_standin import TelegramStandIn
 from polybot import i18n, logs
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, make_bot
-from tests.auxil.log_patterns import bot_metric_filters, matches
+from tests.auxil.metric_filters import bot_metric_filters, matches
 from tests.unit.conftest import STANDIN_TOKEN
 
 TOKEN = STANDIN_TOKEN
