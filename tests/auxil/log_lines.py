@@ -186,38 +186,63 @@ def python_lines(folders: Iterable[str], component: str) -> list[dict[str, Any]]
     """The JSON line of every logging call in these folders (of the repository),
     as polybot.logs formats it for a process configured as `component`."""
     lines = []
-    for folder in folders:
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            loggers = _logger_names(tree, module)
-            for node in ast.walk(tree):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                    continue
-                target = node.func.value
-                if not (isinstance(target, ast.Name) and target.id in loggers and node.func.attr in LEVELS):
-                    continue
-                message = _message(node.args[0]) if node.args else None
-                if message is None:
-                    continue
-                line: dict[str, Any] = {
-                    "time": "2026-12-05 10:00:00,000",
-                    "level": LEVELS[node.func.attr],
-                    "component": component,
-                    "logger": loggers[target.id],
-                    "execution": "tg1001_77",
-                    "message": message,
-                }
-                line.update(_extra(node))
-                lines.append(line)
+    paths = [path for folder in folders for path in sorted((ROOT / folder).rglob("*.py"))]
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in paths}
+    constants = _string_constants(trees.values())
+    for path, tree in trees.items():
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        loggers = _logger_names(tree, module)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            target = node.func.value
+            if not (isinstance(target, ast.Name) and target.id in loggers and node.func.attr in LEVELS):
+                continue
+            message = _message(node.args[0]) if node.args else None
+            if message is None:
+                continue
+            line: dict[str, Any] = {
+                "time": "2026-12-05 10:00:00,000",
+                "level": LEVELS[node.func.attr],
+                "component": component,
+                "logger": loggers[target.id],
+                "execution": "tg1001_77",
+                "message": message,
+            }
+            line.update(_extra(node, constants))
+            lines.append(line)
     return lines
 
 
-def _extra(call: ast.Call) -> dict[str, Any]:
+def _string_constants(trees: Iterable[ast.Module]) -> dict[str, str]:
+    """Module-level `NAME = "text"` of these modules, by name (a name given two
+    values is left out), so `extra={"event": REGISTERED}` logs its value."""
+    values: dict[str, set[str]] = {}
+    for tree in trees:
+        for node in tree.body:
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        values.setdefault(target.id, set()).add(node.value.value)
+    return {name: next(iter(found)) for name, found in values.items() if len(found) == 1}
+
+
+def _extra(call: ast.Call, constants: Mapping[str, str]) -> dict[str, Any]:
+    def value_of(value: ast.expr) -> Any:
+        if isinstance(value, ast.Constant):
+            return value.value
+        if isinstance(value, ast.Name) and value.id in constants:
+            return constants[value.id]
+        return "x"
+
     for keyword in call.keywords:
         if keyword.arg == "extra" and isinstance(keyword.value, ast.Dict):
             return {
-                key.value: value.value if isinstance(value, ast.Constant) else "x"
+                key.value: value_of(value)
                 for key, value in zip(keyword.value.keys, keyword.value.values, strict=True)
                 if isinstance(key, ast.Constant) and isinstance(key.value, str)
             }

@@ -44,7 +44,7 @@ from tests.auxil.alarms import (
 from tests.auxil.log_lines import python_lines
 from tests.auxil.metric_filters import OutsideSubset, parse
 from tests.auxil.terraform import TerraformAws, walk_modules
-from tests.infrastructure.conftest import Applied
+from tests.infrastructure.conftest import APPLY_ENVIRONMENT, Applied
 
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
@@ -339,3 +339,12 @@ def test_a_metric_filter_counts_only_if_its_pattern_matches_a_line_the_bot_logs(
     }
 
     assert (metric_problems(state, alarm) == []) is counts
+
+
+def test_the_operators_page_says_what_every_alarm_means_and_what_to_do(root_applied: Applied) -> None:
+    """docs/operations.md names each alarm of this half by its name after the environment's prefix."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    names = [alarm["values"]["alarm_name"] for alarm in alarms(root_applied.state)]
+    prefix = f"polybot-{APPLY_ENVIRONMENT}-"
+    assert names and all(name.startswith(prefix) for name in names)
+    assert [name for name in names if f"**{name.removeprefix(prefix)}**" not in page] == []

@@ -332,3 +332,12 @@ def test_the_matcher_reads_the_subset_as_cloudwatch_does(pattern: str, matches: 
 def test_the_matcher_refuses_what_it_does_not_evaluate(pattern: str) -> None:
     with pytest.raises(OutsideSubset):
         parse(pattern)
+
+
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("alarm", ALARMS)
+def test_the_operators_page_says_what_every_alarm_means_and_what_to_do(alarm: str) -> None:
+    """docs/operations.md: an alarm nobody can act on pages for nothing."""
+    assert f"**{alarm}**" in OPERATIONS
