@@ -185,3 +185,9 @@ variable "session_manager_access" {
   description = "Let operators open Session Manager shells on the bot and worker instances; off: SSH through the bastion only."
   default     = false
 }
+
+variable "permissions_boundary_name" {
+  type        = string
+  description = "Name of the managed policy every role here carries as its permissions boundary: the bootstrap's workload boundary (output workload_boundary_name), without which the deploy role may not create a role."
+  default     = "polybot-workload-boundary"
+}

@@ -11,6 +11,13 @@
 # region. Tag conditions would narrow these further; they are not used because
 # each resource type takes them differently at creation, and a wrong one only
 # shows as AccessDenied in a real deploy.
+#
+# Roles: both roles may create a role, or write or attach its policies, only
+# with the workload boundary on it (boundary.tf; the iam:PermissionsBoundary
+# condition), and may never remove or replace that boundary or change the
+# boundary policy (keep_workload_boundary, in each policy that writes roles).
+# So a role the pipelines write holds at most what the boundary allows, however
+# its own policies read. tests/infrastructure/test_iam_escalation.py checks it.
 
 locals {
   arn      = "arn:${local.partition}"
@@ -56,14 +63,33 @@ locals {
 
   cloudformation_policies = {
     stack = {
-      description = "CloudFormation deploying Polybot's SAM stacks: storage, queues, functions, state machine"
+      description = "CloudFormation deploying Polybot's SAM stacks: bucket, queues, table, secret"
       json        = data.aws_iam_policy_document.sam_resources.json
     }
+    functions = {
+      description = "CloudFormation deploying Polybot's SAM stacks: functions, layer, state machine"
+      json        = data.aws_iam_policy_document.sam_functions.json
+    }
     observability = {
-      description = "CloudFormation deploying Polybot's SAM stacks: logs, alarms, topic, roles"
+      description = "CloudFormation deploying Polybot's SAM stacks: logs, alarms, dashboard, alarm topic"
       json        = data.aws_iam_policy_document.sam_observability.json
     }
+    roles = {
+      description = "CloudFormation deploying Polybot's SAM stacks: the functions' and state machine's roles, within the workload boundary"
+      json        = data.aws_iam_policy_document.sam_roles.json
+    }
   }
+
+  # The IAM actions that create a role or change what it may do; each is
+  # allowed only for a role carrying the workload boundary.
+  role_writing_actions = [
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+  ]
 }
 
 # --- image pipelines (bot.yml, worker.yml): push <repository>:<git sha> ---
@@ -456,21 +482,56 @@ data "aws_iam_policy_document" "apply_operations" {
   }
 }
 
+# --- in every policy that writes roles: the workload boundary stays on them ---
+
+data "aws_iam_policy_document" "keep_workload_boundary" {
+  statement {
+    sid       = "NeverRemoveARoleBoundary"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary"]
+    resources = ["*"]
+  }
+
+  # Also denies writing a role that carries another boundary, or none.
+  statement {
+    sid       = "NoRoleWritingOutsideTheBoundary"
+    effect    = "Deny"
+    actions   = local.role_writing_actions
+    resources = ["*"]
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
+  }
+
+  statement {
+    sid    = "NeverChangeTheBoundaryPolicy"
+    effect = "Deny"
+    actions = [
+      "iam:CreatePolicyVersion",
+      "iam:DeletePolicy",
+      "iam:DeletePolicyVersion",
+      "iam:SetDefaultPolicyVersion",
+    ]
+    resources = [local.workload_boundary_arn]
+  }
+}
+
 data "aws_iam_policy_document" "apply_iam" {
+  source_policy_documents = [data.aws_iam_policy_document.keep_workload_boundary.json]
+
   statement {
     sid = "ManageRoles"
     actions = [
-      "iam:CreateRole",
       "iam:DeleteRole",
-      "iam:DeleteRolePolicy",
-      "iam:DetachRolePolicy",
       "iam:GetRole",
       "iam:GetRolePolicy",
       "iam:ListAttachedRolePolicies",
       "iam:ListInstanceProfilesForRole",
       "iam:ListRolePolicies",
       "iam:ListRoleTags",
-      "iam:PutRolePolicy",
       "iam:TagRole",
       "iam:UntagRole",
       "iam:UpdateAssumeRolePolicy",
@@ -478,6 +539,19 @@ data "aws_iam_policy_document" "apply_iam" {
       "iam:UpdateRoleDescription",
     ]
     resources = local.role_arns
+  }
+
+  # The instances' and flow logs' roles (aws_iam_role.permissions_boundary).
+  statement {
+    sid       = "WriteRolesWithinTheBoundary"
+    actions   = [for action in local.role_writing_actions : action if action != "iam:AttachRolePolicy"]
+    resources = local.role_arns
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
   }
 
   # Only Polybot's own managed policies, so no AWS managed policy (say,
@@ -491,6 +565,12 @@ data "aws_iam_policy_document" "apply_iam" {
       test     = "ArnLike"
       variable = "iam:PolicyARN"
       values   = [for prefix in local.prefixes : "${local.arn}:iam::${local.account_id}:policy/${prefix}-*"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
     }
   }
 
@@ -630,6 +710,30 @@ data "aws_iam_policy_document" "sam_resources" {
     ])
   }
 
+  # CloudFormation names a secret <logical id>-<random>, without the stack's
+  # name: scoped to the account and region only.
+  statement {
+    sid = "ManageTelegramSecret"
+    actions = [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:DeleteSecret",
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:TagResource",
+      "secretsmanager:UntagResource",
+      "secretsmanager:UpdateSecret",
+    ]
+    resources = ["${local.arn}:secretsmanager:${local.regional}:secret:*"]
+  }
+
+  # GenerateSecretString (the webhook secret): AWS authorises it only on "*".
+  statement {
+    sid       = "GenerateSecret"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "sam_functions" {
   statement {
     sid = "ManageFunctions"
     actions = [
@@ -661,8 +765,8 @@ data "aws_iam_policy_document" "sam_resources" {
     resources = ["${local.arn}:lambda:${local.regional}:layer:*", "${local.arn}:lambda:${local.regional}:layer:*:*"]
   }
 
-  # CloudFormation names a state machine and a secret <logical id>-<random>,
-  # without the stack's name: scoped to the account and region only.
+  # CloudFormation names a state machine <logical id>-<random>, without the
+  # stack's name: scoped to the account and region only.
   statement {
     sid = "ManageStateMachine"
     actions = [
@@ -677,23 +781,9 @@ data "aws_iam_policy_document" "sam_resources" {
     resources = ["${local.arn}:states:${local.regional}:stateMachine:*"]
   }
 
+  # The state machine's log delivery: AWS authorises these only on "*".
   statement {
-    sid = "ManageTelegramSecret"
-    actions = [
-      "secretsmanager:CreateSecret",
-      "secretsmanager:DeleteSecret",
-      "secretsmanager:DescribeSecret",
-      "secretsmanager:TagResource",
-      "secretsmanager:UntagResource",
-      "secretsmanager:UpdateSecret",
-    ]
-    resources = ["${local.arn}:secretsmanager:${local.regional}:secret:*"]
-  }
-
-  # GenerateSecretString (the webhook secret), and the state machine's log
-  # delivery: AWS authorises these only on "*".
-  statement {
-    sid = "GenerateSecretAndDeliverLogs"
+    sid = "DeliverExecutionLogs"
     actions = [
       "logs:CreateLogDelivery",
       "logs:DeleteLogDelivery",
@@ -703,9 +793,6 @@ data "aws_iam_policy_document" "sam_resources" {
       "logs:ListLogDeliveries",
       "logs:PutResourcePolicy",
       "logs:UpdateLogDelivery",
-      "secretsmanager:GetRandomPassword",
-      "sns:GetSubscriptionAttributes",
-      "sns:Unsubscribe",
     ]
     resources = ["*"]
   }
@@ -775,25 +862,48 @@ data "aws_iam_policy_document" "sam_observability" {
     resources = [for prefix in local.prefixes : "${local.arn}:sns:${local.regional}:${prefix}-*"]
   }
 
+  # The email subscription's attributes: AWS authorises these only on "*".
+  statement {
+    sid = "ActionsOnlyOnEverything"
+    actions = [
+      "sns:GetSubscriptionAttributes",
+      "sns:Unsubscribe",
+    ]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "sam_roles" {
+  source_policy_documents = [data.aws_iam_policy_document.keep_workload_boundary.json]
+
   # The functions' and the state machine's roles: CloudFormation names them
   # <stack>-<logical id>-<random>.
   statement {
     sid = "ManageStackRoles"
     actions = [
-      "iam:CreateRole",
       "iam:DeleteRole",
-      "iam:DeleteRolePolicy",
-      "iam:DetachRolePolicy",
       "iam:GetRole",
       "iam:GetRolePolicy",
       "iam:ListAttachedRolePolicies",
       "iam:ListRolePolicies",
-      "iam:PutRolePolicy",
       "iam:TagRole",
       "iam:UntagRole",
       "iam:UpdateAssumeRolePolicy",
     ]
     resources = local.role_arns
+  }
+
+  # template.yaml gives every role the boundary (PermissionsBoundaryName).
+  statement {
+    sid       = "WriteRolesWithinTheBoundary"
+    actions   = [for action in local.role_writing_actions : action if action != "iam:AttachRolePolicy"]
+    resources = local.role_arns
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
   }
 
   # Roles SAM generates may get AWS managed service-role policies (basic Lambda
@@ -810,6 +920,12 @@ data "aws_iam_policy_document" "sam_observability" {
         "${local.arn}:iam::aws:policy/service-role/*",
         "${local.arn}:iam::aws:policy/AWSXrayWriteOnlyAccess",
       ]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
     }
   }
 

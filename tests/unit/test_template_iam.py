@@ -158,3 +158,16 @@ def test_every_function_runs_with_its_own_role(translated: dict[str, Any]) -> No
     assert {name: fn["Properties"]["Role"] for name, fn in functions.items()} == {
         name: {"Fn::GetAtt": [name.removesuffix("Function") + "Role", "Arn"]} for name in functions
     }
+
+
+# The bootstrap's workload boundary (terraform/bootstrap/boundary.tf): the
+# CloudFormation role may create a role only with it on, so a role without it
+# fails the deploy, and one with it holds at most what it allows.
+BOUNDARY = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${PermissionsBoundaryName}"}
+
+
+def test_every_role_carries_the_workload_boundary(translated: dict[str, Any]) -> None:
+    boundaries = {name: role["Properties"].get("PermissionsBoundary") for name, role in roles(translated).items()}
+
+    assert boundaries == dict.fromkeys(EXPECTED, BOUNDARY)
+    assert translated["Parameters"]["PermissionsBoundaryName"]["Default"] == "polybot-workload-boundary"
