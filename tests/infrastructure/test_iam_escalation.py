@@ -25,7 +25,15 @@ import pytest
 from tests.auxil import iam
 from tests.auxil.policy_lint import Finding, explanations, lint, stale, unexplained
 from tests.auxil.template import Deployed, iam_documents, roles, translate
-from tests.auxil.terraform import PLAN_ENVIRONMENT, SAM_STACK_NAME, distinct_policy_documents, planned
+from tests.auxil.terraform import (
+    BOOTSTRAP_VARIABLES,
+    PLAN_ENVIRONMENT,
+    SAM_STACK_NAME,
+    Terraform,
+    TerraformFailed,
+    distinct_policy_documents,
+    planned,
+)
 
 pytestmark = pytest.mark.aws
 
@@ -102,6 +110,18 @@ def test_every_role_the_pipelines_create_carries_the_boundary(
 
     assert template_roles and template_roles == dict.fromkeys(template_roles, BOUNDARY_ARN)
     assert root_roles and root_roles == dict.fromkeys(root_roles, BOUNDARY_ARN)
+
+
+@pytest.mark.parametrize("environment", ["github", "deploy", "workload", "tfstate"])
+def test_no_environment_may_be_named_into_the_bootstraps_own_names(
+    bootstrap_configuration: Terraform, environment: str
+) -> None:
+    """The pipelines' statements are scoped to polybot-<environment>-*: an environment
+    "deploy" would hand them the deploy role's own policies (polybot-deploy-*),
+    "workload" the boundary, "github" the deploy role, "tfstate" the state bucket."""
+    variables = {**BOOTSTRAP_VARIABLES, "environments": f'["prod", "{environment}"]'}
+    with pytest.raises(TerraformFailed, match=r"starts\s+one\s+of\s+the\s+bootstrap's\s+own\s+names"):
+        bootstrap_configuration.run("plan", "-no-color", "-input=false", *Terraform.var_args(variables))
 
 
 def _as_prod(resource: str) -> str:
