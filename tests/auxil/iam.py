@@ -92,6 +92,19 @@ ROLE_WRITING_ACTIONS = (
     "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
 )
+# The same for users and groups: Polybot has neither, so nothing may write them (a group
+# cannot carry a boundary at all, and no statement here requires one for users).
+USER_AND_GROUP_WRITING_ACTIONS = (
+    "iam:AddUserToGroup",
+    "iam:AttachGroupPolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateUser",
+    "iam:DeleteUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:PutGroupPolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutUserPolicy",
+)
 # Changing a managed policy in place: what would change a boundary under every role that carries it.
 POLICY_CHANGING_ACTIONS = (
     "iam:CreatePolicyVersion",
@@ -154,15 +167,15 @@ def requires_boundary(statement: dict[str, Any], boundary_arn: str) -> bool:
     return _condition_values(statement, ("StringEquals", "ArnEquals"), BOUNDARY_KEY) == [boundary_arn]
 
 
-def unbounded_role_writes(document: dict[str, Any] | str, boundary_arn: str) -> list[str]:
-    """`<sid>: <action>` for each role-writing action an Allow statement grants (wildcards and
-    NotAction expanded) without requiring the boundary."""
+def unbounded_principal_writes(document: dict[str, Any] | str, boundary_arn: str) -> list[str]:
+    """`<sid>: <action>` for each action an Allow statement grants (wildcards and NotAction
+    expanded) that writes a role without requiring the boundary, or writes a user or group."""
     loose: list[str] = []
     for index, statement in enumerate(statements(document)):
-        if requires_boundary(statement, boundary_arn):
-            continue
         sid = statement.get("Sid", f"statement {index}")
-        loose += [f"{sid}: {action}" for action in ROLE_WRITING_ACTIONS if covers(statement, action)]
+        if not requires_boundary(statement, boundary_arn):
+            loose += [f"{sid}: {action}" for action in ROLE_WRITING_ACTIONS if covers(statement, action)]
+        loose += [f"{sid}: {action}" for action in USER_AND_GROUP_WRITING_ACTIONS if covers(statement, action)]
     return loose
 
 
