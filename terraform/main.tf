@@ -3,6 +3,8 @@
 
 data "aws_partition" "current" {}
 
+data "aws_caller_identity" "current" {}
+
 data "aws_cloudformation_stack" "serverless" {
   name = var.sam_stack_name
 }
@@ -17,6 +19,9 @@ locals {
   alarms  = concat(compact([lookup(local.sam, "AlarmTopicArn", "")]), var.alarm_actions)
   bucket  = local.sam["ImagesBucketName"]
   bkt_arn = lookup(local.sam, "ImagesBucketArn", "arn:${data.aws_partition.current.partition}:s3:::${local.bucket}")
+  # The bootstrap's workload boundary (terraform/bootstrap/boundary.tf): the
+  # deploy role may create a role only with it, so every role here carries it.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_name}"
 }
 
 # --- the image each part runs: one immutable reference per image (CI tags
@@ -75,9 +80,10 @@ resource "aws_ssm_parameter" "deployed_image" {
 module "network" {
   source = "./modules/network"
 
-  name               = local.name
-  cidr_block         = var.vpc_cidr_block
-  single_nat_gateway = var.single_nat_gateway
+  name                     = local.name
+  cidr_block               = var.vpc_cidr_block
+  single_nat_gateway       = var.single_nat_gateway
+  permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "iam" {
@@ -95,6 +101,7 @@ module "iam" {
   worker_group_name_prefix  = module.yolo.autoscaling_group_name_prefix
   container_repository_arns = local.container_repository_arns
   session_manager_access    = var.session_manager_access
+  permissions_boundary_arn  = local.permissions_boundary_arn
 }
 
 module "bastion" {

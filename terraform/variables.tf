@@ -195,3 +195,9 @@ variable "webhook_silence_alarm_hours" {
   description = "Hours without a single update received by the bot's webhook after which the webhook-silent alarm fires (a deaf bot: webhook not registered, or pointing elsewhere). 0 turns it off, for an environment nobody writes to; at most 24."
   default     = 12
 }
+
+variable "permissions_boundary_name" {
+  type        = string
+  description = "Name of the managed policy every role here carries as its permissions boundary: the bootstrap's workload boundary (output workload_boundary_name), without which the deploy role may not create a role."
+  default     = "polybot-workload-boundary"
+}

@@ -28,6 +28,16 @@ output "cloudformation_role_arn" {
   value       = aws_iam_role.cloudformation.arn
 }
 
+output "workload_boundary_name" {
+  description = "Permissions boundary every role the pipelines create must carry: template.yaml's PermissionsBoundaryName and the main configuration's permissions_boundary_name (both default to it when name is polybot)."
+  value       = aws_iam_policy.workload_boundary.name
+}
+
+output "workload_boundary_arn" {
+  description = "ARN of the permissions boundary every role the pipelines create must carry."
+  value       = aws_iam_policy.workload_boundary.arn
+}
+
 output "github_oidc_provider_arn" {
   description = "The account's GitHub Actions OIDC provider."
   value       = local.oidc_provider_arn

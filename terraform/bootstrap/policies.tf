@@ -11,6 +11,18 @@
 # region. Tag conditions would narrow these further; they are not used because
 # each resource type takes them differently at creation, and a wrong one only
 # shows as AccessDenied in a real deploy.
+#
+# Roles: both roles may create a role, or write or attach its policies, only
+# with the workload boundary on it (boundary.tf; the iam:PermissionsBoundary
+# condition), and may never remove or replace that boundary or change the
+# boundary policy (keep_workload_boundary, in each policy that writes roles).
+# So a role the pipelines write holds at most what the boundary allows, however
+# its own policies read. tests/infrastructure/test_iam_escalation.py checks it.
+#
+# What each role needs: the actions the CloudFormation registry schemas list
+# for the create, read, update and delete handlers of every resource type it
+# deploys (tests/infrastructure/test_deploy_permissions.py; the few that do not
+# apply are listed there with their reasons).
 
 locals {
   arn      = "arn:${local.partition}"
@@ -56,14 +68,33 @@ locals {
 
   cloudformation_policies = {
     stack = {
-      description = "CloudFormation deploying Polybot's SAM stacks: storage, queues, functions, state machine"
+      description = "CloudFormation deploying Polybot's SAM stacks: bucket, queues, table, secret"
       json        = data.aws_iam_policy_document.sam_resources.json
     }
+    functions = {
+      description = "CloudFormation deploying Polybot's SAM stacks: functions, layer, state machine"
+      json        = data.aws_iam_policy_document.sam_functions.json
+    }
     observability = {
-      description = "CloudFormation deploying Polybot's SAM stacks: logs, alarms, topic, roles"
+      description = "CloudFormation deploying Polybot's SAM stacks: logs, alarms, dashboard, alarm topic and its key"
       json        = data.aws_iam_policy_document.sam_observability.json
     }
+    roles = {
+      description = "CloudFormation deploying Polybot's SAM stacks: the functions' and state machine's roles, within the workload boundary"
+      json        = data.aws_iam_policy_document.sam_roles.json
+    }
   }
+
+  # The IAM actions that create a role or change what it may do; each is
+  # allowed only for a role carrying the workload boundary.
+  role_writing_actions = [
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+  ]
 }
 
 # --- image pipelines (bot.yml, worker.yml): push <repository>:<git sha> ---
@@ -178,6 +209,7 @@ data "aws_iam_policy_document" "apply_network" {
       "ec2:DescribeAddressesAttribute",
       "ec2:DescribeAvailabilityZones",
       "ec2:DescribeFlowLogs",
+      "ec2:DescribeIamInstanceProfileAssociations",
       "ec2:DescribeImages",
       "ec2:DescribeInstanceCreditSpecifications",
       "ec2:DescribeInstanceTypes",
@@ -196,6 +228,9 @@ data "aws_iam_policy_document" "apply_network" {
       "ec2:DescribeSubnets",
       "ec2:DescribeTags",
       "ec2:DescribeVolumes",
+      "ec2:DescribeVpcEncryptionControls",
+      "ec2:DescribeVpcEndpointServices",
+      "ec2:DescribeVpcEndpoints",
       "ec2:DescribeVpcs",
     ]
     resources = ["*"]
@@ -205,6 +240,7 @@ data "aws_iam_policy_document" "apply_network" {
     sid = "ManageNetworkAndInstances"
     actions = [
       "ec2:AllocateAddress",
+      "ec2:AssociateIamInstanceProfile",
       "ec2:AssociateRouteTable",
       "ec2:AttachInternetGateway",
       "ec2:AuthorizeSecurityGroupEgress",
@@ -220,6 +256,7 @@ data "aws_iam_policy_document" "apply_network" {
       "ec2:CreateSubnet",
       "ec2:CreateTags",
       "ec2:CreateVpc",
+      "ec2:CreateVpcEndpoint",
       "ec2:DeleteFlowLogs",
       "ec2:DeleteInternetGateway",
       "ec2:DeleteLaunchTemplate",
@@ -231,19 +268,27 @@ data "aws_iam_policy_document" "apply_network" {
       "ec2:DeleteSubnet",
       "ec2:DeleteTags",
       "ec2:DeleteVpc",
+      "ec2:DeleteVpcEndpoints",
       "ec2:DescribeInstanceAttribute",
       "ec2:DescribeVpcAttribute",
       "ec2:DetachInternetGateway",
       "ec2:DisassociateAddress",
+      "ec2:DisassociateIamInstanceProfile",
       "ec2:DisassociateRouteTable",
       "ec2:ModifyInstanceAttribute",
+      "ec2:ModifyInstanceCreditSpecification",
+      "ec2:ModifyInstanceMaintenanceOptions",
       "ec2:ModifyInstanceMetadataOptions",
       "ec2:ModifyLaunchTemplate",
+      "ec2:ModifyPrivateDnsNameOptions",
       "ec2:ModifySubnetAttribute",
       "ec2:ModifyVpcAttribute",
+      "ec2:ModifyVpcEndpoint",
       "ec2:MonitorInstances",
       "ec2:ReleaseAddress",
+      "ec2:ReplaceIamInstanceProfileAssociation",
       "ec2:ReplaceRoute",
+      "ec2:ReplaceRouteTableAssociation",
       "ec2:RevokeSecurityGroupEgress",
       "ec2:RevokeSecurityGroupIngress",
       "ec2:RunInstances",
@@ -259,7 +304,7 @@ data "aws_iam_policy_document" "apply_network" {
         for type in [
           "elastic-ip", "instance", "internet-gateway", "key-pair", "launch-template", "natgateway",
           "network-interface", "route-table", "security-group", "security-group-rule", "subnet",
-          "volume", "vpc", "vpc-flow-log",
+          "volume", "vpc", "vpc-endpoint", "vpc-flow-log",
         ] : "${local.arn}:ec2:${local.regional}:${type}/*"
       ],
       # Public AMIs (Amazon Linux) belong to no account.
@@ -270,7 +315,7 @@ data "aws_iam_policy_document" "apply_network" {
 
 data "aws_iam_policy_document" "apply_edge" {
   statement {
-    sid = "ReadLoadBalancers"
+    sid = "ReadLoadBalancersAndZones"
     actions = [
       "acm:RequestCertificate",
       "elasticloadbalancing:DescribeCapacityReservation",
@@ -285,6 +330,7 @@ data "aws_iam_policy_document" "apply_edge" {
       "elasticloadbalancing:DescribeTargetGroupAttributes",
       "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:DescribeTargetHealth",
+      "route53:ListHostedZones",
     ]
     resources = ["*"]
   }
@@ -305,6 +351,7 @@ data "aws_iam_policy_document" "apply_edge" {
       "elasticloadbalancing:ModifyTargetGroup",
       "elasticloadbalancing:ModifyTargetGroupAttributes",
       "elasticloadbalancing:RemoveTags",
+      "elasticloadbalancing:SetIpAddressType",
       "elasticloadbalancing:SetSecurityGroups",
       "elasticloadbalancing:SetSubnets",
     ]
@@ -326,6 +373,7 @@ data "aws_iam_policy_document" "apply_edge" {
       "acm:DescribeCertificate",
       "acm:ListTagsForCertificate",
       "acm:RemoveTagsFromCertificate",
+      "acm:UpdateCertificateOptions",
     ]
     resources = ["${local.arn}:acm:${local.regional}:certificate/*"]
   }
@@ -359,7 +407,10 @@ data "aws_iam_policy_document" "apply_operations" {
       "autoscaling:DescribeTags",
       "autoscaling:DescribeTrafficSources",
       "autoscaling:DescribeWarmPool",
+      "cloudwatch:GetMetricData",
+      "logs:DescribeIndexPolicies",
       "logs:DescribeLogGroups",
+      "logs:DescribeResourcePolicies",
       "ssm:DescribeParameters",
     ]
     resources = ["*"]
@@ -403,15 +454,21 @@ data "aws_iam_policy_document" "apply_operations" {
     resources = [for prefix in local.prefixes : "${local.arn}:cloudwatch:${local.regional}:alarm:${prefix}-*"]
   }
 
-  # Container logs under /<prefix>/, VPC flow logs under /vpc/<prefix>/.
+  # Container and cloud-init logs under /<prefix>/, with their metric filters;
+  # VPC flow logs under /vpc/<prefix>/.
   statement {
     sid = "ManageLogGroups"
     actions = [
       "logs:CreateLogGroup",
+      "logs:DeleteDataProtectionPolicy",
       "logs:DeleteLogGroup",
+      "logs:DeleteMetricFilter",
       "logs:DeleteRetentionPolicy",
+      "logs:DescribeMetricFilters",
+      "logs:GetDataProtectionPolicy",
       "logs:ListTagsForResource",
       "logs:ListTagsLogGroup",
+      "logs:PutMetricFilter",
       "logs:PutRetentionPolicy",
       "logs:TagLogGroup",
       "logs:TagResource",
@@ -451,26 +508,61 @@ data "aws_iam_policy_document" "apply_operations" {
   # The SAM stack's Outputs, which the main configuration reads.
   statement {
     sid       = "ReadServerlessStack"
-    actions   = ["cloudformation:DescribeStacks"]
+    actions   = ["cloudformation:DescribeStacks", "cloudformation:GetStackPolicy"]
     resources = local.stack_arns
   }
 }
 
+# --- in every policy that writes roles: the workload boundary stays on them ---
+
+data "aws_iam_policy_document" "keep_workload_boundary" {
+  statement {
+    sid       = "NeverRemoveARoleBoundary"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary"]
+    resources = ["*"]
+  }
+
+  # Also denies writing a role that carries another boundary, or none.
+  statement {
+    sid       = "NoRoleWritingOutsideTheBoundary"
+    effect    = "Deny"
+    actions   = local.role_writing_actions
+    resources = ["*"]
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
+  }
+
+  statement {
+    sid    = "NeverChangeTheBoundaryPolicy"
+    effect = "Deny"
+    actions = [
+      "iam:CreatePolicyVersion",
+      "iam:DeletePolicy",
+      "iam:DeletePolicyVersion",
+      "iam:SetDefaultPolicyVersion",
+    ]
+    resources = [local.workload_boundary_arn]
+  }
+}
+
 data "aws_iam_policy_document" "apply_iam" {
+  source_policy_documents = [data.aws_iam_policy_document.keep_workload_boundary.json]
+
   statement {
     sid = "ManageRoles"
     actions = [
-      "iam:CreateRole",
       "iam:DeleteRole",
-      "iam:DeleteRolePolicy",
-      "iam:DetachRolePolicy",
       "iam:GetRole",
       "iam:GetRolePolicy",
       "iam:ListAttachedRolePolicies",
       "iam:ListInstanceProfilesForRole",
       "iam:ListRolePolicies",
       "iam:ListRoleTags",
-      "iam:PutRolePolicy",
       "iam:TagRole",
       "iam:UntagRole",
       "iam:UpdateAssumeRolePolicy",
@@ -478,6 +570,19 @@ data "aws_iam_policy_document" "apply_iam" {
       "iam:UpdateRoleDescription",
     ]
     resources = local.role_arns
+  }
+
+  # The instances' and flow logs' roles (aws_iam_role.permissions_boundary).
+  statement {
+    sid       = "WriteRolesWithinTheBoundary"
+    actions   = [for action in local.role_writing_actions : action if action != "iam:AttachRolePolicy"]
+    resources = local.role_arns
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
   }
 
   # Only Polybot's own managed policies, so no AWS managed policy (say,
@@ -492,6 +597,12 @@ data "aws_iam_policy_document" "apply_iam" {
       variable = "iam:PolicyARN"
       values   = [for prefix in local.prefixes : "${local.arn}:iam::${local.account_id}:policy/${prefix}-*"]
     }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
   }
 
   statement {
@@ -503,6 +614,7 @@ data "aws_iam_policy_document" "apply_iam" {
       "iam:DeletePolicyVersion",
       "iam:GetPolicy",
       "iam:GetPolicyVersion",
+      "iam:ListEntitiesForPolicy",
       "iam:ListPolicyTags",
       "iam:ListPolicyVersions",
       "iam:TagPolicy",
@@ -559,16 +671,30 @@ data "aws_iam_policy_document" "sam_resources" {
       "s3:CreateBucket",
       "s3:DeleteBucket",
       "s3:DeleteBucketPolicy",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetAnalyticsConfiguration",
+      "s3:GetBucketAbac",
+      "s3:GetBucketAcl",
+      "s3:GetBucketCORS",
       "s3:GetBucketLocation",
+      "s3:GetBucketLogging",
+      "s3:GetBucketMetadataTableConfiguration",
       "s3:GetBucketNotification",
+      "s3:GetBucketObjectLockConfiguration",
       "s3:GetBucketOwnershipControls",
       "s3:GetBucketPolicy",
       "s3:GetBucketPublicAccessBlock",
       "s3:GetBucketTagging",
       "s3:GetBucketVersioning",
+      "s3:GetBucketWebsite",
       "s3:GetEncryptionConfiguration",
+      "s3:GetIntelligentTieringConfiguration",
+      "s3:GetInventoryConfiguration",
       "s3:GetLifecycleConfiguration",
+      "s3:GetMetricsConfiguration",
+      "s3:GetReplicationConfiguration",
       "s3:ListBucket",
+      "s3:ListTagsForResource",
       "s3:PutBucketNotification",
       "s3:PutBucketOwnershipControls",
       "s3:PutBucketPolicy",
@@ -577,6 +703,8 @@ data "aws_iam_policy_document" "sam_resources" {
       "s3:PutBucketVersioning",
       "s3:PutEncryptionConfiguration",
       "s3:PutLifecycleConfiguration",
+      "s3:TagResource",
+      "s3:UntagResource",
     ]
     # CloudFormation names the bucket <stack>-<logical id, lower case>-<random>.
     resources = [for prefix in local.prefixes : "${local.arn}:s3:::${prefix}-*"]
@@ -595,6 +723,7 @@ data "aws_iam_policy_document" "sam_resources" {
       "sqs:CreateQueue",
       "sqs:DeleteQueue",
       "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
       "sqs:ListQueueTags",
       "sqs:SetQueueAttributes",
       "sqs:TagQueue",
@@ -630,6 +759,33 @@ data "aws_iam_policy_document" "sam_resources" {
     ])
   }
 
+  # CloudFormation names a secret <logical id>-<random>, without the stack's
+  # name: scoped to the account and region only. The secret's read handler
+  # reads its value back; a template could already have a function (whose
+  # role the workload boundary lets read secrets) do the same.
+  statement {
+    sid = "ManageTelegramSecret"
+    actions = [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:DeleteSecret",
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:TagResource",
+      "secretsmanager:UntagResource",
+      "secretsmanager:UpdateSecret",
+    ]
+    resources = ["${local.arn}:secretsmanager:${local.regional}:secret:*"]
+  }
+
+  # GenerateSecretString (the webhook secret): AWS authorises it only on "*".
+  statement {
+    sid       = "GenerateSecret"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "sam_functions" {
   statement {
     sid = "ManageFunctions"
     actions = [
@@ -639,10 +795,13 @@ data "aws_iam_policy_document" "sam_resources" {
       "lambda:GetFunction",
       "lambda:GetFunctionCodeSigningConfig",
       "lambda:GetFunctionConfiguration",
+      "lambda:GetFunctionRecursionConfig",
+      "lambda:GetFunctionScalingConfig",
       "lambda:GetRuntimeManagementConfig",
       "lambda:ListTags",
       "lambda:PublishVersion",
       "lambda:PutFunctionConcurrency",
+      "lambda:PutFunctionRecursionConfig",
       "lambda:PutRuntimeManagementConfig",
       "lambda:TagResource",
       "lambda:UntagResource",
@@ -661,8 +820,8 @@ data "aws_iam_policy_document" "sam_resources" {
     resources = ["${local.arn}:lambda:${local.regional}:layer:*", "${local.arn}:lambda:${local.regional}:layer:*:*"]
   }
 
-  # CloudFormation names a state machine and a secret <logical id>-<random>,
-  # without the stack's name: scoped to the account and region only.
+  # CloudFormation names a state machine <logical id>-<random>, without the
+  # stack's name: scoped to the account and region only.
   statement {
     sid = "ManageStateMachine"
     actions = [
@@ -677,23 +836,9 @@ data "aws_iam_policy_document" "sam_resources" {
     resources = ["${local.arn}:states:${local.regional}:stateMachine:*"]
   }
 
+  # The state machine's log delivery: AWS authorises these only on "*".
   statement {
-    sid = "ManageTelegramSecret"
-    actions = [
-      "secretsmanager:CreateSecret",
-      "secretsmanager:DeleteSecret",
-      "secretsmanager:DescribeSecret",
-      "secretsmanager:TagResource",
-      "secretsmanager:UntagResource",
-      "secretsmanager:UpdateSecret",
-    ]
-    resources = ["${local.arn}:secretsmanager:${local.regional}:secret:*"]
-  }
-
-  # GenerateSecretString (the webhook secret), and the state machine's log
-  # delivery: AWS authorises these only on "*".
-  statement {
-    sid = "GenerateSecretAndDeliverLogs"
+    sid = "DeliverExecutionLogs"
     actions = [
       "logs:CreateLogDelivery",
       "logs:DeleteLogDelivery",
@@ -703,9 +848,6 @@ data "aws_iam_policy_document" "sam_resources" {
       "logs:ListLogDeliveries",
       "logs:PutResourcePolicy",
       "logs:UpdateLogDelivery",
-      "secretsmanager:GetRandomPassword",
-      "sns:GetSubscriptionAttributes",
-      "sns:Unsubscribe",
     ]
     resources = ["*"]
   }
@@ -716,10 +858,12 @@ data "aws_iam_policy_document" "sam_observability" {
     sid = "ManageLogGroups"
     actions = [
       "logs:CreateLogGroup",
+      "logs:DeleteDataProtectionPolicy",
       "logs:DeleteLogGroup",
       "logs:DeleteMetricFilter",
       "logs:DeleteRetentionPolicy",
       "logs:DescribeMetricFilters",
+      "logs:GetDataProtectionPolicy",
       "logs:ListTagsForResource",
       "logs:ListTagsLogGroup",
       "logs:PutMetricFilter",
@@ -765,7 +909,9 @@ data "aws_iam_policy_document" "sam_observability" {
     actions = [
       "sns:CreateTopic",
       "sns:DeleteTopic",
+      "sns:GetDataProtectionPolicy",
       "sns:GetTopicAttributes",
+      "sns:ListSubscriptionsByTopic",
       "sns:ListTagsForResource",
       "sns:SetTopicAttributes",
       "sns:Subscribe",
@@ -775,25 +921,95 @@ data "aws_iam_policy_document" "sam_observability" {
     resources = [for prefix in local.prefixes : "${local.arn}:sns:${local.regional}:${prefix}-*"]
   }
 
+  # The alarm topic's customer-managed key (CloudWatch cannot publish to a topic
+  # encrypted with the AWS-managed SNS key). CloudFormation generates a key's
+  # id: any key of the account and region; who may use one is its key policy's
+  # say, which the template writes.
+  statement {
+    sid = "ManageAlarmTopicKey"
+    actions = [
+      "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
+      "kms:EnableKeyRotation",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["${local.arn}:kms:${local.regional}:key/*"]
+  }
+
+  # An alias action is authorised on the alias and on its key. An alias names
+  # its stack: alias/<stack>-... or alias/<stack>/...
+  statement {
+    sid     = "ManageAlarmTopicKeyAlias"
+    actions = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
+    resources = concat(
+      flatten([
+        for prefix in local.prefixes : [
+          "${local.arn}:kms:${local.regional}:alias/${prefix}-*",
+          "${local.arn}:kms:${local.regional}:alias/${prefix}/*",
+        ]
+      ]),
+      ["${local.arn}:kms:${local.regional}:key/*"],
+    )
+  }
+
+  # Creating a key, listing aliases and the email subscription's attributes:
+  # AWS authorises these only on "*".
+  statement {
+    sid = "ActionsOnlyOnEverything"
+    actions = [
+      "kms:CreateKey",
+      "kms:ListAliases",
+      "logs:DescribeIndexPolicies",
+      "sns:GetSubscriptionAttributes",
+      "sns:SetSubscriptionAttributes",
+      "sns:Unsubscribe",
+    ]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "sam_roles" {
+  source_policy_documents = [data.aws_iam_policy_document.keep_workload_boundary.json]
+
   # The functions' and the state machine's roles: CloudFormation names them
   # <stack>-<logical id>-<random>.
   statement {
     sid = "ManageStackRoles"
     actions = [
-      "iam:CreateRole",
       "iam:DeleteRole",
-      "iam:DeleteRolePolicy",
-      "iam:DetachRolePolicy",
       "iam:GetRole",
       "iam:GetRolePolicy",
       "iam:ListAttachedRolePolicies",
       "iam:ListRolePolicies",
-      "iam:PutRolePolicy",
       "iam:TagRole",
       "iam:UntagRole",
       "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
     ]
     resources = local.role_arns
+  }
+
+  # template.yaml gives every role the boundary (PermissionsBoundaryName).
+  statement {
+    sid       = "WriteRolesWithinTheBoundary"
+    actions   = [for action in local.role_writing_actions : action if action != "iam:AttachRolePolicy"]
+    resources = local.role_arns
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
   }
 
   # Roles SAM generates may get AWS managed service-role policies (basic Lambda
@@ -810,6 +1026,12 @@ data "aws_iam_policy_document" "sam_observability" {
         "${local.arn}:iam::aws:policy/service-role/*",
         "${local.arn}:iam::aws:policy/AWSXrayWriteOnlyAccess",
       ]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
     }
   }
 

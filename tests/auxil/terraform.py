@@ -353,3 +353,13 @@ def unknown_policy_values(plan: dict[str, Any]) -> list[str]:
             if after_unknown.get(attribute) is True
         ]
     return unknown
+
+
+def distinct_policy_documents(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`policy_documents`, parsed, each distinct document once: under the address of the
+    resource that holds it where one does, else under its data source's."""
+    by_text: dict[str, str] = {}
+    for address, document in sorted(policy_documents(plan).items(), key=lambda item: ".data." in f".{item[0]}"):
+        text = json.dumps(json.loads(document), sort_keys=True)
+        by_text.setdefault(text, address)
+    return {address: json.loads(text) for text, address in by_text.items()}

@@ -11,21 +11,14 @@ role's inline and managed policies read, and checked against
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.iam.aws_managed_policies import aws_managed_policies_data
-from samtranslator.translator.transform import transform
 
-from local.stack import load_template
 from polybot.naming import ANNOTATED_PREFIX, ORIGINALS_PREFIX
 from tests.auxil import iam
-
-ROOT = Path(__file__).resolve().parents[2]
-MANAGED_POLICIES: dict[str, Any] = json.loads(aws_managed_policies_data)
+from tests.auxil.template import MANAGED_POLICIES, roles
+from tests.auxil.template import translate as translate_template
 
 XRAY_WRITE = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 # Step Functions' documented policy for logging to CloudWatch Logs.
@@ -86,28 +79,6 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
 }
 
 
-class _NoManagedPolicyLookups:
-    """The translator asks IAM for managed policy ARNs by name; this template names none."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def translate_template() -> dict[str, Any]:
-    """template.yaml as `sam deploy` hands it to CloudFormation."""
-    template = copy.deepcopy(load_template(ROOT / "template.yaml"))
-    # As `sam package` would: local code locations become S3 locations.
-    template["Globals"]["Function"]["CodeUri"] = "s3://artifacts/functions.zip"
-    for resource in template["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
-            if key in properties:
-                properties[key] = f"s3://artifacts/{key}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        return transform(template, {}, _NoManagedPolicyLookups())  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
     return translate_template()
@@ -145,10 +116,6 @@ def permissions(documents: list[dict[str, Any]]) -> set[tuple[str, str]]:
                 for resource in iam.as_list(statement["Resource"]):
                     granted.add((action, readable(resource)))
     return granted
-
-
-def roles(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in translated["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
 
 
 def test_the_deployed_stack_has_exactly_the_roles_expected(translated: dict[str, Any]) -> None:
@@ -191,3 +158,16 @@ def test_every_function_runs_with_its_own_role(translated: dict[str, Any]) -> No
     assert {name: fn["Properties"]["Role"] for name, fn in functions.items()} == {
         name: {"Fn::GetAtt": [name.removesuffix("Function") + "Role", "Arn"]} for name in functions
     }
+
+
+# The bootstrap's workload boundary (terraform/bootstrap/boundary.tf): the
+# CloudFormation role may create a role only with it on, so a role without it
+# fails the deploy, and one with it holds at most what it allows.
+BOUNDARY = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${PermissionsBoundaryName}"}
+
+
+def test_every_role_carries_the_workload_boundary(translated: dict[str, Any]) -> None:
+    boundaries = {name: role["Properties"].get("PermissionsBoundary") for name, role in roles(translated).items()}
+
+    assert boundaries == dict.fromkeys(EXPECTED, BOUNDARY)
+    assert translated["Parameters"]["PermissionsBoundaryName"]["Default"] == "polybot-workload-boundary"

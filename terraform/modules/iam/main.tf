@@ -179,9 +179,10 @@ locals {
 resource "aws_iam_role" "this" {
   for_each = local.roles
 
-  name_prefix        = "${var.name}-${each.key}-"
-  description        = each.value.description
-  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
+  name_prefix          = "${var.name}-${each.key}-"
+  description          = each.value.description
+  assume_role_policy   = data.aws_iam_policy_document.ec2_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = var.tags
 }

@@ -79,3 +79,9 @@ variable "tags" {
   description = "Tags added to every resource of the module."
   default     = {}
 }
+
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "Managed policy both roles carry as their permissions boundary (the bootstrap's workload boundary); null for none."
+  default     = null
+}

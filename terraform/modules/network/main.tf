@@ -181,8 +181,9 @@ data "aws_iam_policy_document" "flow_logs_write" {
 resource "aws_iam_role" "flow_logs" {
   count = local.flow_logs_on ? 1 : 0
 
-  name_prefix        = "${var.name}-flow-logs-"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  name_prefix          = "${var.name}-flow-logs-"
+  assume_role_policy   = data.aws_iam_policy_document.flow_logs_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = var.tags
 }

@@ -44,3 +44,9 @@ variable "tags" {
   description = "Tags added to every resource of the module."
   default     = {}
 }
+
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "Managed policy the flow logs role carries as its permissions boundary (the bootstrap's workload boundary); null for none."
+  default     = null
+}
