@@ -1,6 +1,6 @@
 """What makes an alarm able to fire, as both alarm tests check it
-(tests/unit/test_alarms_can_fire.py for template.yaml, tests/infrastructure/
-test_alarms_can_fire.py for terraform/): the metrics each AWS service emits,
+(tests/unit/test_template_alarms_can_fire.py for template.yaml, tests/infrastructure/
+test_terraform_alarms_can_fire.py for terraform/): the metrics each AWS service emits,
 with which dimensions, and whether a KMS key policy lets CloudWatch alarms
 publish to a topic the key encrypts.
 """

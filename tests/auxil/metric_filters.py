@@ -2,7 +2,7 @@
 
 A metric filter whose pattern matches no line its log group receives counts
 nothing, and the alarm on its metric can never fire; nothing tells. The alarm
-tests (tests/unit/test_alarms_can_fire.py, tests/infrastructure/test_alarms_can_fire.py)
+tests (tests/unit/test_template_alarms_can_fire.py, tests/infrastructure/test_terraform_alarms_can_fire.py)
 run each pattern over the lines its log group really gets (tests/auxil/log_lines.py).
 
 The subset, from CloudWatch's filter pattern syntax

@@ -15,7 +15,7 @@ For every AWS::CloudWatch::Alarm, whatever it is:
 - a metric of our own namespace comes from a metric filter of the template, on
   a log group something of the template writes, whose pattern matches a line
   that writer really writes (tests/auxil/log_lines.py, metric_filters.py).
-The Terraform half: tests/infrastructure/test_alarms_can_fire.py.
+The Terraform half: tests/infrastructure/test_terraform_alarms_can_fire.py.
 """
 
 from __future__ import annotations

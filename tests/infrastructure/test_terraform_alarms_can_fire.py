@@ -1,5 +1,5 @@
 """Every alarm of terraform/ can fire and be heard: the Terraform half of
-tests/unit/test_alarms_can_fire.py, for whatever aws_cloudwatch_metric_alarm
+tests/unit/test_template_alarms_can_fire.py, for whatever aws_cloudwatch_metric_alarm
 any module declares, now or later.
 
 Read from the root configuration applied to the embedded AWS (conftest.py's
