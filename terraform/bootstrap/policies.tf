@@ -498,13 +498,6 @@ data "aws_iam_policy_document" "apply_operations" {
     resources = [for prefix in local.prefixes : "${local.arn}:ssm:${local.regional}:parameter/${prefix}/*"]
   }
 
-  # The AMI: a public parameter AWS publishes.
-  statement {
-    sid       = "ReadAmiParameter"
-    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-    resources = ["${local.arn}:ssm:${local.region}::parameter/aws/service/*"]
-  }
-
   # The SAM stack's Outputs, which the main configuration reads.
   statement {
     sid       = "ReadServerlessStack"
