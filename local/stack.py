@@ -14,7 +14,6 @@ are listed in `Deployment.skipped`.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,7 @@ from typing import Any, Protocol
 import yaml
 
 from local.embedded_aws import ACCOUNT_ID, REGION
-
-_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+from local.intrinsics import SUB_VARIABLE, Intrinsics
 
 
 class FunctionHost(Protocol):
@@ -79,7 +77,7 @@ def _references(value: Any) -> set[str]:
             return {value["Fn::GetAtt"][0]}
         if "Fn::Sub" in value:
             text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-            return {m.split(".")[0] for m in _SUB_VARIABLE.findall(text)}
+            return {m.split(".")[0] for m in SUB_VARIABLE.findall(text)}
         return set().union(*(_references(v) for v in value.values())) if value else set()
     if isinstance(value, list):
         return set().union(*(_references(v) for v in value)) if value else set()
@@ -95,7 +93,7 @@ class Deployment:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-class _Deployer:
+class _Deployer(Intrinsics):
     def __init__(
         self,
         template: dict[str, Any],
@@ -116,29 +114,8 @@ class _Deployer:
         self.attributes: dict[tuple[str, str], str] = {}
         self.deployment = Deployment(stack_name)
 
-    # --- intrinsic functions -------------------------------------------
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if "Ref" in value:
-            return self._ref(value["Ref"])
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return self._attribute(logical_id, attribute)
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-            return _SUB_VARIABLE.sub(lambda m: self._sub_variable(m.group(1)), text)
-        if "Fn::Join" in value:
-            delimiter, items = value["Fn::Join"]
-            return delimiter.join(str(v) for v in self.resolve(items))
-        unknown = [k for k in value if k.startswith("Fn::")]
-        if unknown:
-            raise TemplateError(f"{unknown[0]} is not supported by the local deployment")
-        return {k: self.resolve(v) for k, v in value.items()}
-
-    def _ref(self, name: str) -> str:
+    # --- intrinsic functions (local.intrinsics) --------------------------
+    def ref(self, name: str) -> str:
         pseudo = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
@@ -151,17 +128,11 @@ class _Deployer:
                 return source[name]
         raise TemplateError(f"!Ref {name}: no such parameter or deployed resource")
 
-    def _attribute(self, logical_id: str, attribute: str) -> str:
+    def attribute(self, logical_id: str, attribute: str) -> str:
         try:
             return self.attributes[(logical_id, attribute)]
         except KeyError:
             raise TemplateError(f"!GetAtt {logical_id}.{attribute} is not available locally") from None
-
-    def _sub_variable(self, name: str) -> str:
-        if "." in name:
-            logical_id, attribute = name.split(".", 1)
-            return self._attribute(logical_id, attribute)
-        return self._ref(name)
 
     # --- resources -------------------------------------------------------
     def physical_name(self, logical_id: str) -> str:
@@ -287,7 +258,7 @@ class _Deployer:
         definition = (self.template_dir / properties["DefinitionUri"]).read_text(encoding="utf-8")
         for key, value in self.resolve(properties.get("DefinitionSubstitutions", {})).items():
             definition = definition.replace("${" + key + "}", str(value))
-        leftover = _SUB_VARIABLE.findall(definition)
+        leftover = SUB_VARIABLE.findall(definition)
         if leftover:
             raise TemplateError(f"{logical_id}: no DefinitionSubstitutions for {sorted(set(leftover))}")
         name = self.physical_name(logical_id)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pytest
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from samtranslator.translator.transform import transform
 
+from local.intrinsics import Intrinsics
 from local.stack import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,6 @@ TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 MANAGED_POLICIES: dict[str, Any] = json.loads(aws_managed_policies_data)
-_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 # The random part CloudFormation appends to the names it generates.
 _SUFFIX = "A1B2C3D4E5F6"
 
@@ -57,7 +56,7 @@ def translate(path: Path = TEMPLATE) -> dict[str, Any]:
         return transform(template, {}, _NoManagedPolicyLookups())  # type: ignore[no-any-return]
 
 
-class Deployed:
+class Deployed(Intrinsics):
     """The translated template's values as a stack named `stack_name` would resolve them
     (parameters at their defaults)."""
 
@@ -73,41 +72,15 @@ class Deployed:
             "AWS::URLSuffix": "amazonaws.com",
         }
 
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if "Ref" in value:
-            return self._ref(value["Ref"])
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return self._attributes(logical_id)[attribute]
-        if "Fn::Sub" in value:
-            text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
-            return _SUB_VARIABLE.sub(lambda m: self._sub_variable(m.group(1), variables), text)
-        if "Fn::Join" in value:
-            delimiter, items = value["Fn::Join"]
-            return delimiter.join(str(v) for v in self.resolve(items))
-        unknown = [k for k in value if k.startswith("Fn::")]
-        if unknown:
-            raise ValueError(f"{unknown[0]} is not resolved here")
-        return {k: self.resolve(v) for k, v in value.items()}
-
-    def _sub_variable(self, name: str, variables: dict[str, Any]) -> str:
-        if name in variables:
-            return str(self.resolve(variables[name]))
-        if "." in name:
-            logical_id, attribute = name.split(".", 1)
-            return self._attributes(logical_id)[attribute]
-        return self._ref(name)
-
-    def _ref(self, name: str) -> str:
+    def ref(self, name: str) -> str:
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
         return self._attributes(name)["Ref"]
+
+    def attribute(self, logical_id: str, attribute: str) -> str:
+        return self._attributes(logical_id)[attribute]
 
     def _attributes(self, logical_id: str) -> dict[str, str]:
         """Ref and the attributes of one resource, shaped as CloudFormation returns them."""

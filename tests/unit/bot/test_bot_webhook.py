@@ -336,19 +336,12 @@ def test_credentials_that_never_load_fail_the_deploy_step_within_its_window(
     assert telegram.calls == []
 
 
-def test_python_m_bot_register_webhook_exits_1_at_once_on_a_wrong_token(
-    telegram: TelegramStandIn,
-    monkeypatch: pytest.MonkeyPatch,
-    log_lines: Callable[[], list[str]],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """401 is final: the command does not wait out its window, and its last line on
-    stderr (the container's log) is the event the alarm counts."""
+def as_deploy_step(monkeypatch: pytest.MonkeyPatch, telegram: TelegramStandIn, connection: SimpleNamespace) -> None:
+    """`python -m bot register-webhook` as an instance's boot runs it, its bot service
+    connecting with `connection` (the bot and its credentials); telebot's settings,
+    which the command sets, put back after the test."""
     for name in ("API_URL", "FILE_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRY_ON_ERROR"):
         monkeypatch.setattr(apihelper, name, getattr(apihelper, name))
-    settings = Settings(telegram_api_url=telegram.api_url)
-    wrong = "7000000009:SOME-OTHER-BOTS-TOKEN-xxxxxxxxxxxxxxxxxxx"
-    connection = SimpleNamespace(connect=lambda: (make_bot(wrong, settings), BotCredentials(wrong, "s")))
     monkeypatch.setattr(bot_main.service, "build", lambda _settings: SimpleNamespace(telegram=connection))
     for variable, value in {
         "POLYBOT_TELEGRAM_API_URL": telegram.api_url,
@@ -357,6 +350,20 @@ def test_python_m_bot_register_webhook_exits_1_at_once_on_a_wrong_token(
         "POLYBOT_TELEGRAM_SECRET_ID": "polybot/telegram",
     }.items():
         monkeypatch.setenv(variable, value)
+
+
+def test_python_m_bot_register_webhook_exits_1_at_once_on_a_wrong_token(
+    telegram: TelegramStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: Callable[[], list[str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """401 is final: the command does not wait out its window, and its last line on
+    stderr (the container's log) is the event the alarm counts."""
+    settings = Settings(telegram_api_url=telegram.api_url)
+    wrong = "7000000009:SOME-OTHER-BOTS-TOKEN-xxxxxxxxxxxxxxxxxxx"
+    connection = SimpleNamespace(connect=lambda: (make_bot(wrong, settings), BotCredentials(wrong, "s")))
+    as_deploy_step(monkeypatch, telegram, connection)
 
     status = bot_main.main(["register-webhook"])
 
@@ -370,18 +377,9 @@ def test_python_m_bot_register_webhook_exits_1_at_once_on_a_wrong_token(
 def test_python_m_bot_register_webhook_force_sets_the_secret_of_the_credentials(
     telegram: TelegramStandIn, bot: telebot.TeleBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("API_URL", "FILE_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRY_ON_ERROR"):
-        monkeypatch.setattr(apihelper, name, getattr(apihelper, name))
     register_with_telegram(bot, PUBLIC_URL, "old-secret")
     connection = SimpleNamespace(connect=lambda: (bot, BotCredentials(TOKEN, "new-secret")))
-    monkeypatch.setattr(bot_main.service, "build", lambda _settings: SimpleNamespace(telegram=connection))
-    for variable, value in {
-        "POLYBOT_TELEGRAM_API_URL": telegram.api_url,
-        "POLYBOT_PUBLIC_URL": PUBLIC_URL,
-        "POLYBOT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:polybot",
-        "POLYBOT_TELEGRAM_SECRET_ID": "polybot/telegram",
-    }.items():
-        monkeypatch.setenv(variable, value)
+    as_deploy_step(monkeypatch, telegram, connection)
 
     statuses = [bot_main.main(["register-webhook"]), telegram.webhook_secret]
     statuses += [bot_main.main(["register-webhook", "--force"]), telegram.webhook_secret]
