@@ -10,11 +10,15 @@ passes through `os.environ`.
 
 Every attribute is built on first use and kept: a cold start makes only what its
 function uses (GatherAlbum never reads the secret, StageImage never the table).
+The bot alone is remade from the secret every TOKEN_REREAD_S, so a rotated token
+reaches warm execution environments without a redeploy (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -30,6 +34,14 @@ from polybot.telegram import bot_from_secret
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+log = logging.getLogger(__name__)
+
+TOKEN_REREAD_S = 300.0
+"""How long an execution environment keeps the token it read before reading the
+secret again: after a rotation, the longest any function goes on with the old one.
+One GetSecretValue per environment per period."""
 
 T = TypeVar("T")
 
@@ -60,13 +72,36 @@ class FunctionServices:
     """Settings, and what the handlers call, each built on first use."""
 
     settings: Settings
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False, compare=False)
     _locks_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _bot: tuple[float, telebot.TeleBot] | None = field(default=None, init=False, repr=False, compare=False)
+    _bot_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    @property
+    def bot(self) -> telebot.TeleBot:
+        """The bot with the secret's token, read again once it is TOKEN_REREAD_S old; if
+        that read fails, the token in hand serves another period (it is most likely
+        still the right one, and Secrets Manager's failure is not the user's)."""
+        with self._bot_lock:
+            now = self.clock()
+            if self._bot is not None and now - self._bot[0] < TOKEN_REREAD_S:
+                return self._bot[1]
+            try:
+                bot, _ = bot_from_secret(self.settings, self.secrets)
+            except Exception as exc:
+                if self._bot is None:
+                    raise
+                log.warning(
+                    "could not read the Telegram secret again (%s); keeping the token in hand", type(exc).__name__
+                )
+                bot = self._bot[1]
+            self._bot = (now, bot)
+            return bot
 
     @_built_once
-    def bot(self) -> telebot.TeleBot:
-        bot, _ = bot_from_secret(self.settings, aws.client("secretsmanager", self.settings, aws.IN_FUNCTION))
-        return bot
+    def secrets(self) -> SecretsManagerClient:
+        return aws.client("secretsmanager", self.settings, aws.IN_FUNCTION)
 
     @_built_once
     def s3(self) -> S3Client:

@@ -68,7 +68,9 @@ def test_a_cold_start_builds_only_what_the_function_uses() -> None:
     assert outcome["kind"] == "waiting"
     built = services.current().__dict__
     assert "albums" in built and "dynamodb" in built
-    assert "bot" not in built and "s3" not in built, "GatherAlbum neither reads the secret nor makes an S3 client"
+    assert "secrets" not in built and built.get("_bot") is None and "s3" not in built, (
+        "GatherAlbum neither reads the secret nor makes an S3 client"
+    )
 
 
 def test_each_client_is_made_once_however_many_invocations_ask_at_once() -> None:
@@ -127,3 +129,48 @@ def test_the_bot_carries_the_token_from_the_secret(secret: str, restore_logging:
 
     assert bot.token == TOKEN
     assert services.current().bot is bot
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def put_token(secret: str, token: str) -> None:
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=secret, SecretString=json.dumps({"telegram_token": token, "webhook_secret": "hook"})
+    )
+
+
+def test_a_rotated_token_reaches_a_warm_environment_within_the_reread_period(secret: str) -> None:
+    clock = Clock()
+    wired = FunctionServices(Settings(region=REGION, telegram_secret_id=secret), clock=clock)
+    first = wired.bot
+    put_token(secret, "7000000001:ROTATED-TOKEN")
+
+    clock.now += services.TOKEN_REREAD_S - 1
+    within = wired.bot
+    clock.now += 1
+    after = wired.bot
+
+    assert within is first and first.token == TOKEN, "one secret read per period"
+    assert after.token == "7000000001:ROTATED-TOKEN"
+    assert wired.bot is after
+
+
+def test_a_failed_reread_keeps_the_token_in_hand(secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    wired = FunctionServices(Settings(region=REGION, telegram_secret_id=secret), clock=clock)
+    first = wired.bot
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise services.aws.AwsUnavailable("Secrets Manager answered 503")
+
+    monkeypatch.setattr(services, "bot_from_secret", unavailable)
+    clock.now += services.TOKEN_REREAD_S
+    kept = wired.bot
+
+    assert kept is first
