@@ -22,7 +22,10 @@ CloudWatch metric filter counts (terraform/modules/bot).
 
 `ensure_commands` does the same for the command menu (setMyCommands): the
 default list and one per language the bot speaks, each set only when
-getMyCommands shows something else.
+getMyCommands shows something else. The menu is optional: a Bot API server that
+lacks getMyCommands (404, or an answer without "ok") has each list set without
+reading it first; one that lacks setMyCommands has no menu, and the step logs
+that it skipped it (SKIPPED) and succeeds.
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from typing import TypeVar
 
 import requests
 import telebot
-from telebot.apihelper import ApiTelegramException
+from telebot.apihelper import ApiException, ApiHTTPException, ApiTelegramException
 from telebot.types import BotCommand
 
 from bot.app import WEBHOOK_PATH, BotNotReady
 from polybot import i18n
-from polybot.telegram import BotCredentials
+from polybot.errors import TelegramAnswerMalformed
+from polybot.telegram import BotCredentials, server_lacks_method
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,7 @@ listener still being created explains."""
 class Outcome(Enum):
     UNCHANGED = "already registered"
     REGISTERED = "registered"
+    SKIPPED = "skipped: the Bot API server lacks it"
 
 
 COMMANDS = ("start", "help", "history", "settings")
@@ -91,11 +96,45 @@ class WebhookNotRegistered(RuntimeError):
     """Telegram refused the registration, or kept failing for longer than allowed."""
 
 
+class MenuNotServed(RuntimeError):
+    """The Bot API server has no setMyCommands: there is no menu to set."""
+
+
+FAILURES = (ApiException, requests.RequestException, TelegramAnswerMalformed)
+"""How a Bot API call fails: telebot's errors, the network's, and an answer that is
+no Bot API answer (polybot.telegram.checked_request)."""
+
+
+def _failure(exc: Exception) -> str:
+    """What went wrong, for the log: never a requests error's text, which holds
+    the URL, and the URL the token. Telegram's own description names the problem."""
+    if isinstance(exc, ApiTelegramException):
+        return f"Telegram answered {exc.error_code}: {exc.description}"
+    if isinstance(exc, TelegramAnswerMalformed):
+        return str(exc)
+    if isinstance(exc, ApiHTTPException):
+        return f"HTTP {getattr(exc.result, 'status_code', 0)} without a Bot API answer"
+    return type(exc).__name__
+
+
 def webhook_url(public_url: str) -> str:
     return public_url.rstrip("/") + WEBHOOK_PATH
 
 
-def _needs_registration(info: telebot.types.WebhookInfo, url: str) -> bool:
+def _webhook_info(bot: telebot.TeleBot) -> telebot.types.WebhookInfo | None:
+    """getWebhookInfo; None from a Bot API server that lacks it (the webhook is then set)."""
+    try:
+        return bot.get_webhook_info()
+    except FAILURES as exc:
+        if not server_lacks_method(exc):
+            raise
+        log.warning("the Bot API server has no getWebhookInfo (%s); setting the webhook", _failure(exc))
+        return None
+
+
+def _needs_registration(info: telebot.types.WebhookInfo | None, url: str) -> bool:
+    if info is None:
+        return True
     registered = info.allowed_updates if isinstance(info.allowed_updates, list) else ["message"]
     if info.url != url or sorted(registered) != sorted(ALLOWED_UPDATES):
         return True
@@ -121,6 +160,14 @@ def _wait_s(exc: Exception, attempt: int) -> float | None:
             return float((exc.result_json or {}).get("parameters", {}).get("retry_after", 1))
         if exc.error_code < 500 and not unreachable_webhook(exc):
             return None
+    elif isinstance(exc, ApiHTTPException):
+        # Not the Bot API's JSON: a front end's error page, 5xx or 429 (checked_request).
+        status = int(getattr(exc.result, "status_code", 0) or 0)
+        if status == 429:
+            header = str(getattr(exc.result, "headers", {}).get("Retry-After", ""))
+            return float(header) if header.isdigit() else 1.0
+        if status < 500:
+            return None
     elif not isinstance(exc, requests.RequestException):
         return None
     return min(2.0**attempt, 30.0)
@@ -144,16 +191,10 @@ def _settle(
     while True:
         try:
             return call()
-        except (ApiTelegramException, requests.RequestException) as exc:
+        except FAILURES as exc:
             attempt += 1
             wait_s = _wait_s(exc, attempt)
-            # Only the error's kind: a requests error's text holds the URL, and the URL the
-            # token. Telegram's own description names the problem, never the token.
-            kind = (
-                f"Telegram answered {exc.error_code}: {exc.description}"
-                if isinstance(exc, ApiTelegramException)
-                else type(exc).__name__
-            )
+            kind = _failure(exc)
             if wait_s is None or clock() + wait_s > deadline:
                 raise WebhookNotRegistered(f"could not {what}: {kind}") from None
             log.warning("%s failed (%s); trying again in %.0f s", what, kind, wait_s)
@@ -175,7 +216,7 @@ def ensure_webhook(
     url = webhook_url(public_url)
 
     def register() -> Outcome:
-        if not force and not _needs_registration(bot.get_webhook_info(), url):
+        if not force and not _needs_registration(_webhook_info(bot), url):
             log.info("webhook already registered at %s", url)
             return Outcome.UNCHANGED
         bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
@@ -200,16 +241,38 @@ def ensure_commands(
         wanted = commands(language_code or i18n.DEFAULT_LANGUAGE)
 
         def put(code: str = language_code, wanted: list[BotCommand] = wanted) -> bool:
-            shown = bot.get_my_commands(language_code=code or None)
-            if [(c.command, c.description) for c in shown] == [(c.command, c.description) for c in wanted]:
+            shown = _shown_commands(bot, code)
+            if shown is not None and shown == [(c.command, c.description) for c in wanted]:
                 return False
-            bot.set_my_commands(wanted, language_code=code or None)
+            try:
+                bot.set_my_commands(wanted, language_code=code or None)
+            except FAILURES as exc:
+                if server_lacks_method(exc):
+                    raise MenuNotServed(_failure(exc)) from None
+                raise
             return True
 
         what = f"set the commands for {language_code or 'every language'}"
-        changed |= _settle(what, put, max(0.0, deadline - clock()), sleep, clock)
+        try:
+            changed |= _settle(what, put, max(0.0, deadline - clock()), sleep, clock)
+        except MenuNotServed as exc:
+            log.warning("command menu skipped: the Bot API server has no setMyCommands (%s)", exc)
+            return Outcome.SKIPPED
     log.info("command menu %s", "set" if changed else "already set")
     return Outcome.REGISTERED if changed else Outcome.UNCHANGED
+
+
+def _shown_commands(bot: telebot.TeleBot, language_code: str) -> list[tuple[str, str]] | None:
+    """The menu Telegram shows for `language_code`; None when the Bot API server has
+    no getMyCommands (the list is then set without reading it)."""
+    try:
+        shown = bot.get_my_commands(language_code=language_code or None)
+    except FAILURES as exc:
+        if not server_lacks_method(exc):
+            raise
+        log.warning("the Bot API server has no getMyCommands (%s); setting the menu without reading it", _failure(exc))
+        return None
+    return [(c.command, c.description) for c in shown]
 
 
 def register_with_telegram(

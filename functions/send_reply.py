@@ -5,7 +5,10 @@ one answer for all its photos (or one per photo, as the chat prefers).
 The answer is the bot's progress message, edited (its id came in the
 request, ImageRequest.progress_message_id): into
 the annotated photo with its summary and a Details button, or into text. With
-no progress message (or one the user deleted) the answer is a new message.
+no progress message, or one that cannot be edited for good (the user deleted
+it, any 400 but "not modified", a Bot API server that lacks editMessageMedia,
+an answer that is no Bot API answer: polybot.telegram.edit_or_send), the
+answer is a new message and the progress message is deleted where it can be.
 The photo always fits what Telegram accepts for a photo: an annotated image
 larger than a photo is shown (longest side over 2560 px, or beyond the size,
 side-sum or ratio limits) goes as a scaled photo, followed by the

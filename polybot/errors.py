@@ -77,6 +77,17 @@ class TelegramRefused(PolybotError):
     """Telegram refused the request for good (a bad request, a revoked token)."""
 
 
+class TelegramAnswerMalformed(TelegramRefused):
+    """The Bot API server answered with something that is no Bot API answer: not
+    JSON, not a JSON object, without "ok", or an error without its code. A Bot API
+    server that lacks a method (a self-hosted or alternative one) answers so, with
+    404. Not retried: the same call meets the same server."""
+
+    def __init__(self, message: str = "", status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ChatUnavailable(TelegramRefused):
     """Telegram forbids the bot this chat (403): the user blocked the bot, deleted
     their account, or removed the bot from the group. Nobody can be answered there."""

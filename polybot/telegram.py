@@ -9,16 +9,19 @@ a self-hosted Bot API server, or the local stand-in in `local/`.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import requests
 import telebot
 from telebot import apihelper
-from telebot.apihelper import ApiException, ApiHTTPException, ApiTelegramException
+from telebot.apihelper import ApiException, ApiHTTPException, ApiInvalidJSONException, ApiTelegramException
 from telebot.types import ReplyParameters
 
 from polybot import logs
@@ -27,6 +30,7 @@ from polybot.errors import (
     ChatUnavailable,
     FileTooLarge,
     PolybotError,
+    TelegramAnswerMalformed,
     TelegramRateLimited,
     TelegramRefused,
     TelegramUnavailable,
@@ -47,6 +51,8 @@ UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 """What a bot may upload as a document."""
 PHOTO_SHOWN_SIDE = 2560
 """Telegram scales photos down to this longest side anyway; a photo rendition need not be larger."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,9 +95,61 @@ def use_timeouts(settings: Settings) -> None:
     apihelper.RETRY_ON_ERROR = False
 
 
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    # One connection pool per thread, as telebot keeps its own.
+    session: requests.Session | None = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
+
+
+def malformed(answer: requests.Response) -> str | None:
+    """What makes `answer` no Bot API answer (telebot would fail on it with KeyError
+    or TypeError), or None for an answer telebot can read."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return "a body that is not JSON"
+    if not isinstance(body, dict):
+        return "JSON that is not an object"
+    ok = body.get("ok")
+    if not isinstance(ok, bool):
+        return 'JSON without "ok"'
+    if ok and "result" not in body:
+        return 'JSON without "result"'
+    if not ok and not (isinstance(body.get("error_code"), int) and "description" in body):
+        return 'an error without "error_code" or "description"'
+    return None
+
+
+def checked_request(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """telebot's request sender (apihelper.CUSTOM_REQUEST_SENDER, installed by
+    make_bot): the call as telebot makes it, its answer checked before telebot
+    reads it. An answer that is no Bot API answer (a server that lacks the method
+    answers 404 so, a proxy its HTML page) is TelegramAnswerMalformed, except with
+    429 or 5xx, which stay telebot's ApiHTTPException: transient (named_error)."""
+    answer = _session().request(method, url, **kwargs)
+    problem = malformed(answer)
+    if problem is None:
+        return answer
+    # The URL's last part is the method; the part before it holds the token.
+    bot_method = url.rsplit("/", 1)[-1]
+    if answer.status_code == 429 or answer.status_code >= 500:
+        raise ApiHTTPException(bot_method, answer)
+    raise TelegramAnswerMalformed(
+        f"{bot_method}: the Bot API server answered HTTP {answer.status_code} with {problem}",
+        status=answer.status_code,
+    )
+
+
 def make_bot(token: str, settings: Settings) -> telebot.TeleBot:
     use_api_url(settings.telegram_api_url)
     use_timeouts(settings)
+    # telebot's documented hook for the call itself (annotated as None there).
+    apihelper.CUSTOM_REQUEST_SENDER = checked_request  # type: ignore[assignment]
     # threaded=False: handlers run inside the webhook request, so a failure is
     # visible to the caller instead of dying in a worker thread.
     return telebot.TeleBot(token, threaded=False, parse_mode=None)
@@ -128,7 +186,10 @@ def named_error(exc: Exception) -> PolybotError:
             return TelegramRateLimited(f"Telegram asks to retry after {retry_after} s", retry_after)
         if status >= 500 or status == 0:
             return TelegramUnavailable(f"Telegram answered HTTP {status} without a Bot API answer")
-        return TelegramRefused(f"Telegram answered HTTP {status} without a Bot API answer")
+        return TelegramAnswerMalformed(f"Telegram answered HTTP {status} without a Bot API answer", status=status)
+    if isinstance(exc, ApiInvalidJSONException):
+        # A 200 whose body is not JSON (checked_request catches it first where make_bot installed it).
+        return TelegramAnswerMalformed("Telegram answered HTTP 200 with a body that is not JSON", status=200)
     # Only the type: a requests error's text holds the URL, and the URL holds the
     # token, and this text ends up in the execution history.
     kind = "network error" if isinstance(exc, requests.RequestException) else "error"
@@ -192,24 +253,58 @@ class Unchanged:
     photo: None = None
 
 
-def _refusal(exc: ApiTelegramException) -> str:
-    return str(exc.description or "").lower() if exc.error_code == 400 else ""
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, ApiTelegramException) and exc.error_code == 400:
+        return str(exc.description or "").lower()
+    return ""
 
 
-def edit_or_send(edit: Any, send: Any, progress_id: int | None) -> Any:
+def server_lacks_method(exc: Exception) -> bool:
+    """Whether a failed call says the Bot API server does not do this method: 404
+    (Telegram's JSON or any other body), or an answer that is no Bot API answer.
+    A self-hosted or alternative Bot API server may lack the optional ones."""
+    if isinstance(exc, ApiTelegramException):
+        return exc.error_code == 404
+    return isinstance(exc, TelegramAnswerMalformed)
+
+
+EDIT_FAILURES = (ApiException, requests.RequestException, TelegramAnswerMalformed)
+"""What a failed edit raises (telebot's errors, the network's, checked_request's)."""
+
+
+def edit_or_send(edit: Any, send: Any, progress_id: int | None, withdraw: Any = None) -> Any:
     """`edit()` the progress message into the answer, or `send()` the answer as a
-    new message when there is none or the user deleted it. A repeated edit
-    (a retry after its answer was lost) is done already: Unchanged."""
-    if progress_id is not None:
+    new message when there is none or it cannot be edited. A repeated edit (a
+    retry after its answer was lost) is done already: Unchanged.
+
+    The answer never depends on the edit: whatever refuses it for good (any 400
+    but "not modified", a 404 from a server that lacks the method, an answer that
+    is no Bot API answer) sends the answer anew, then `withdraw()`s the progress
+    message where it can (a courtesy: "Looking at your photo…" should not stay
+    above the answer). Transient failures (429, 5xx, the network) are raised for
+    the caller to retry, as is a chat that takes no message at all (403): a new
+    message would meet the same."""
+    if progress_id is None:
+        return send()
+    try:
+        return edit()
+    except EDIT_FAILURES as exc:
+        refusal = _refusal(exc)
+        if NOT_MODIFIED in refusal:
+            return Unchanged(progress_id)
+        error = exc if isinstance(exc, PolybotError) else named_error(exc)
+        if error.retryable or error.user_caused:
+            raise
+        log.warning("the progress message was not edited (%s: %s); the answer goes as a new message", error.name, error)
+        # Nothing to withdraw where the user deleted it; one too old to edit may still go.
+        gone = EDIT_TARGET_GONE[0] in refusal
+    message = send()
+    if withdraw is not None and not gone:
         try:
-            return edit()
-        except ApiTelegramException as exc:
-            refusal = _refusal(exc)
-            if NOT_MODIFIED in refusal:
-                return Unchanged(progress_id)
-            if not any(gone in refusal for gone in EDIT_TARGET_GONE):
-                raise
-    return send()
+            withdraw()
+        except Exception as exc:  # a courtesy; the answer is out
+            log.info("the progress message stays (%s)", type(exc).__name__)
+    return message
 
 
 def answer_with_text(
@@ -224,6 +319,7 @@ def answer_with_text(
         lambda: bot.edit_message_text(text, chat, progress_id, reply_markup=markup),
         lambda: bot.send_message(chat, text, reply_parameters=reply_to(request), reply_markup=markup),
         progress_id,
+        None if progress_id is None else partial(bot.delete_message, chat, progress_id),
     )
 
 
@@ -246,6 +342,7 @@ def answer_with_photo(
         lambda: bot.edit_message_media(media_photo(photo, caption), chat, progress_id, reply_markup=markup),
         lambda: bot.send_photo(chat, photo, caption=caption, reply_parameters=reply_to(request), reply_markup=markup),
         progress_id,
+        None if progress_id is None else partial(bot.delete_message, chat, progress_id),
     )
 
 

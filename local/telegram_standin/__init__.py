@@ -8,7 +8,8 @@ the local run (`python -m local`), the local stack, the tests and the benchmarks
 all through `TelegramStandIn`, which composes one part per job:
 
 - server.py: the HTTP side (the Bot API's URLs, parameters, the JSON envelope,
-  401 for a wrong token) and the werkzeug server it runs in;
+  401 for a wrong token) and the werkzeug server it runs in; `serve_as_minimal`
+  makes it a minimal Bot API server that lacks the optional methods;
 - methods.py: the Bot API methods, one function each (setWebhook refuses a
   host Telegram cannot resolve yet: `webhook_host_resolves_after`);
 - rules.py: Telegram's limits and refusals, as pure functions (the 20 MB
@@ -22,7 +23,8 @@ all through `TelegramStandIn`, which composes one part per job:
 - user.py: the simulated user (photos, albums, files, texts, button taps);
 - faults.py: injected failures (a Bot API error such as 429 with
   `parameters.retry_after`, an HTML error page from the front end, a dropped
-  connection before or after the call took effect, a slow answer);
+  connection before or after the call took effect, a slow answer, any body
+  with any status: `answer_next`);
 - waiting.py: waiting for the bot's calls and replies.
 """
 
@@ -38,7 +40,7 @@ from local.telegram_standin.delivery import Delivery
 from local.telegram_standin.faults import Fault, Faults
 from local.telegram_standin.methods import BotApiMethods
 from local.telegram_standin.rules import CALLBACK_ANSWER_S
-from local.telegram_standin.server import BotApiCall, BotApiServer
+from local.telegram_standin.server import MINIMAL_SERVER_LACKS, BotApiCall, BotApiServer
 from local.telegram_standin.state import BOT_USER, CallbackQuery, ChatState, SentMessage, StoredFile
 from local.telegram_standin.user import ChatUser
 from polybot.settings import TELEGRAM_DOWNLOAD_LIMIT_BYTES
@@ -46,6 +48,7 @@ from polybot.settings import TELEGRAM_DOWNLOAD_LIMIT_BYTES
 __all__ = [
     "BOT_USER",
     "CALLBACK_ANSWER_S",
+    "MINIMAL_SERVER_LACKS",
     "BotApiCall",
     "CallbackQuery",
     "Fault",
@@ -105,6 +108,16 @@ class TelegramStandIn:
     @property
     def port(self) -> int:
         return self.server.port
+
+    def serve_as_minimal(self, lacking: Collection[str] = MINIMAL_SERVER_LACKS) -> None:
+        """Be a minimal Bot API server from now on (a third-party mock, an alternative
+        server): `lacking` and every method the stand-in does not serve answer 404
+        with a body without "ok", as its web framework answers an unknown address."""
+        self.server.serve_as_minimal(frozenset(lacking))
+
+    def serve_as_telegram(self) -> None:
+        """Serve every method again, and answer unknown ones as Telegram does."""
+        self.server.serve_as_telegram()
 
     @property
     def api_url(self) -> str:
@@ -267,6 +280,13 @@ class TelegramStandIn:
     ) -> None:
         """Answer the next `times` calls of `method` with this Bot API error."""
         self.inject(method, Fault("api_error", error_code, description, retry_after, times=times))
+
+    def answer_next(
+        self, method: str, status: int, body: str, content_type: str = "application/json", times: int = 1
+    ) -> None:
+        """Answer the next `times` calls of `method` with `body` as it stands (no Bot
+        API envelope), before the call takes effect."""
+        self.inject(method, Fault("raw", status, times=times, body=body, content_type=content_type))
 
     def clear_faults(self) -> None:
         """No call meets an injected fault any more (those left unmet are forgotten)."""

@@ -39,7 +39,11 @@ class Fault:
     "html": an HTML error page with `status`, as Telegram's front end sends;
     "drop": the connection closes without an answer, before the call takes
     effect, or after it (`after_effect`: the message is sent, the answer lost);
-    "slow": the answer comes `seconds` late."""
+    "slow": the answer comes `seconds` late;
+    "raw": `body` as it stands, with `status` and `content_type`, before the call
+    takes effect: what no Bot API server should answer but proxies and Bot API
+    servers other than Telegram's do (a 404 JSON without "ok", a page that is not
+    JSON, a 200 without "result")."""
 
     kind: str
     status: int = 0
@@ -48,6 +52,8 @@ class Fault:
     after_effect: bool = False
     seconds: float = 0.0
     times: int = 1
+    body: str = ""
+    content_type: str = "application/json"
 
 
 class Dropped(Exception):
@@ -92,6 +98,8 @@ def play(fault: Fault | None, call: Callable[[], Any]) -> Any:
         raise Refused(fault.description, fault.status, fault.retry_after)
     elif fault is not None and fault.kind == "html":
         return Response(HTML_ERROR.format(status=fault.status), status=fault.status, mimetype="text/html")
+    elif fault is not None and fault.kind == "raw":
+        return Response(fault.body, status=fault.status, content_type=fault.content_type)
     elif fault is not None and fault.kind == "drop" and not fault.after_effect:
         drop_connection()
     result = call()

@@ -23,6 +23,13 @@ from local.telegram_standin.rules import Refused
 
 STOP_POLL_S = 0.05
 
+MINIMAL_SERVER_LACKS = frozenset({"editMessageMedia", "getMyCommands", "setMyCommands", "sendChatAction"})
+"""What a minimal Bot API server (a third-party mock, an alternative server) may not
+do: editing a message's media, the command menu, chat actions."""
+MINIMAL_NOT_FOUND = {"detail": "Not Found"}
+"""How such a server answers a method it lacks (404): its web framework's page for an
+unknown address (FastAPI's), JSON without the Bot API's "ok"."""
+
 
 class BotApiCall(NamedTuple):
     """One Bot API call as it arrived: the method and its parameters (uploads left out)."""
@@ -38,6 +45,9 @@ class BotApiServer:
         self.faults = faults
         self.calls: list[BotApiCall] = []
         """Every Bot API call with a valid token, in order (methods the stand-in lacks too)."""
+        self.lacking: frozenset[str] = frozenset()
+        """Methods answered as a minimal Bot API server answers one it lacks (serve_as_minimal)."""
+        self.minimal = False
         self.app = self._build_app()
         self._server: BaseWSGIServer | None = None
 
@@ -68,6 +78,14 @@ class BotApiServer:
             self._server.shutdown()
             self._server.server_close()
 
+    def serve_as_minimal(self, lacking: frozenset[str] = MINIMAL_SERVER_LACKS) -> None:
+        """From now on, answer `lacking` and every unknown method as a minimal Bot
+        API server does (404, MINIMAL_NOT_FOUND); serve_as_telegram() ends it."""
+        self.lacking, self.minimal = frozenset(lacking), True
+
+    def serve_as_telegram(self) -> None:
+        self.lacking, self.minimal = frozenset(), False
+
     def _build_app(self) -> Flask:
         app = Flask("telegram-standin")
 
@@ -80,7 +98,9 @@ class BotApiServer:
                 params.update(request.get_json(silent=True) or {})
             self.calls.append(BotApiCall(method, dict(params)))
             files = {name: Upload(f.read(), f.filename) for name, f in request.files.items()}
-            serve = self.methods.served.get(method)
+            serve = None if method in self.lacking else self.methods.served.get(method)
+            if serve is None and self.minimal:
+                return _json(MINIMAL_NOT_FOUND, status=404)
             if serve is None:
                 return _error(404, "Not Found: method not found")
             return self._answer(method, lambda: serve(params, files))

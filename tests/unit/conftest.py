@@ -119,6 +119,6 @@ def telegram() -> Iterator[TelegramStandIn]:
 def bot(telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> telebot.TeleBot:
     """A TeleBot that talks to the stand-in."""
     # make_bot points telebot's module-wide endpoint and timeouts at the stand-in: put them back after.
-    for name in ("API_URL", "FILE_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRY_ON_ERROR"):
+    for name in ("API_URL", "FILE_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "RETRY_ON_ERROR", "CUSTOM_REQUEST_SENDER"):
         monkeypatch.setattr(apihelper, name, getattr(apihelper, name))
     return make_bot(STANDIN_TOKEN, Settings(telegram_api_url=telegram.api_url))

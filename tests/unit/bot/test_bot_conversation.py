@@ -455,3 +455,26 @@ def test_an_empty_history_says_so_in_spanish(bot: telebot.TeleBot, telegram: Tel
     telegram.user_speaks(CHAT, "es")
     [reply] = telegram.replies_to(CHAT, send_text(bot, telegram, "/history"))
     assert reply.text == i18n.text("history.empty", "es") and reply.buttons == []
+
+
+# --- a Bot API server that lacks the optional methods --------------------------
+
+
+def test_every_bot_path_works_with_a_minimal_bot_api_server(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline, aws: tuple[Any, Any]
+) -> None:
+    """A server without editMessageMedia, the command menu or chat actions (404, no "ok")."""
+    dynamodb, _ = aws
+    put_result(dynamodb, CHAT, 100, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
+    telegram.serve_as_minimal()
+
+    answered = {text: telegram.replies_to(CHAT, send_text(bot, telegram, text)) for text in ("/start", "/help")}
+    [menu] = telegram.replies_to(CHAT, send_text(bot, telegram, "/settings"))
+    query = tap(bot, telegram, menu.message_id, "60%")
+    [progress] = telegram.replies_to(CHAT, send_photo(bot, telegram))
+    [listing] = telegram.replies_to(CHAT, send_text(bot, telegram, "/history"))
+
+    assert all(len(replies) == 1 for replies in answered.values())
+    assert query.answered and query.answer == "Saved."
+    assert progress.text == "Looking at your photo…" and len(pipeline.started) == 1
+    assert len((listing.text or "").splitlines()) == 2

@@ -30,7 +30,7 @@ from bot.webhook import (
     register_with_telegram,
     webhook_url,
 )
-from local.telegram_standin import TelegramStandIn
+from local.telegram_standin import Fault, TelegramStandIn
 from polybot import i18n, logs
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, make_bot
@@ -173,6 +173,84 @@ def test_the_deploy_step_registers_the_webhook_and_the_menu(telegram: TelegramSt
     assert register_with_telegram(bot, PUBLIC_URL, "s") == Outcome.UNCHANGED
     assert telegram.webhook_allowed_updates == ["message", "callback_query"]
     assert telegram.set_commands_calls == 4
+
+
+# --- a Bot API server that lacks the optional methods ------------------------
+
+
+def test_a_server_without_a_command_menu_gets_the_webhook_and_the_step_says_what_it_skipped(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, log_lines: Callable[[], list[str]]
+) -> None:
+    telegram.serve_as_minimal()
+
+    status = deploy_step(lambda: (bot, BotCredentials(TOKEN, "s")), PUBLIC_URL, sleep=Waits().sleep)
+
+    assert status == 0
+    assert telegram.webhook_url == webhook_url(PUBLIC_URL)
+    assert telegram.set_commands_calls == 0
+    assert any("command menu skipped" in line and "setMyCommands" in line for line in log_lines())
+    [registered] = events(log_lines())
+    assert registered["event"] == REGISTERED
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ("raw", 404, '{"detail": "Not Found"}'),
+        ("raw", 200, '{"result": []}'),
+        ("raw", 404, "<html>Not Found</html>"),
+        ("api_error", 404, "Not Found: method not found"),
+    ],
+    ids=["404 without ok", "200 without ok", "404 not JSON", "Telegram's 404"],
+)
+@pytest.mark.parametrize("method", ["getMyCommands", "setMyCommands"])
+def test_a_missing_menu_method_never_fails_the_menu(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, method: str, answer: tuple[str, int, str]
+) -> None:
+    kind, status, body = answer
+    if kind == "raw":
+        telegram.answer_next(method, status, body, "application/json" if body.startswith("{") else "text/html", 8)
+    else:
+        telegram.fail_next(method, status, body, times=8)
+
+    outcome = ensure_commands(bot, sleep=Waits().sleep)
+
+    if method == "getMyCommands":
+        # Each list set without reading what Telegram shows.
+        assert outcome == Outcome.REGISTERED and telegram.set_commands_calls == 4
+    else:
+        assert outcome == Outcome.SKIPPED and telegram.set_commands_calls == 0
+
+
+def test_a_server_without_get_webhook_info_gets_the_webhook_set(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    telegram.serve_as_minimal(lacking={"getWebhookInfo"})
+
+    assert ensure_webhook(bot, PUBLIC_URL, "s") == Outcome.REGISTERED
+    assert telegram.webhook_url == webhook_url(PUBLIC_URL)
+
+
+@pytest.mark.parametrize("method", ["getWebhookInfo", "setWebhook", "getMyCommands", "setMyCommands"])
+def test_an_html_error_page_from_the_front_end_is_retried(
+    telegram: TelegramStandIn, bot: telebot.TeleBot, method: str
+) -> None:
+    waits = Waits()
+    telegram.inject(method, Fault("html", 502, times=2))
+
+    outcome = register_with_telegram(bot, PUBLIC_URL, "s", sleep=waits.sleep, clock=waits.clock)
+
+    assert outcome == Outcome.REGISTERED
+    assert waits.seconds == [2.0, 4.0]
+
+
+def test_an_answer_that_is_no_bot_api_answer_fails_the_step_by_name(
+    telegram: TelegramStandIn, bot: telebot.TeleBot
+) -> None:
+    telegram.answer_next("setWebhook", 200, "<html>captive portal</html>", "text/html")
+
+    with pytest.raises(WebhookNotRegistered, match="setWebhook: the Bot API server answered HTTP 200"):
+        ensure_webhook(bot, PUBLIC_URL, "s", sleep=Waits().sleep)
 
 
 def test_a_rotated_secret_reaches_telegram_only_when_forced(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:

@@ -17,7 +17,7 @@ from PIL import Image
 from telebot.apihelper import ApiTelegramException
 from telebot.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 
-from local.telegram_standin import Fault, TelegramStandIn
+from local.telegram_standin import MINIMAL_SERVER_LACKS, Fault, TelegramStandIn
 from polybot.telegram import EDIT_TARGET_GONE, NOT_MODIFIED
 from tests.unit.conftest import STANDIN_TOKEN
 
@@ -154,6 +154,42 @@ def test_a_wrong_token_is_unauthorized_and_an_unknown_method_not_found(telegram:
     assert (unknown.status_code, unknown.get_json()["description"]) == (404, "Not Found: method not found")
     assert (missing.status_code, missing.get_json()["ok"]) == (404, False)
     assert telegram.calls == ["sendVideoNote"]
+
+
+def test_a_minimal_server_answers_what_it_lacks_and_unknown_methods_404_without_ok(
+    telegram: TelegramStandIn,
+) -> None:
+    client = telegram.app.test_client()
+    telegram.serve_as_minimal()
+
+    lacked = {m: client.post(f"/bot{TOKEN}/{m}", data={"chat_id": CHAT}) for m in MINIMAL_SERVER_LACKS}
+    unknown = client.post(f"/bot{TOKEN}/sendVideoNote", data={"chat_id": CHAT})
+    served = client.post(f"/bot{TOKEN}/sendMessage", data={"chat_id": CHAT, "text": "x"})
+    telegram.serve_as_telegram()
+    again = client.post(f"/bot{TOKEN}/getMyCommands")
+
+    assert {"editMessageMedia", "getMyCommands", "setMyCommands", "sendChatAction"} <= MINIMAL_SERVER_LACKS
+    for answer in [*lacked.values(), unknown]:
+        assert (answer.status_code, answer.get_json()) == (404, {"detail": "Not Found"})
+    assert (served.status_code, served.get_json()["ok"]) == (200, True)
+    assert (again.status_code, again.get_json()) == (200, {"ok": True, "result": []})
+    assert telegram.chat_actions == []
+
+
+def test_any_body_can_be_the_next_answer(telegram: TelegramStandIn) -> None:
+    client = telegram.app.test_client()
+    telegram.answer_next("sendMessage", 200, "OK", "text/plain", times=2)
+
+    first = client.post(f"/bot{TOKEN}/sendMessage", data={"chat_id": CHAT, "text": "x"})
+    second = client.post(f"/bot{TOKEN}/sendMessage", data={"chat_id": CHAT, "text": "x"})
+    third = client.post(f"/bot{TOKEN}/sendMessage", data={"chat_id": CHAT, "text": "x"})
+
+    assert [(a.status_code, a.content_type, a.get_data(as_text=True)) for a in (first, second)] == [
+        (200, "text/plain", "OK")
+    ] * 2
+    assert third.get_json()["ok"] is True
+    # Answered before the call took effect: only the third message was sent.
+    assert len(telegram.sent) == 1
 
 
 def test_a_file_over_the_download_limit_is_refused_and_a_smaller_one_served() -> None:
