@@ -131,7 +131,10 @@ def chats(settings: Settings) -> handlers.Chats:
     return handlers.Chats(
         pipeline,
         quota=ChatQuota(aws.client("dynamodb", settings, aws.COUNTING), table, settings.chat_photos_per_minute),
-        preferences=ChatPreferences(dynamodb, table, Choices.from_settings(settings)),
+        # Read on every photo as a courtesy (the defaults otherwise): a short budget.
+        preferences=ChatPreferences(
+            aws.client("dynamodb", settings, aws.COURTESY), table, Choices.from_settings(settings)
+        ),
         albums=albums,
         results=Results(dynamodb, table, albums),
         s3=aws.client("s3", settings, aws.IN_WEBHOOK) if settings.images_bucket else None,

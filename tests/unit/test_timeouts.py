@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+import requests
+import telebot
+from botocore.exceptions import ReadTimeoutError
 
 from bot import app as webhook_app
+from bot import deadline, handlers
+from bot import service as bot_service
+from bot.preferences import ChatPreferences
+from bot.quota import ChatQuota
 from inference.service import build_worker
 from local.stack import load_template
 from polybot import aws, contracts, reply_ledger
-from polybot.albums import GATHER_AFTER_S
+from polybot.albums import GATHER_AFTER_S, Added
 from polybot.settings import Settings
 from tests.auxil.workflow_bounds import Bounds, UnboundedWorkflow, WaitBound, longest_s, task_worst_s
 
@@ -92,11 +100,43 @@ def test_a_task_waiting_in_a_backlog_alarms_before_its_heartbeat_times_out() -> 
     assert STATES["DetectObjects"]["HeartbeatSeconds"] <= STATES["DetectObjects"]["TimeoutSeconds"]
 
 
-def test_the_webhook_answers_before_telegram_gives_up_on_it() -> None:
-    # The chat's quota, StartExecution, then the chat action (or the "unavailable" reply).
-    worst = aws.COUNTING.worst_case_s + aws.IN_WEBHOOK.worst_case_s + TELEGRAM_CALL
-    assert worst < TELEGRAM_WEBHOOK_PATIENCE_S
+def test_the_webhooks_deadline_is_well_inside_telegrams_patience() -> None:
+    # Half of it at most: a late answer is a redelivery, which must not overlap the first delivery.
+    assert deadline.WEBHOOK_BUDGET_S <= TELEGRAM_WEBHOOK_PATIENCE_S / 2
     assert webhook_app.RETRY_AFTER_S <= TELEGRAM_WEBHOOK_PATIENCE_S
+
+
+def test_the_required_calls_of_an_image_fit_the_deadline_on_their_own() -> None:
+    # A photo on the first update (the credentials loaded first), and an album's
+    # photo (its album's item first): StartExecution, then telling the user. Where
+    # more is required (a photo after its album was gathered), the webhook answers
+    # 500 rather than overrun (the walk below).
+    assert aws.IN_WEBHOOK.worst_case_s + handlers.STARTING_S <= deadline.WEBHOOK_BUDGET_S
+    # A photo alone, credentials loaded: there is room for every courtesy at its slowest.
+    courtesies = deadline.PREFERENCES_S + deadline.QUOTA_S + deadline.TELEGRAM_CALL_S
+    assert courtesies + handlers.STARTING_S <= deadline.WEBHOOK_BUDGET_S
+
+
+def test_the_bot_is_wired_with_the_budgets_the_deadline_counts() -> None:
+    """The clients in force, as the bot is wired (bot/service.py)."""
+    settings = Settings(
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:p",
+        results_table="results",
+        region="us-east-1",
+    )
+    chats = bot_service.chats(settings)
+
+    def in_force(client: Any) -> tuple[float, float, int]:
+        config = client.meta.config
+        return (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"])
+
+    def budget(b: aws.CallBudget) -> tuple[float, float, int]:
+        return (b.connect_timeout_s, b.read_timeout_s, b.attempts)
+
+    assert in_force(cast(Any, chats.pipeline)._sfn) == budget(aws.IN_WEBHOOK)
+    assert in_force(cast(Any, chats.albums).dynamodb) == budget(aws.IN_WEBHOOK)
+    assert in_force(cast(Any, chats.preferences).dynamodb) == budget(aws.COURTESY)
+    assert in_force(cast(Any, chats.quota)._dynamodb) == budget(aws.COUNTING)
 
 
 def test_budgets_end_well_before_the_defaults_they_replace() -> None:
@@ -207,3 +247,166 @@ def test_a_loop_through_a_wait_counts_as_often_as_its_budget_allows() -> None:
     bounds = Bounds(waits={"$.s": WaitBound(60, budget="b")}, budgets={"b": 2})
 
     assert longest_s(states, "Ask", bounds) == 3 * 10 + 2 * 60
+
+
+# --- the webhook's whole path, call by call -------------------------------------
+
+
+class Stopwatch:
+    """A clock that moves only when a call takes its time: each call of the walk
+    below takes the worst case its budget allows, then answers or fails."""
+
+    def __init__(self, aws_answers: bool, telegram_answers: bool) -> None:
+        self.now = 0.0
+        self.aws_answers, self.telegram_answers = aws_answers, telegram_answers
+        self.calls: list[str] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def aws(self, name: str, budget: aws.CallBudget) -> None:
+        self.calls.append(f"{name} {budget.worst_case_s:g} s")
+        self.now += budget.worst_case_s
+        if not self.aws_answers:
+            raise ReadTimeoutError(endpoint_url=f"https://aws/{name}")
+
+    def telegram(self, name: str, timeout: float | None) -> SimpleNamespace:
+        # telebot's `timeout` is its connect and its read timeout; without, the settings'.
+        seconds = TELEGRAM_CALL if timeout is None else 2 * timeout
+        self.calls.append(f"{name} {seconds:g} s")
+        self.now += seconds
+        if not self.telegram_answers:
+            raise requests.ReadTimeout(name)
+        return SimpleNamespace(message_id=5000)
+
+
+@dataclass
+class SlowTable:
+    """The results table behind a client of `budget` (bot/service.py wires them)."""
+
+    watch: Stopwatch
+    budget: aws.CallBudget
+    name: str
+
+    def get_item(self, **_: Any) -> dict[str, Any]:
+        self.watch.aws(f"{self.name} GetItem", self.budget)
+        return {}
+
+    def update_item(self, **_: Any) -> dict[str, Any]:
+        self.watch.aws(f"{self.name} UpdateItem", self.budget)
+        return {"Attributes": {"photos": {"N": "1"}}}
+
+
+@dataclass
+class SlowAlbums:
+    watch: Stopwatch
+    added: Added
+    gathered: list[Any]
+
+    def add(self, name: str, request: Any) -> Added:
+        self.watch.aws("album UpdateItem", aws.IN_WEBHOOK)
+        return self.added
+
+    def photos(self, name: str) -> list[Any]:
+        self.watch.aws("album GetItem", aws.IN_WEBHOOK)
+        return self.gathered
+
+
+@dataclass
+class SlowPipeline:
+    watch: Stopwatch
+    started: bool | None
+
+    def start(self, request: Any) -> bool | None:
+        self.watch.aws("StartExecution", aws.IN_WEBHOOK)
+        return self.started
+
+    def start_album(self, name: str, request: Any) -> bool | None:
+        return self.start(request)
+
+
+IMAGE_PATHS = {
+    "photo": (None, None, True),
+    "photo, redelivered": (None, None, False),
+    "photo, boto3 retried the start": (None, None, None),
+    "album, first photo": (Added.FIRST, [], True),
+    "album, later photo": (Added.LATER, [], False),
+    "album gathered, a photo after it": (Added.CLOSED, [], True),
+    "album gathered, a redelivered photo of it": (Added.CLOSED, ["its own"], True),
+}
+
+
+def walk_the_webhook(path: str, watch: Stopwatch, first_update: bool) -> int:
+    """Deliver one image update through the webhook (bot/app.py, bot/handlers.py)
+    with every call taking its worst case; the webhook's status."""
+    added, gathered, started = IMAGE_PATHS[path]
+    message: dict[str, Any] = {
+        "message_id": 77,
+        "date": 0,
+        "chat": {"id": 4242, "type": "private"},
+        "from": {"id": 1, "is_bot": False, "first_name": "A", "language_code": "en"},
+        "photo": [{"file_id": "f", "file_unique_id": "u", "width": 10, "height": 10}],
+    }
+    if added is not None:
+        message["media_group_id"] = "g1"
+    if gathered:
+        gathered = [{"message_id": 77}]
+    choices = handlers.Choices.from_settings(SETTINGS)
+    chats = handlers.Chats(
+        cast(Any, SlowPipeline(watch, started)),
+        quota=ChatQuota(cast(Any, SlowTable(watch, aws.COUNTING, "quota")), "t", photos_per_minute=5),
+        preferences=ChatPreferences(cast(Any, SlowTable(watch, aws.COURTESY, "preferences")), "t", choices),
+        albums=cast(Any, SlowAlbums(watch, added, gathered)) if added is not None else None,
+    )
+    bot = telebot.TeleBot("1:A", threaded=False)
+    handlers.register(bot, chats)
+    for method in ("reply_to", "send_message", "edit_message_text", "delete_message"):
+        setattr(bot, method, lambda *_, _name=method, timeout=None, **__: watch.telegram(_name, timeout))
+
+    def connect() -> tuple[telebot.TeleBot, str]:
+        if first_update:
+            watch.calls.append(f"GetSecretValue {aws.IN_WEBHOOK.worst_case_s:g} s")
+            watch.now += aws.IN_WEBHOOK.worst_case_s  # then it answers: a failure answers 503 at once
+        return bot, "s"
+
+    app = webhook_app.create_app(connect, clock=watch)
+    answer = app.test_client().post(
+        webhook_app.WEBHOOK_PATH,
+        data=json.dumps({"update_id": 1, "message": message}),
+        headers={webhook_app.SECRET_HEADER: "s"},
+    )
+    return answer.status_code
+
+
+@pytest.mark.parametrize("first_update", [False, True], ids=["credentials-loaded", "first-update"])
+@pytest.mark.parametrize(
+    ("aws_answers", "telegram_answers"),
+    [(True, True), (False, True), (True, False), (False, False)],
+    ids=["all-answer-late", "aws-black-holed", "telegram-black-holed", "both-black-holed"],
+)
+@pytest.mark.parametrize("path", sorted(IMAGE_PATHS))
+def test_every_path_of_an_image_through_the_webhook_ends_within_its_deadline(
+    path: str, aws_answers: bool, telegram_answers: bool, first_update: bool
+) -> None:
+    """Every call on the way, in order, each at its worst case with its retries:
+    courtesy calls give way, and a required call that would not fit ends the
+    update with 500, so the webhook answers within its budget."""
+    watch = Stopwatch(aws_answers, telegram_answers)
+
+    status = walk_the_webhook(path, watch, first_update)
+
+    assert status in (200, 500)
+    assert watch.now <= deadline.WEBHOOK_BUDGET_S, f"{watch.now:g} s: " + ", ".join(watch.calls)
+
+
+def test_a_photo_whose_calls_all_answer_at_their_slowest_still_gets_every_courtesy() -> None:
+    watch = Stopwatch(aws_answers=True, telegram_answers=True)
+
+    assert walk_the_webhook("photo", watch, first_update=False) == 200
+
+    assert [call.rsplit(" ", 2)[0] for call in watch.calls] == [
+        "preferences GetItem",
+        "quota UpdateItem",
+        "reply_to",
+        "StartExecution",
+    ]
