@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from polybot import aws
 
@@ -93,3 +94,25 @@ def webhook_deadline(deadline: Deadline) -> Iterator[Deadline]:
         yield deadline
     finally:
         _current.reset(token)
+
+
+class Guarded:
+    """A client (boto3's) whose every call first asks the webhook's deadline for
+    the call's worst case and `then_s` after it (the reply that follows): a read
+    for /history, Details or a button fits with its answer, or the update ends
+    with DeadlineExceeded before the call is made. Attributes that are not calls
+    (`meta`) pass through."""
+
+    def __init__(self, client: Any, call_s: float, then_s: float) -> None:
+        self._client, self._call_s, self._then_s = client, call_s, then_s
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            current().require(self._call_s, self._then_s, what=name)
+            return attribute(*args, **kwargs)
+
+        return call

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import telebot
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
-from telebot import types, util
+from telebot import apihelper, types, util
 from telebot.apihelper import ApiTelegramException
 from telebot.types import ReplyParameters
 
@@ -414,6 +414,11 @@ def answer_tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery) ->
         # would send the details or the image twice.
         log.exception("could not do what a button says")
         notice = i18n.text("callback.try_again", language)
+    # telebot gives this call no timeout of its own: the one in force for every call.
+    if not current().affords(apihelper.CONNECT_TIMEOUT + apihelper.READ_TIMEOUT):
+        # A courtesy: the client stops its spinner on its own.
+        log.warning("no time left to answer the callback query")
+        return
     try:
         bot.answer_callback_query(call.id, notice)
     except Exception as exc:  # too old, answered before a redelivery, or Telegram is away
