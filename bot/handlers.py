@@ -21,6 +21,7 @@ give way to StartExecution and to telling the user what happened.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,21 +102,26 @@ class ProgressMessages:
     reaches another bot instance sends its own (docs: the webhook's deadline)."""
 
     KEEP = 1000
+    """The most kept at once (the oldest go first): Telegram gives up redelivering long before."""
 
     def __init__(self) -> None:
         self._kept: dict[tuple[int, int], int] = {}
+        self._lock = threading.Lock()  # the webhook's server handles updates in threads
 
     def keep(self, chat_id: int, message_id: int, progress: int) -> None:
-        self._kept.pop((chat_id, message_id), None)
-        self._kept[(chat_id, message_id)] = progress
-        while len(self._kept) > self.KEEP:
-            del self._kept[next(iter(self._kept))]
+        with self._lock:
+            self._kept.pop((chat_id, message_id), None)
+            self._kept[(chat_id, message_id)] = progress
+            while len(self._kept) > self.KEEP:
+                del self._kept[next(iter(self._kept))]
 
     def recall(self, chat_id: int, message_id: int) -> int | None:
-        return self._kept.get((chat_id, message_id))
+        with self._lock:
+            return self._kept.get((chat_id, message_id))
 
     def forget(self, chat_id: int, message_id: int) -> None:
-        self._kept.pop((chat_id, message_id), None)
+        with self._lock:
+            self._kept.pop((chat_id, message_id), None)
 
 
 @dataclass
