@@ -7,11 +7,14 @@ is assumed (tests/unit/test_timeouts.py), and the webhook answers within
 WEBHOOK_BUDGET_S, well inside it. Each call's worst case is fixed by its client's
 budget (polybot/aws.py, the Telegram timeouts below), so the deadline cannot cut a
 call short: it decides before each call whether the call may start. Courtesy
-calls (the chat's preferences, its photo count, the progress message) give way,
-skipped with their fail-open defaults, when they would leave too little for the
-required calls after them (StartExecution and telling the user what happened);
-a required call that would not fit ends the update with DeadlineExceeded, which
-the webhook answers 500 so that Telegram delivers the update again.
+calls (the chat's preferences, its photo count, the progress message, a
+button's callback answer) give way, skipped with their fail-open defaults, when
+they would leave too little for the required calls after them (StartExecution
+and telling the user what happened, or the reply to a command); a required
+call that would not fit ends the update with DeadlineExceeded, which the
+webhook answers 500 so that Telegram delivers the update again (a button says
+"try again" instead). The reads of /settings, /history and buttons ask through
+Guarded clients (bot/service.py); tests/unit/test_timeouts.py walks every path.
 
 Outside a webhook request (long polling, tests) nobody waits: every call fits.
 """
@@ -27,8 +30,8 @@ from typing import Any
 from polybot import aws
 
 WEBHOOK_BUDGET_S = 25.0
-"""How long the webhook may take over one update: well inside Telegram's assumed
-60 s, and short enough that a redelivery never overlaps the delivery it repeats."""
+"""How long the webhook may take over one update: at most half of Telegram's
+assumed 60 s, so a slow answer is still an answer, not a redelivery."""
 
 TELEGRAM_TIMEOUT_S = 2
 """telebot's `timeout` for the webhook's own Telegram calls on an image's path
