@@ -2,7 +2,8 @@
 
 `POST /telegram/webhook` checks Telegram's secret header in constant time and
 runs the handlers in the request (they only start an execution, so it answers
-fast); an error answers 500 and Telegram redelivers the update, which the
+fast, within the deadline of bot/deadline.py counted from the request's
+arrival); an error answers 500 and Telegram redelivers the update, which the
 execution name makes harmless. Until the bot's credentials can be loaded
 (Secrets Manager unreachable, token not set yet) it answers 503, which
 Telegram also redelivers later. `GET /healthz` is the load balancer's check:
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable
 
 import requests
@@ -22,6 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, jsonify, request
 from telebot import types
 from telebot.apihelper import ApiException
+
+from bot.deadline import WEBHOOK_BUDGET_S, Deadline, DeadlineExceeded, webhook_deadline
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -40,19 +44,23 @@ class BotNotReady(RuntimeError):
     """The bot cannot serve Telegram yet; the message says why (no token, no secret)."""
 
 
-TRANSIENT = (ApiException, requests.RequestException, BotoCoreError, ClientError)
+TRANSIENT = (ApiException, requests.RequestException, BotoCoreError, ClientError, DeadlineExceeded)
 """Failures of Telegram or AWS, which a redelivery of the same update may not meet again."""
 
 Connect = Callable[[], tuple[telebot.TeleBot, str]]
 """Returns the bot with its handlers and the webhook secret, or raises BotNotReady."""
 
 
-def create_app(connect: Connect, status: Callable[[], str] = lambda: "ready") -> Flask:
+def create_app(
+    connect: Connect, status: Callable[[], str] = lambda: "ready", clock: Callable[[], float] = time.monotonic
+) -> Flask:
     app = Flask("polybot")
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPDATE_BYTES
 
     @app.post(WEBHOOK_PATH)
     def webhook() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+        # From the request's arrival: loading the credentials (the first update) counts too.
+        deadline = Deadline(WEBHOOK_BUDGET_S, clock)
         try:
             bot, webhook_secret = connect()
         except BotNotReady as exc:
@@ -74,7 +82,8 @@ def create_app(connect: Connect, status: Callable[[], str] = lambda: "ready") ->
             "update %s received", update.update_id, extra={"event": UPDATE_RECEIVED, "update_id": update.update_id}
         )
         try:
-            bot.process_new_updates([update])
+            with webhook_deadline(deadline):
+                bot.process_new_updates([update])
         except TRANSIENT:
             raise  # 500: Telegram delivers the update again, when AWS or Telegram may be back
         except Exception:

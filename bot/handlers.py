@@ -12,11 +12,16 @@ pipeline nor Telegram can be reached does an error leave the handler (the
 webhook answers 500 and Telegram delivers the update again). A redelivered
 update finds its execution started, and its own progress message is deleted
 at once: the chat keeps one.
+
+An image's path keeps to the webhook's deadline (bot/deadline.py): the chat's
+preferences, its photo count and the progress message are courtesies that
+give way to StartExecution and to telling the user what happened.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,11 +29,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import telebot
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
-from telebot import types, util
+from telebot import apihelper, types, util
 from telebot.apihelper import ApiTelegramException
 from telebot.types import ReplyParameters
 
 from bot import settings_menu, texts
+from bot.deadline import (
+    PREFERENCES_S,
+    QUOTA_S,
+    TELEGRAM_CALL_S,
+    TELEGRAM_TIMEOUT_S,
+    WEBHOOK_AWS_CALL_S,
+    DeadlineExceeded,
+    current,
+)
 from bot.history import ImageResult, Results, chat_of, history_buttons, history_text, result_summary
 from bot.preferences import Choices
 from polybot import callbacks, contracts, i18n, logs, naming, summary
@@ -80,6 +94,36 @@ class Defaults:
         raise ValueError("preferences are not kept in this deployment")
 
 
+class ProgressMessages:
+    """Progress messages this process left for a redelivery: an update whose
+    StartExecution went unanswered keeps its progress message (the execution may
+    be running and answer in it), and the update's next delivery uses that one
+    instead of sending a second. In-process and bounded: a redelivery that
+    reaches another bot instance sends its own (docs: the webhook's deadline)."""
+
+    KEEP = 1000
+    """The most kept at once (the oldest go first): Telegram gives up redelivering long before."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, int], int] = {}
+        self._lock = threading.Lock()  # the webhook's server handles updates in threads
+
+    def keep(self, chat_id: int, message_id: int, progress: int) -> None:
+        with self._lock:
+            self._kept.pop((chat_id, message_id), None)
+            self._kept[(chat_id, message_id)] = progress
+            while len(self._kept) > self.KEEP:
+                del self._kept[next(iter(self._kept))]
+
+    def recall(self, chat_id: int, message_id: int) -> int | None:
+        with self._lock:
+            return self._kept.get((chat_id, message_id))
+
+    def forget(self, chat_id: int, message_id: int) -> None:
+        with self._lock:
+            self._kept.pop((chat_id, message_id), None)
+
+
 @dataclass
 class Chats:
     """What the handlers work with besides the bot. Without the results table
@@ -92,6 +136,7 @@ class Chats:
     results: Results | None = None
     s3: S3Client | None = None
     images_bucket: str = ""
+    progress: ProgressMessages = field(default_factory=ProgressMessages)
 
 
 def language_of(user: types.User | None) -> str:
@@ -186,17 +231,42 @@ def register(bot: telebot.TeleBot, chats: Chats) -> None:
 # --- images ------------------------------------------------------------------
 
 
+STARTING_S = WEBHOOK_AWS_CALL_S + TELEGRAM_CALL_S
+"""What an image's start needs at worst: StartExecution, then telling the user
+what happened (editing the progress message, or one new message)."""
+
+
+def chat_preferences(chats: Chats, fields: dict[str, Any], then_s: float) -> contracts.messages.Preferences:
+    """The chat's preferences, or the defaults where reading them would leave less than `then_s`."""
+    if current().affords(PREFERENCES_S, then_s):
+        return chats.preferences.get(fields["chat_id"], fields["language_code"])
+    log.warning("no time left to read the chat's preferences; using the defaults")
+    return chats.preferences.choices.preferences(i18n.language_of(fields["language_code"]))
+
+
+def within_quota(chats: Chats, chat_id: int, then_s: float) -> bool:
+    """The chat's photo count; open (as when it cannot be read) where counting would leave less than `then_s`."""
+    if current().affords(QUOTA_S, then_s):
+        return chats.quota.allow(chat_id)
+    log.warning("no time left to count the chat's photos; analysing this one")
+    return True
+
+
 def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
+    deadline = current()
+    in_album = bool(message.media_group_id) and chats.albums is not None
+    # An album's photo also adds itself to the album's item first (a required call).
+    required_s = STARTING_S + (WEBHOOK_AWS_CALL_S if in_album else 0.0)
     try:
         fields = image_request(message)
-        fields["preferences"] = chats.preferences.get(fields["chat_id"], fields["language_code"])
+        fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
         request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:
         # Redelivering this update cannot make it readable: answer it now.
         log.warning("image message %s without usable file details: %s", message.message_id, exc)
         say(bot, message, "unreadable_image_message")
         return
-    if not chats.quota.allow(request["chat_id"]):
+    if not within_quota(chats, request["chat_id"], then_s=required_s):
         say(bot, message, "slow_down")
         return
     with logs.correlate(naming.execution_name(request["chat_id"], request["message_id"])):
@@ -205,20 +275,25 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
             # A photo of an album joins the album's execution (polybot.albums); only
             # the album's first photo shows progress.
             album = naming.album_execution_name(request["chat_id"], group)
+            deadline.require(WEBHOOK_AWS_CALL_S, STARTING_S, "adding the photo to its album")
             added = chats.albums.add(album, request)
             if added is not Added.CLOSED:
                 progress_text = "progress_album" if added is Added.FIRST else None
-                start_execution(bot, message, request, lambda r: chats.pipeline.start_album(album, r), progress_text)
+                start_execution(
+                    bot, chats, message, request, lambda r: chats.pipeline.start_album(album, r), progress_text
+                )
                 return
+            deadline.require(WEBHOOK_AWS_CALL_S, STARTING_S, "reading the gathered album")
             if any(p["message_id"] == request["message_id"] for p in chats.albums.photos(album)):
                 log.info("photo already gathered with its album; update was redelivered")
                 return
             # It came after its album was gathered: analysed alone.
-        start_execution(bot, message, request, chats.pipeline.start, "progress")
+        start_execution(bot, chats, message, request, chats.pipeline.start, "progress")
 
 
 def start_execution(
     bot: telebot.TeleBot,
+    chats: Chats,
     message: types.Message,
     request: ImageRequest,
     start: Callable[[ImageRequest], bool | None],
@@ -230,26 +305,45 @@ def start_execution(
     execution another delivery had started (a redelivered update) answers in
     that delivery's progress message, and this one's is deleted. Where the
     execution may be this call's own (boto3 retried the start), the message
-    stays: it may already be the answer."""
-    progress = show_progress(bot, message, progress_text) if progress_text else None
+    stays: it may already be the answer.
+
+    The progress message is a courtesy: it is sent only where StartExecution and
+    telling the user still fit the webhook's deadline after it, and a delivery
+    after one whose StartExecution went unanswered uses that delivery's."""
+    deadline = current()
+    chat, message_id = request["chat_id"], request["message_id"]
+    kept = chats.progress.recall(chat, message_id)
+    progress = kept
+    if progress is None and progress_text:
+        if deadline.affords(TELEGRAM_CALL_S, STARTING_S):
+            progress = show_progress(bot, message, progress_text)
+        else:
+            log.warning("no time left for the progress message; the answer comes as a new message")
     try:
+        deadline.require(WEBHOOK_AWS_CALL_S, TELEGRAM_CALL_S, "StartExecution")
         started = start({**request, "progress_message_id": progress})
-    except ReadTimeoutError:
-        # AWS took the call but its answer never came: the execution may be
-        # running, and may already have edited the progress message into the
-        # answer, so it stays. Telegram delivers the update again; by then the
-        # start either happened (ExecutionAlreadyExists: the redelivery's own
-        # progress message goes) or not (the redelivery starts it, and this
-        # progress message is left saying "Looking…" above the answer).
+    except (ReadTimeoutError, DeadlineExceeded):
+        # AWS took the call but its answer never came (or there is no time left to
+        # ask): the execution may be running, and may answer in the progress
+        # message, so it is neither deleted nor left saying "Looking…": it says
+        # that the answer comes when AWS is back, and is kept for the update's
+        # redelivery, which uses it instead of sending a second one.
         log.warning("no answer from StartExecution in time; Telegram will redeliver")
+        if progress is not None:
+            chats.progress.keep(chat, message_id, progress)
+            if progress != kept:
+                say_in_progress(bot, message, progress, "unavailable_retrying")
         raise
     except Exception:
         # Nothing started: tell the user now. If this reply fails too, the error
         # reaches the webhook, which answers 500 and Telegram redelivers.
         log.exception("could not start the image pipeline")
+        chats.progress.forget(chat, message_id)
         tell_unavailable(bot, message, progress)
         return
-    if started is False:
+    chats.progress.forget(chat, message_id)
+    if started is False and progress != kept:
+        # A kept progress message is the one the earlier delivery started the execution with.
         withdraw_progress(bot, message, progress)
 
 
@@ -257,29 +351,41 @@ def show_progress(bot: telebot.TeleBot, message: types.Message, text: str) -> in
     """The progress message's id; None when Telegram would not take it (a courtesy:
     the answer then comes as a new message)."""
     try:
-        return say(bot, message, text).message_id
+        return say(bot, message, text, timeout=TELEGRAM_TIMEOUT_S).message_id
     except Exception as exc:
         log.warning("progress message failed: %s", type(exc).__name__)
         return None
+
+
+def say_in_progress(bot: telebot.TeleBot, message: types.Message, progress: int, key: str) -> bool:
+    """Edit the progress message into the text `key`; False where Telegram would not
+    (the message is gone, or already the workflow's answer: a photo has no text)."""
+    text = i18n.text(key, language_of(message.from_user))
+    try:
+        bot.edit_message_text(text, message.chat.id, progress, timeout=TELEGRAM_TIMEOUT_S)
+        return True
+    except Exception as exc:
+        log.warning("could not edit the progress message: %s", type(exc).__name__)
+        return False
 
 
 def withdraw_progress(bot: telebot.TeleBot, message: types.Message, progress: int | None) -> None:
     if progress is None:
         return
     try:
-        bot.delete_message(message.chat.id, progress)
+        bot.delete_message(message.chat.id, progress, timeout=TELEGRAM_TIMEOUT_S)
     except Exception as exc:
         log.warning("could not delete the progress message: %s", type(exc).__name__)
 
 
 def tell_unavailable(bot: telebot.TeleBot, message: types.Message, progress: int | None) -> None:
-    if progress is not None:
-        try:
-            bot.edit_message_text(i18n.text("unavailable", language_of(message.from_user)), message.chat.id, progress)
-            return
-        except Exception as exc:
-            log.warning("could not edit the progress message: %s", type(exc).__name__)
-    say(bot, message, "unavailable")
+    """The progress message becomes the notice; a new message where it cannot, if
+    the deadline still allows it (otherwise the webhook answers 500 and the
+    redelivery tries again)."""
+    if progress is not None and say_in_progress(bot, message, progress, "unavailable"):
+        return
+    current().require(TELEGRAM_CALL_S, what="telling the user the pipeline is unavailable")
+    say(bot, message, "unavailable", timeout=TELEGRAM_TIMEOUT_S)
 
 
 # --- /settings and /history ----------------------------------------------------
@@ -314,6 +420,11 @@ def answer_tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery) ->
         # would send the details or the image twice.
         log.exception("could not do what a button says")
         notice = i18n.text("callback.try_again", language)
+    # telebot gives this call no timeout of its own: the one in force for every call.
+    if not current().affords(apihelper.CONNECT_TIMEOUT + apihelper.READ_TIMEOUT):
+        # A courtesy: the client stops its spinner on its own.
+        log.warning("no time left to answer the callback query")
+        return
     try:
         bot.answer_callback_query(call.id, notice)
     except Exception as exc:  # too old, answered before a redelivery, or Telegram is away

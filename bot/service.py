@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import telebot
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,6 +24,7 @@ from telebot import util
 
 from bot import handlers
 from bot.app import BotNotReady, create_app
+from bot.deadline import Guarded
 from bot.history import Results
 from bot.pipeline import ImagePipeline
 from bot.preferences import ChatPreferences, Choices
@@ -34,6 +35,8 @@ from polybot.settings import Settings
 from polybot.telegram import BotCredentials, load_credentials, make_bot
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 RETRY_INTERVAL_S = 10.0
@@ -121,20 +124,30 @@ class BotService:
 def chats(settings: Settings) -> handlers.Chats:
     """What the handlers work with: the pipeline and, with the results table, the
     chat's photo count, preferences, albums and past results."""
-    # Every AWS call here happens while Telegram waits for the webhook's answer.
+    # Every AWS call here happens while Telegram waits for the webhook's answer:
+    # an image's path asks the deadline itself (bot/handlers.py); the reads for
+    # /settings, /history and buttons ask it through Guarded, leaving room for the reply.
     pipeline = ImagePipeline(aws.client("stepfunctions", settings, aws.IN_WEBHOOK), settings.state_machine_arn)
     table = settings.results_table
     if not table:
         return handlers.Chats(pipeline)
+    reply_s = settings.telegram_connect_timeout_s + settings.telegram_read_timeout_s
     dynamodb = aws.client("dynamodb", settings, aws.IN_WEBHOOK)
-    albums = Albums(dynamodb, table)
+    reading = cast("DynamoDBClient", Guarded(dynamodb, aws.IN_WEBHOOK.worst_case_s, reply_s))
+    courtesy = aws.client("dynamodb", settings, aws.COURTESY)
+    s3 = aws.client("s3", settings, aws.IN_WEBHOOK) if settings.images_bucket else None
     return handlers.Chats(
         pipeline,
         quota=ChatQuota(aws.client("dynamodb", settings, aws.COUNTING), table, settings.chat_photos_per_minute),
-        preferences=ChatPreferences(dynamodb, table, Choices.from_settings(settings)),
-        albums=albums,
-        results=Results(dynamodb, table, albums),
-        s3=aws.client("s3", settings, aws.IN_WEBHOOK) if settings.images_bucket else None,
+        # Read on every photo as a courtesy (the defaults otherwise): a short budget.
+        preferences=ChatPreferences(
+            cast("DynamoDBClient", Guarded(courtesy, aws.COURTESY.worst_case_s, reply_s)),
+            table,
+            Choices.from_settings(settings),
+        ),
+        albums=Albums(dynamodb, table),
+        results=Results(reading, table, Albums(reading, table)),
+        s3=cast("S3Client", Guarded(s3, aws.IN_WEBHOOK.worst_case_s, reply_s)) if s3 is not None else None,
         images_bucket=settings.images_bucket,
     )
 

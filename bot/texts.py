@@ -14,5 +14,7 @@ def say(key: str, language_code: str | None, /, **values: Any) -> str:
 
 
 def progress_texts() -> frozenset[str]:
-    """Every progress message in every language (the stand-in waits past them)."""
-    return frozenset(i18n.text(key, lang) for key in ("progress", "progress_album") for lang in i18n.LANGUAGES)
+    """Every progress message in every language (the stand-in waits past them), the
+    one kept for a redelivery while AWS does not answer (bot/handlers.py) included."""
+    keys = ("progress", "progress_album", "unavailable_retrying")
+    return frozenset(i18n.text(key, lang) for key in keys for lang in i18n.LANGUAGES)

@@ -5,10 +5,13 @@ lost; and the budgets in force are the ones the timeout tests reason about."""
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 import pytest
 
+from bot.deadline import WEBHOOK_BUDGET_S
 from local.aws_faults import AwsFault
 from local.polybot_stack import PolybotStack
 from polybot import aws, naming
@@ -138,8 +141,8 @@ def test_slow_aws_at_the_webhook_never_multiplies_or_loses_replies(
 
     statuses = stack.telegram.deliveries[deliveries:]
     assert reply.caption == "I see 2 people, and maybe a tie."
-    # The first delivery's progress message became the answer; a redelivery's was taken back.
-    assert (reply.method, reply.edits) == ("sendMessage", ["editMessageMedia"])
+    # The first delivery's progress message became the answer; no redelivery sent another.
+    assert (reply.method, reply.edits[-1]) == ("sendMessage", "editMessageMedia")
     deleted = sum(line.startswith("bot deletes") for line in stack.telegram.transcript(chat_id))
     if late < aws.IN_WEBHOOK.attempts:
         assert (statuses, deleted) == ([200], 0)
@@ -148,10 +151,10 @@ def test_slow_aws_at_the_webhook_never_multiplies_or_loses_replies(
             "the bot keeps its progress message, which the execution makes the answer; one reply"
         )
     else:
-        assert (statuses[0], statuses[-1], deleted) == (500, 200, 1)
+        assert (statuses[0], statuses[-1], deleted) == (500, 200, 0)
         outcome = (
-            "the bot cannot know: webhook answers 500 instead of 'unavailable', its progress message left for "
-            "the execution; the redelivery finds the execution already started and deletes its own; one reply"
+            "the bot cannot know: webhook answers 500, its progress message kept for the execution (saying the "
+            "answer comes when AWS is back); the redelivery uses it and finds the execution started; one reply"
         )
     faults.record(
         f"StartExecution answers {delay_s:.0f} s late on {late} of the bot's {aws.IN_WEBHOOK.attempts} tries "
@@ -182,4 +185,59 @@ def test_a_sent_reply_that_cannot_be_recorded_is_not_sent_again(
     )
     faults.record(
         f"{failures}× InternalServerError (500) on dynamodb UpdateItem recording the sent photo", outcome, "1 reply"
+    )
+
+
+BLACK_HOLED_DELIVERIES = 2
+
+
+def test_a_black_holed_aws_leaves_one_message_per_photo_and_answers_once_it_is_back(
+    stack: PolybotStack, chat_id: int, faults: FaultSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS takes the bot's calls and never answers (the chat's preferences, its
+    photo count, StartExecution): each delivery answers 500 within the webhook's
+    deadline and leaves no second progress message; once AWS answers again,
+    Telegram's redelivery starts the execution and the photo gets its answer."""
+    assert stack.telegram is not None
+    delivery = stack.telegram.delivery
+    held_s = 30.0  # longer than any of the bot's timeouts: to the bot, no answer ever comes
+    for operation in (("dynamodb", "GetItem"), ("dynamodb", "UpdateItem"), ("states", "StartExecution")):
+        stack.aws.faults.inject(AwsFault(*operation, 503, "ServiceUnavailable", times=1000, delay_s=held_s))
+    webhook_s: list[float] = []
+    post_update = delivery.post_update
+
+    def timed(update: dict[str, Any]) -> int:
+        started = time.monotonic()
+        try:
+            return post_update(update)
+        finally:
+            webhook_s.append(time.monotonic() - started)
+            if len(webhook_s) == BLACK_HOLED_DELIVERIES:
+                stack.aws.faults.clear()  # AWS answers again before Telegram's next redelivery
+
+    monkeypatch.setattr(delivery, "post_update", timed)
+    messages: list[dict[str, Any]] = []
+    sending = threading.Thread(
+        target=lambda: messages.append(stack.telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg")))
+    )
+    sending.start()
+    sending.join(timeout=(BLACK_HOLED_DELIVERIES + 1) * 35)
+    [message] = messages
+
+    reply = only_reply(stack, chat_id, message["message_id"])
+
+    statuses = stack.telegram.deliveries_of[message["message_id"]]
+    assert statuses == [500] * BLACK_HOLED_DELIVERIES + [200]
+    assert max(webhook_s) <= WEBHOOK_BUDGET_S, webhook_s
+    assert reply.caption == "I see 2 people, and maybe a tie."
+    # One message in the chat for the photo, ever: the progress message that became the answer.
+    sent = [line for line in stack.telegram.transcript(chat_id) if line.startswith("bot #")]
+    assert len(sent) == 1, stack.telegram.transcript(chat_id)
+    faults.record(
+        f"AWS black-holed for the bot (preferences, photo count, StartExecution) for "
+        f"{BLACK_HOLED_DELIVERIES} deliveries",
+        "each delivery answers 500 within the webhook's deadline; one progress message, kept for the "
+        "redelivery (saying the answer comes when AWS is back), becomes the answer once AWS answers; no stuck message",
+        f"deliveries {statuses}; webhook {', '.join(f'{s:.1f}' for s in webhook_s)} s "
+        f"(deadline {WEBHOOK_BUDGET_S:g} s)",
     )

@@ -263,20 +263,53 @@ def test_when_the_pipeline_cannot_start_the_user_is_told(
     assert params["text"] == i18n.text("unavailable", "en")
 
 
-def test_when_step_functions_does_not_answer_in_time_the_update_fails_and_its_progress_message_stays(
+def test_when_step_functions_does_not_answer_in_time_the_progress_message_says_so_and_is_kept(
     bot: telebot.TeleBot,
     pipeline: RecordingPipeline,
     telegram: TelegramStandIn,
     telegram_message: Message,
     photo_sizes: list,
 ) -> None:
-    # The execution may have started, and even answered in the progress message: nothing is taken back.
+    # The execution may have started, and may answer in the progress message: it is
+    # not deleted, but it no longer says "Looking…" while the update waits for its redelivery.
     pipeline.error = ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com/")
 
     with pytest.raises(ReadTimeoutError):
-        deliver(bot, telegram_message({"photo": photo_sizes}))
+        deliver(bot, telegram_message({"photo": photo_sizes}, chat_id=4242))
 
-    assert telegram.calls == ["sendMessage"]
+    [progress] = telegram.sent
+    assert telegram.calls == ["sendMessage", "editMessageText"]
+    assert progress.text == i18n.text("unavailable_retrying", "en")
+
+
+@pytest.mark.parametrize(
+    ("second_start", "outcome"),
+    [(None, "started"), (False, "already started by the first delivery")],
+)
+def test_a_redelivery_after_an_unanswered_start_uses_the_first_progress_message(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    photo_sizes: list,
+    second_start: bool | None,
+    outcome: str,
+) -> None:
+    photo = telegram_message({"photo": photo_sizes}, chat_id=4242, message_id=77)
+    pipeline.error = ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com/")
+    with pytest.raises(ReadTimeoutError):
+        deliver(bot, photo)
+    for _ in range(2):  # AWS still away: redeliveries add nothing
+        with pytest.raises(ReadTimeoutError):
+            deliver(bot, photo)
+    pipeline.error, pipeline.started = None, second_start  # type: ignore[assignment]
+
+    deliver(bot, photo)
+
+    # One message in the chat, whatever the last start found, and every start carried it.
+    [progress] = telegram.sent
+    assert {r["progress_message_id"] for r in pipeline.requests} == {progress.message_id}, outcome
+    assert telegram.calls == ["sendMessage", "editMessageText"], outcome
 
 
 def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
