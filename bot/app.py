@@ -23,6 +23,8 @@ from flask import Flask, Response, jsonify, request
 from telebot import types
 from telebot.apihelper import ApiException
 
+from polybot.telegram import named_error
+
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 1024 * 1024
@@ -75,6 +77,14 @@ def create_app(connect: Connect, status: Callable[[], str] = lambda: "ready") ->
         )
         try:
             bot.process_new_updates([update])
+        except ApiException as exc:
+            refusal = named_error(exc)
+            if refusal.retryable:
+                raise  # 500: Telegram (5xx, 429, unreachable) may answer a redelivery
+            # Telegram refused our call for good: a chat that takes no messages from
+            # the bot (the user's choice), or an update whose fields make a call it
+            # refuses (400). A redelivery meets the same refusal: take it off the queue.
+            log.warning("update %s not answered: %s (%s)", update.update_id, refusal, refusal.name)
         except TRANSIENT:
             raise  # 500: Telegram delivers the update again, when AWS or Telegram may be back
         except Exception:
