@@ -153,3 +153,39 @@ def test_the_issues_odd_fields_are_answered_200_or_400(
 
     assert post(client, {"update_id": 1, "message": message}) in (200, 400)
     assert post(client, {"update_id": 2, "message": {**message, "text": "/history"}}) in (200, 400)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (("message_id",), "12"),
+        (("message_id",), 1.5),
+        (("message_id",), True),
+        (("chat", "id"), "4242"),
+        (("chat", "id"), 1.5),
+        (("from", "id"), "1001"),
+    ],
+)
+@pytest.mark.parametrize("text", ["/history", "/settings", "/start", None])
+def test_a_message_whose_ids_are_not_integers_is_answered_200_without_a_call(
+    client: flask.testing.FlaskClient,
+    telegram: TelegramStandIn,
+    pipeline: RecordingPipeline,
+    field: tuple[str, ...],
+    value: Any,
+    text: str | None,
+) -> None:
+    """Nobody can be answered, and AWS refuses a chat id of the wrong type (a string
+    for the results index's number key; moto does not): nothing is called at all."""
+    message = telegram.photo_message(CHAT, jpeg())
+    if text is not None:
+        del message["photo"]
+        message["text"] = text
+    where = message
+    for key in field[:-1]:
+        where = where[key]
+    where[field[-1]] = value
+    calls = len(telegram.calls)
+
+    assert post(client, {"update_id": 3, "message": message}) == 200
+    assert telegram.calls[calls:] == [] and pipeline.started == {}
