@@ -73,7 +73,7 @@ class BotApiMethods:
 
     def call(self, method: str, serve: Method, params: Params, files: Uploads) -> Any:
         """`serve` the call, unless its chat is not one the bot may write to."""
-        chat = rules.chat_id(params)
+        chat = rules.chat_id(params, method)
         if chat is not None:
             rules.check_chat_open(method, self.closed.get(chat))
         return serve(params, files)

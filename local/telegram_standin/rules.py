@@ -210,11 +210,17 @@ CLOSED_CHAT_STATES = ("blocked", "kicked", "muted", "gone")
 out or took its right to write, or the chat was deleted."""
 
 
-def chat_id(params: dict[str, Any]) -> int | None:
+CHAT_METHODS = ("sendChatAction", "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "deleteMessage")
+"""The methods that always name a chat (edits may name an inline message instead)."""
+
+
+def chat_id(params: dict[str, Any], method: str = "") -> int | None:
     """The call's chat, None for a call without one; an id that is not an integer names
     no chat Telegram knows (400 "chat not found")."""
     value = params.get("chat_id")
-    if value is None:
+    if value is None or value == "":
+        if method in CHAT_METHODS:
+            raise Refused("Bad Request: chat_id is empty")
         return None
     try:
         return int(str(value))

@@ -169,3 +169,9 @@ def test_a_reply_to_a_message_id_that_is_not_an_integer_is_refused(message_id: A
     assert (
         refusal(lambda: rules.reply_to_message_id(params)) == 'Bad Request: field "message_id" must be of type Integer'
     )
+
+
+@pytest.mark.parametrize("method", ["sendMessage", "sendPhoto", "deleteMessage"])
+def test_a_call_that_must_name_a_chat_and_names_none_is_refused(method: str) -> None:
+    assert refusal(lambda: rules.chat_id({"text": "hi"}, method)) == "Bad Request: chat_id is empty"
+    assert rules.chat_id({}, "getMe") is None
