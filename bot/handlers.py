@@ -339,7 +339,7 @@ def answer_tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery) ->
 def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language: str) -> str | None:
     data, message = call.data or "", call.message
     expired = i18n.text("callback.expired", language)
-    if message is None:
+    if message is None or not addressable(message):
         return expired
     chat = message.chat.id
     if data.startswith(callbacks.SETTINGS):

@@ -42,7 +42,7 @@ def usable_updates(chat_id: int) -> list[dict[str, Any]]:
         message(document={"file_id": "BQAE", "file_unique_id": "u3", "file_name": "a.pdf", "mime_type": "x/pdf"}),
     ]
     updates: list[dict[str, Any]] = [{"update_id": 1, "message": m} for m in kinds]
-    for data in ("s:confidence:0.5", f"d:tg{chat_id}_5", f"h:tg{chat_id}_5", "unknown"):
+    for data in ("s:confidence:0.4", f"d:tg{chat_id}_5", f"h:tg{chat_id}_5", "unknown"):
         query = {"id": "77", "from": dict(user), "chat_instance": "ci", "data": data, "message": message(text="x")}
         updates.append({"update_id": 2, "callback_query": query})
     return updates

@@ -189,3 +189,19 @@ def test_a_message_whose_ids_are_not_integers_is_answered_200_without_a_call(
 
     assert post(client, {"update_id": 3, "message": message}) == 200
     assert telegram.calls[calls:] == [] and pipeline.started == {}
+
+
+@pytest.mark.parametrize("chat", ["4242", 4242.0, 1.5])
+def test_a_tap_on_a_message_whose_chat_id_is_not_an_integer_changes_nothing(
+    client: flask.testing.FlaskClient, telegram: TelegramStandIn, aws: tuple[Any, Any], chat: Any
+) -> None:
+    dynamodb, _ = aws
+    message = {**telegram.photo_message(CHAT, jpeg()), "chat": {"id": chat, "type": "private"}}
+    user = {"id": 1001, "is_bot": False, "first_name": "Ada"}
+    query = {"id": "q1", "from": user, "chat_instance": "ci", "data": "s:confidence:0.4", "message": message}
+    calls = len(telegram.calls)
+
+    assert post(client, {"update_id": 4, "callback_query": query}) == 200
+    # Only the answer to the tap ("expired"); no preference written under an odd key.
+    assert [c for c in telegram.calls[calls:] if c != "answerCallbackQuery"] == []
+    assert dynamodb.scan(TableName=conversation.TABLE)["Items"] == []
