@@ -148,14 +148,15 @@ def image_request(message: types.Message, received_at: datetime | None = None) -
     }
 
 
-def addressable(message: types.Message) -> bool:
+def addressable(message: types.Message | types.InaccessibleMessage) -> bool:
     """Whether the message names its chat, itself and its sender by integer ids, as
     Telegram's always do. One that does not (a string message_id, a chat id 1.5)
     cannot be answered, and its ids would make AWS refuse our calls (a string chat
     id for a number key): a redelivery would fail the same way."""
     ids = [message.message_id, getattr(message.chat, "id", None)]
-    if message.from_user is not None:
-        ids.append(getattr(message.from_user, "id", None))
+    sender = getattr(message, "from_user", None)
+    if sender is not None:
+        ids.append(getattr(sender, "id", None))
     return all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
 
 
