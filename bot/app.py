@@ -26,6 +26,7 @@ from telebot import types
 from telebot.apihelper import ApiException
 
 from bot.deadline import WEBHOOK_BUDGET_S, Deadline, DeadlineExceeded, webhook_deadline
+from polybot.telegram import named_error
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -84,6 +85,14 @@ def create_app(
         try:
             with webhook_deadline(deadline):
                 bot.process_new_updates([update])
+        except ApiException as exc:
+            refusal = named_error(exc)
+            if refusal.retryable:
+                raise  # 500: Telegram (5xx, 429, unreachable) may answer a redelivery
+            # Telegram refused our call for good: a chat that takes no messages from
+            # the bot (the user's choice), or an update whose fields make a call it
+            # refuses (400). A redelivery meets the same refusal: take it off the queue.
+            log.warning("update %s not answered: %s (%s)", update.update_id, refusal, refusal.name)
         except TRANSIENT:
             raise  # 500: Telegram delivers the update again, when AWS or Telegram may be back
         except Exception:

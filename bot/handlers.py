@@ -193,7 +193,24 @@ def image_request(message: types.Message, received_at: datetime | None = None) -
     }
 
 
+def addressable(message: types.Message | types.InaccessibleMessage) -> bool:
+    """Whether the message names its chat, itself and its sender by integer ids, as
+    Telegram's always do. One that does not (a string message_id, a chat id 1.5)
+    cannot be answered, and its ids would make AWS refuse our calls (a string chat
+    id for a number key): a redelivery would fail the same way."""
+    ids = [message.message_id, getattr(message.chat, "id", None)]
+    sender = getattr(message, "from_user", None)
+    if sender is not None:
+        ids.append(getattr(sender, "id", None))
+    return all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+
+
 def register(bot: telebot.TeleBot, chats: Chats) -> None:
+    # First: telebot runs the first handler whose filters match.
+    @bot.message_handler(func=lambda message: not addressable(message), content_types=list(util.content_type_media))
+    def unaddressable(message: types.Message) -> None:
+        log.warning("update with a message whose ids are not integers; nobody can be answered")
+
     @bot.message_handler(commands=["start"])
     def welcome(message: types.Message) -> None:
         say(bot, message, "start")
@@ -434,7 +451,7 @@ def answer_tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery) ->
 def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language: str) -> str | None:
     data, message = call.data or "", call.message
     expired = i18n.text("callback.expired", language)
-    if message is None:
+    if message is None or not addressable(message):
         return expired
     chat = message.chat.id
     if data.startswith(callbacks.SETTINGS):

@@ -160,6 +160,21 @@ def _retry_after(exc: ApiTelegramException) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
+CHAT_CLOSED = (
+    "not enough rights to send",
+    "have no rights to send a message",
+    "need administrator rights in the channel chat",
+    "chat_write_forbidden",
+    "chat not found",
+)
+"""Telegram's 400s for a chat that takes no messages from the bot, lower case: a group
+that muted it ("Bad Request: not enough rights to send text messages to the chat",
+"... to send photos to the chat", "Bad Request: CHAT_WRITE_FORBIDDEN", "Bad Request:
+have no rights to send a message"), a channel that took its right to post, a chat
+deleted since ("Bad Request: chat not found": every chat id the bot writes to is
+one Telegram sent it). The group's or the user's choice, like a 403: ChatUnavailable."""
+
+
 def named_error(exc: Exception) -> PolybotError:
     """The named error for a failed Bot API call (see polybot.errors)."""
     if isinstance(exc, ApiTelegramException):
@@ -172,9 +187,10 @@ def named_error(exc: Exception) -> PolybotError:
             return FileTooLarge(description)
         if code >= 500:
             return TelegramUnavailable(f"Telegram answered {code}: {description}")
-        if code == 403:
+        if code == 403 or (code == 400 and any(closed in description.lower() for closed in CHAT_CLOSED)):
             # "Forbidden: bot was blocked by the user", "user is deactivated", "bot
-            # was kicked from the group chat": the user's doing. A revoked token is 401.
+            # was kicked from the group chat", or a 400 that says the chat takes no
+            # messages from the bot: the user's doing. A revoked token is 401.
             return ChatUnavailable(f"Telegram answered {code}: {description}")
         return TelegramRefused(f"Telegram answered {code}: {description}")
     if isinstance(exc, ApiHTTPException):

@@ -39,7 +39,7 @@ from local.telegram_standin import waiting
 from local.telegram_standin.delivery import Delivery
 from local.telegram_standin.faults import Fault, Faults
 from local.telegram_standin.methods import BotApiMethods
-from local.telegram_standin.rules import CALLBACK_ANSWER_S
+from local.telegram_standin.rules import CALLBACK_ANSWER_S, CLOSED_CHAT_STATES
 from local.telegram_standin.server import MINIMAL_SERVER_LACKS, BotApiCall, BotApiServer
 from local.telegram_standin.state import BOT_USER, CallbackQuery, ChatState, SentMessage, StoredFile
 from local.telegram_standin.user import ChatUser
@@ -236,6 +236,16 @@ class TelegramStandIn:
         """The user presses the inline button whose text (or callback_data) is `button`
         on the bot's message `message_id`, as the chat shows it now."""
         return self.user.taps(chat_id, message_id, button)
+
+    def chat_closes(self, chat_id: int, how: str) -> None:
+        """From now on the chat takes no messages from the bot, and Telegram answers
+        each call naming it as it does: "blocked" (its user blocked the bot, 403),
+        "kicked" (its group removed the bot, 403), "muted" (its group took the bot's
+        right to write, 400 "not enough rights to send ..."), "gone" (400 "chat not found")."""
+        if how not in CLOSED_CHAT_STATES:
+            raise ValueError(f"a chat closes as one of {CLOSED_CHAT_STATES}, not {how!r}")
+        with self.state.change():
+            self.methods.closed[chat_id] = how
 
     def user_deletes(self, chat_id: int, message_id: int) -> None:
         """The user deletes one of the bot's messages (for both sides, as a private chat allows)."""

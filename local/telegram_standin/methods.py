@@ -49,6 +49,8 @@ class BotApiMethods:
         self.unresolved: dict[str, int] = {}
         """Webhook host names Telegram cannot resolve yet, with the setWebhook calls
         naming each that still fail before it resolves."""
+        self.closed: dict[int, str] = {}
+        """Chats closed to the bot, and how (rules.CLOSED_CHAT_STATES)."""
         self.served: dict[str, Method] = {
             "getMe": self.get_me,
             "setWebhook": self.set_webhook,
@@ -68,6 +70,13 @@ class BotApiMethods:
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,
         }
+
+    def call(self, method: str, serve: Method, params: Params, files: Uploads) -> Any:
+        """`serve` the call, unless its chat is not one the bot may write to."""
+        chat = rules.chat_id(params, method)
+        if chat is not None:
+            rules.check_chat_open(method, self.closed.get(chat))
+        return serve(params, files)
 
     # --- the bot, its webhook and its updates -----------------------------------
     def get_me(self, params: Params, files: Uploads) -> Any:

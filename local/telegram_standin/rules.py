@@ -107,8 +107,14 @@ def reply_to_message_id(params: dict[str, Any]) -> int | None:
     """The message a call answers: `reply_parameters` (Bot API 7), or the older `reply_to_message_id`."""
     reply = params.get("reply_parameters")
     if reply:
-        reply = json.loads(reply) if isinstance(reply, str) else reply
-        return int(reply["message_id"])
+        reply = json_param(reply, "reply parameters")
+        message_id = reply.get("message_id") if isinstance(reply, dict) else None
+        if isinstance(message_id, bool) or not isinstance(message_id, int | str):
+            raise Refused('Bad Request: field "message_id" must be of type Integer')
+        try:
+            return int(message_id)
+        except ValueError:
+            raise Refused('Bad Request: field "message_id" must be of type Integer') from None
     if params.get("reply_to_message_id"):
         return int(params["reply_to_message_id"])
     return None
@@ -184,3 +190,54 @@ def commands_scope(params: dict[str, Any]) -> tuple[str, str]:
     if language and not LANGUAGE_CODE.fullmatch(language):
         raise Refused("Bad Request: invalid language code specified")
     return str(scope.get("type", "default")), language
+
+
+BLOCKED = "Forbidden: bot was blocked by the user"
+KICKED = "Forbidden: bot was kicked from the group chat"
+CHAT_NOT_FOUND = "Bad Request: chat not found"
+NOT_ENOUGH_RIGHTS = "Bad Request: not enough rights to send {what} to the chat"
+"""What a group that took the bot's right to write answers a send (the group muted it)."""
+MUTED_SENDS = {
+    "sendMessage": "text messages",
+    "sendPhoto": "photos",
+    "sendMediaGroup": "photos",
+    "sendDocument": "documents",
+}
+CHAT_WRITE_FORBIDDEN = "Bad Request: CHAT_WRITE_FORBIDDEN"
+"""A muted group's answer to the calls that have no "not enough rights" text of their own."""
+CLOSED_CHAT_STATES = ("blocked", "kicked", "muted", "gone")
+"""How a chat can close itself to the bot: its user blocked it, its group kicked it
+out or took its right to write, or the chat was deleted."""
+
+
+CHAT_METHODS = ("sendChatAction", "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "deleteMessage")
+"""The methods that always name a chat (edits may name an inline message instead)."""
+
+
+def chat_id(params: dict[str, Any], method: str = "") -> int | None:
+    """The call's chat, None for a call without one; an id that is not an integer names
+    no chat Telegram knows (400 "chat not found")."""
+    value = params.get("chat_id")
+    if value is None or value == "":
+        if method in CHAT_METHODS:
+            raise Refused("Bad Request: chat_id is empty")
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        raise Refused(CHAT_NOT_FOUND) from None
+
+
+def check_chat_open(method: str, closed: str | None) -> None:
+    """Refuse `method` in a chat that closed itself to the bot (`closed`, one of
+    CLOSED_CHAT_STATES) with Telegram's own answer."""
+    if closed == "blocked":
+        raise Refused(BLOCKED, 403)
+    if closed == "kicked":
+        raise Refused(KICKED, 403)
+    if closed == "gone":
+        raise Refused(CHAT_NOT_FOUND)
+    if closed == "muted" and method != "deleteMessage":
+        # A muted member may still delete its own messages; it may not write or edit.
+        what = MUTED_SENDS.get(method)
+        raise Refused(NOT_ENOUGH_RIGHTS.format(what=what) if what else CHAT_WRITE_FORBIDDEN)

@@ -103,7 +103,7 @@ class BotApiServer:
                 return _json(MINIMAL_NOT_FOUND, status=404)
             if serve is None:
                 return _error(404, "Not Found: method not found")
-            return self._answer(method, lambda: serve(params, files))
+            return self._answer(method, lambda: self.methods.call(method, serve, params, files))
 
         @app.route("/file/bot<token>/<path:file_path>")
         def download(token: str, file_path: str) -> Response:

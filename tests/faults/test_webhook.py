@@ -20,6 +20,7 @@ from local.polybot_stack import PolybotStack
 from polybot import i18n, naming
 from tests.auxil.images import ultralytics_asset
 from tests.auxil.pipeline import executions_named, only_reply, wait_for_execution
+from tests.auxil.updates import odd_updates
 from tests.faults.conftest import FaultSession
 
 pytestmark = [pytest.mark.faults, pytest.mark.aws, pytest.mark.model]
@@ -82,7 +83,7 @@ def test_malformed_oversize_and_unknown_updates_get_a_clear_status(
 
 
 def message_updates() -> st.SearchStrategy[dict[str, Any]]:
-    """Updates shaped like Telegram's, with any field missing, mistyped or odd."""
+    """Updates shaped like Telegram's, with any field missing, mistyped or odd, at any depth."""
     anything = st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
         lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
@@ -119,7 +120,10 @@ def message_updates() -> st.SearchStrategy[dict[str, Any]]:
             "entities": anything,
         },
     )
-    return st.fixed_dictionaries({"update_id": st.integers(0, 2**31)}, optional={"message": message | anything})
+    shaped = st.fixed_dictionaries({"update_id": st.integers(0, 2**31)}, optional={"message": message | anything})
+    # And updates of every kind the handlers serve with a field or three of any type:
+    # a string message_id, a chat id 1.5, a callback query whose message is a number.
+    return shaped | odd_updates(FUZZ_CHAT)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

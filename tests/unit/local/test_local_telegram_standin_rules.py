@@ -131,3 +131,47 @@ def test_a_command_menu_is_named_by_scope_and_two_letter_language() -> None:
         "ru",
     )
     assert "language code" in refusal(lambda: rules.commands_scope({"language_code": "rus"}))
+
+
+@pytest.mark.parametrize(
+    ("how", "method", "code", "description"),
+    [
+        ("blocked", "sendMessage", 403, "Forbidden: bot was blocked by the user"),
+        ("blocked", "editMessageText", 403, "Forbidden: bot was blocked by the user"),
+        ("kicked", "sendPhoto", 403, "Forbidden: bot was kicked from the group chat"),
+        ("muted", "sendMessage", 400, "Bad Request: not enough rights to send text messages to the chat"),
+        ("muted", "sendPhoto", 400, "Bad Request: not enough rights to send photos to the chat"),
+        ("muted", "sendMediaGroup", 400, "Bad Request: not enough rights to send photos to the chat"),
+        ("muted", "sendDocument", 400, "Bad Request: not enough rights to send documents to the chat"),
+        ("muted", "sendChatAction", 400, "Bad Request: CHAT_WRITE_FORBIDDEN"),
+        ("gone", "sendMessage", 400, "Bad Request: chat not found"),
+    ],
+)
+def test_a_chat_closed_to_the_bot_refuses_it_as_telegram_does(
+    how: str, method: str, code: int, description: str
+) -> None:
+    assert refusal(lambda: rules.check_chat_open(method, how), code) == description
+
+
+def test_an_open_chat_and_a_muted_chats_deletions_are_served() -> None:
+    rules.check_chat_open("sendMessage", None)
+    rules.check_chat_open("deleteMessage", "muted")
+
+
+@pytest.mark.parametrize("chat_id", ["1.5", 1.5, "abc", "[1]"])
+def test_a_chat_id_that_is_not_an_integer_names_no_chat(chat_id: Any) -> None:
+    assert refusal(lambda: rules.chat_id({"chat_id": chat_id})) == "Bad Request: chat not found"
+
+
+@pytest.mark.parametrize("message_id", ["abc", 1.5, None, [3], True])
+def test_a_reply_to_a_message_id_that_is_not_an_integer_is_refused(message_id: Any) -> None:
+    params = {"reply_parameters": json.dumps({"message_id": message_id})}
+    assert (
+        refusal(lambda: rules.reply_to_message_id(params)) == 'Bad Request: field "message_id" must be of type Integer'
+    )
+
+
+@pytest.mark.parametrize("method", ["sendMessage", "sendPhoto", "deleteMessage"])
+def test_a_call_that_must_name_a_chat_and_names_none_is_refused(method: str) -> None:
+    assert refusal(lambda: rules.chat_id({"text": "hi"}, method)) == "Bad Request: chat_id is empty"
+    assert rules.chat_id({}, "getMe") is None

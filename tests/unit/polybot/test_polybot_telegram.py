@@ -100,6 +100,7 @@ def test_server_errors_are_telegram_unavailable(code: int) -> None:
     [
         (403, "Forbidden: bot was blocked by the user"),
         (400, "Bad Request: chat not found"),
+        (400, "Bad Request: message to be replied not found"),
         (401, "Unauthorized"),
         (404, "Not Found"),
     ],
@@ -113,24 +114,42 @@ def test_other_refusals_are_telegram_refused(code: int, description: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "description",
+    ("code", "description"),
     [
-        "Forbidden: bot was blocked by the user",
-        "Forbidden: user is deactivated",
-        "Forbidden: bot was kicked from the group chat",
+        (403, "Forbidden: bot was blocked by the user"),
+        (403, "Forbidden: user is deactivated"),
+        (403, "Forbidden: bot was kicked from the group chat"),
+        (403, "Forbidden: bot is not a member of the supergroup chat"),
+        # A group that mutes the bot, a channel that took its right to post, a chat deleted since.
+        (400, "Bad Request: not enough rights to send text messages to the chat"),
+        (400, "Bad Request: not enough rights to send photos to the chat"),
+        (400, "Bad Request: CHAT_WRITE_FORBIDDEN"),
+        (400, "Bad Request: have no rights to send a message"),
+        (400, "Bad Request: need administrator rights in the channel chat"),
+        (400, "Bad Request: chat not found"),
     ],
 )
-def test_a_chat_that_forbids_the_bot_is_the_users_doing(description: str) -> None:
-    error = telegram.named_error(api_error(403, description))
+def test_a_chat_that_takes_no_messages_from_the_bot_is_the_users_doing(code: int, description: str) -> None:
+    error = telegram.named_error(api_error(code, description))
 
     assert isinstance(error, errors.ChatUnavailable)
-    assert error.user_caused
+    assert error.user_caused and not error.retryable
 
 
-@pytest.mark.parametrize(("code", "description"), [(401, "Unauthorized"), (400, "Bad Request: chat not found")])
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [
+        (401, "Unauthorized"),
+        (400, "Bad Request: message to be replied not found"),
+        (400, "Bad Request: can't parse entities: unsupported start tag"),
+        (400, "Bad Request: message text is empty"),
+    ],
+)
 def test_a_refusal_that_may_be_ours_is_not_the_users_doing(code: int, description: str) -> None:
-    # A revoked token (401), or a chat id of ours that Telegram does not know.
-    assert not telegram.named_error(api_error(code, description)).user_caused
+    # A revoked token (401), or a call of ours that breaks a rule of the Bot API.
+    error = telegram.named_error(api_error(code, description))
+
+    assert not error.user_caused and not error.retryable
 
 
 @pytest.mark.parametrize(
