@@ -113,12 +113,13 @@ against StageImage's 512 MB: libwebp holds about 15.4 bytes a pixel whatever
 the mode. So the cost is counted per format (_decoding_cost), and 200 MB of
 it keeps the peak near 250 MB (a WebP up to 12.5 megapixels)."""
 
-_DECODER_BYTES_PER_PIXEL = {"WEBP": 16}
-"""What a format's decoder holds a pixel, where that is not the mode's size:
-libwebp decodes into RGBA buffers of its own that Pillow then copies."""
-_DECODER_OVERHEAD = {"HEIF": 2}
-"""pi_heif decodes into libheif's planes, then Pillow copies them: twice the
-decoded size, assumed (pi_heif cannot write a HEIC to measure with)."""
+_DECODER_BYTES_PER_PIXEL = {"WEBP": 16, "HEIF": 7}
+"""What a format's decoder holds a pixel, where that is not the mode's size.
+libwebp decodes into RGBA buffers of its own that Pillow then copies
+(measured 15.4); libheif into its planes, which Pillow copies (6.75, measured
+on a 16-megapixel HEIC written by pillow-heif's encoder outside the suite: the
+project's pi-heif only reads). So a HEIC up to 28 megapixels passes; a
+48-megapixel one (an iPhone's "HEIF Max") is refused."""
 
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
 _BYTES_PER_PIXEL.update({mode: 2 for mode in ("I;16", "I;16L", "I;16B", "I;16N")})
@@ -128,9 +129,8 @@ def _decoding_cost(image: Image.Image) -> int:
     """Bytes decoding `image` whole holds: by its mode (4 a pixel for the modes
     not listed: RGBA, CMYK, I, F) or its format's decoder."""
     width, height = image.size
-    image_format = str(image.format)
-    per_pixel = _DECODER_BYTES_PER_PIXEL.get(image_format, _BYTES_PER_PIXEL.get(image.mode, 4))
-    return width * height * per_pixel * _DECODER_OVERHEAD.get(image_format, 1)
+    per_pixel = _DECODER_BYTES_PER_PIXEL.get(str(image.format), _BYTES_PER_PIXEL.get(image.mode, 4))
+    return width * height * per_pixel
 
 
 def _check_pixel_data(data: bytes, image_format: str, width: int, height: int) -> None:

@@ -7,11 +7,13 @@ every file stays under the Bot API's 20 MB download limit). PNGs are written
 row by row (16-bit ones too, which Pillow cannot save in colour), so making
 one costs little memory.
 
-A peak (`peak_mb`) is the child's maximum resident set (`ru_maxrss`): the
+A peak (`peak_mb`) is the child's maximum resident set (Linux's VmHWM): the
 interpreter, the function's imports, the file's bytes as downloaded, and
 everything the code path allocates, which is what Lambda holds against
 MemorySize (and what the worker holds against its instance). `added_mb` is
-what the code path alone added (Linux's VmHWM, reset before it runs).
+what the code path alone added (VmHWM reset before it runs). Not
+`ru_maxrss`: a child forked from a large process (the test session) inherits
+the parent's figure across exec.
 tracemalloc would miss what C code allocates (Pillow's and NumPy's buffers). Run as a module:
 
     python -m tests.auxil.largest_images make KIND PATH [SIDE]
@@ -154,12 +156,6 @@ def _status_mb(field: str) -> float:
     raise LookupError(field)
 
 
-def _max_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-
-
 def measure(target: str, path: Path) -> dict[str, Any]:
     """In this process: `target`'s imports, then its image code path on the file."""
     if target == "stage":
@@ -173,6 +169,7 @@ def measure(target: str, path: Path) -> dict[str, Any]:
     from polybot import imaging
 
     data = path.read_bytes()
+    imports_peak = _status_mb("VmHWM")
     # The high-water mark restarts here, so `added_mb` is what the code path
     # adds to what the process holds (imports may have peaked higher and freed
     # it again, which would hide a smaller image's pixels under ru_maxrss).
@@ -199,7 +196,7 @@ def measure(target: str, path: Path) -> dict[str, Any]:
     return {
         "baseline_mb": round(baseline),
         "added_mb": round(_status_mb("VmHWM") - baseline, 1),
-        "peak_mb": round(_max_rss_mb()),
+        "peak_mb": round(max(imports_peak, _status_mb("VmHWM"))),
         "outcome": outcome,
     }
 
