@@ -103,9 +103,9 @@ def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
 
 
 DECODE_WHOLE_BYTES = 200_000_000
-"""The most StageImage spends decoding an image whole to check it: every
-format but JPEG and PNG (WebP, GIF, TIFF, BMP, HEIF), whose decoders cannot
-work in pieces. Above it such an image is refused as too large. Measured on
+"""The most StageImage spends decoding an image to check it: every format but
+PNG and baseline JPEG (WebP, GIF, TIFF, BMP, HEIF, progressive JPEG), whose
+decoders cannot work in pieces. Above it such an image is refused as too large. Measured on
 images in a child process (tests/faults/test_memory.py): a 100-megapixel
 16-bit grey TIFF (200 MB decoded) peaked at 249 MB, a float TIFF (400 MB) at
 446 MB, an RGBA WebP at 1,583 MB and a 16.7-megapixel RGB WebP at 310 MB,
@@ -126,9 +126,20 @@ _BYTES_PER_PIXEL.update({mode: 2 for mode in ("I;16", "I;16L", "I;16B", "I;16N")
 
 
 def _decoding_cost(image: Image.Image) -> int:
-    """Bytes decoding `image` whole holds: by its mode (4 a pixel for the modes
-    not listed: RGBA, CMYK, I, F) or its format's decoder."""
+    """Bytes checking `image` holds: by its mode (4 a pixel for the modes not
+    listed: RGBA, CMYK, I, F) or its format's decoder. A baseline JPEG costs
+    nothing (it decodes at 1/8 scale, a few rows at a time); a progressive one
+    keeps every DCT coefficient until its last scan, 2 bytes a sample (a
+    100-megapixel 4:2:0 one measured 293 MB, this counts 300)."""
     width, height = image.size
+    if str(image.format) in ("JPEG", "MPO"):
+        if not image.info.get("progressive"):
+            return 0
+        layers: list[tuple[Any, int, int, Any]] = getattr(image, "layer", [])
+        widest = max((h for _, h, _, _ in layers), default=1)
+        tallest = max((v for _, _, v, _ in layers), default=1)
+        samples = sum(h * v for _, h, v, _ in layers) / (widest * tallest)
+        return int(width * height * samples * 2)
     per_pixel = _DECODER_BYTES_PER_PIXEL.get(str(image.format), _BYTES_PER_PIXEL.get(image.mode, 4))
     return width * height * per_pixel
 
@@ -136,20 +147,20 @@ def _decoding_cost(image: Image.Image) -> int:
 def _check_pixel_data(data: bytes, image_format: str, width: int, height: int) -> None:
     """Raises if the pixel data does not decode, holding little of it at a time."""
     image = Image.open(io.BytesIO(data))
+    if image_format == "PNG":
+        _check_png_data(data, image)
+        return
+    if _decoding_cost(image) > DECODE_WHOLE_BYTES:
+        kind = "progressive JPEG" if image_format in ("JPEG", "MPO") else image_format
+        raise ImageTooLarge(
+            f"a {width}x{height} {kind} in mode {image.mode} is more than I can check; send it as a photo"
+        )
     if image_format in ("JPEG", "MPO"):
         # draft() makes libjpeg decode at 1/8 scale: it still reads and
         # entropy-decodes the whole scan, so a torn JPEG fails, but holds
         # 1/64 of the pixels.
         image.draft(None, (max(1, width // 8), max(1, height // 8)))
-        image.load()
-    elif image_format == "PNG":
-        _check_png_data(data, image)
-    elif _decoding_cost(image) > DECODE_WHOLE_BYTES:
-        raise ImageTooLarge(
-            f"a {width}x{height} {image_format} in mode {image.mode} is more than I can check; send it as a JPEG or PNG"
-        )
-    else:
-        image.load()
+    image.load()
 
 
 # Samples per pixel of each PNG colour type (grey, RGB, palette, grey+alpha, RGBA).

@@ -39,6 +39,8 @@ KINDS: dict[str, str] = {
     "JPEG RGB": "JPEG",
     "JPEG CMYK": "JPEG",
     "JPEG grey": "JPEG",
+    "JPEG RGB progressive": "JPEG",
+    "JPEG RGB progressive, the largest accepted": "JPEG",
     "PNG RGB": "PNG",
     "PNG RGBA": "PNG",
     "PNG palette": "PNG",
@@ -54,12 +56,15 @@ KINDS: dict[str, str] = {
 
 
 def side_of(kind: str) -> int:
-    """The image's width and height: SIDE, but for a WebP at StageImage's limit
-    for decoding whole (imaging.DECODE_WHOLE_BYTES at what libwebp holds a pixel)."""
-    if kind == "WEBP RGB, the largest accepted":
-        from polybot import imaging
+    """The image's width and height: SIDE, but for a WebP and a progressive
+    JPEG at StageImage's limit for checking them (imaging.DECODE_WHOLE_BYTES
+    at what their decoders hold a pixel)."""
+    from polybot import imaging
 
+    if kind == "WEBP RGB, the largest accepted":
         return math.isqrt(imaging.DECODE_WHOLE_BYTES // imaging._DECODER_BYTES_PER_PIXEL["WEBP"])
+    if kind == "JPEG RGB progressive, the largest accepted":
+        return math.isqrt(imaging.DECODE_WHOLE_BYTES // 3)  # 4:2:0: 1.5 samples a pixel, 2 bytes each
     return SIDE
 
 
@@ -129,6 +134,8 @@ def make(kind: str, path: Path, side: int = 0) -> None:
         _gradient("RGB", side).save(path, "JPEG", quality=90)
     elif kind == "JPEG CMYK":
         _gradient("CMYK", side).save(path, "JPEG", quality=90)
+    elif kind.startswith("JPEG RGB progressive"):
+        _gradient("RGB", side).save(path, "JPEG", quality=90, progressive=True)
     elif kind == "JPEG grey":
         _gradient("L", side).save(path, "JPEG", quality=90)
     elif kind == "GIF palette":

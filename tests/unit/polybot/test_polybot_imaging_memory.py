@@ -87,8 +87,24 @@ def test_a_webp_that_would_cost_more_than_the_budget_to_check_is_refused(monkeyp
         imaging.inspect_image(data)
 
 
+def test_a_progressive_jpeg_that_would_cost_more_than_the_budget_to_check_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # libjpeg keeps a progressive JPEG's coefficients whole until its last scan.
+    buffer = io.BytesIO()
+    Image.new("RGB", (100, 100), (9, 99, 199)).save(buffer, "JPEG", progressive=True)  # 4:2:0
+    data = buffer.getvalue()
+    cost = 100 * 100 * 3  # 1.5 samples a pixel, 2 bytes each
+
+    monkeypatch.setattr(imaging, "DECODE_WHOLE_BYTES", cost)
+    assert imaging.inspect_image(data).width == 100
+    monkeypatch.setattr(imaging, "DECODE_WHOLE_BYTES", cost - 1)
+    with pytest.raises(ImageTooLarge, match="progressive JPEG"):
+        imaging.inspect_image(data)
+
+
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
-def test_jpeg_and_png_are_checked_whatever_their_decoded_size(
+def test_baseline_jpeg_and_png_are_checked_whatever_their_decoded_size(
     monkeypatch: pytest.MonkeyPatch, image_format: str
 ) -> None:
     buffer = io.BytesIO()
