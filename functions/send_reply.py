@@ -100,15 +100,21 @@ class Shown:
     document: bytes | None
 
 
-def shown(s3: S3Client, staged: StagedImage, detection: DetectionResult) -> Shown:
-    annotated = s3.get_object(Bucket=staged["bucket"], Key=detection["annotated_key"])["Body"].read()
-    photo = imaging.photo_rendition(
+def photo_for_telegram(annotated: bytes) -> bytes | None:
+    """The annotated image as Telegram shows a photo (within sendPhoto's limits), or
+    None where it is one already."""
+    return imaging.photo_rendition(
         annotated,
         longest_side=telegram.PHOTO_SHOWN_SIDE,
         max_sides=telegram.PHOTO_MAX_SIDES,
         max_ratio=telegram.PHOTO_MAX_RATIO,
         max_bytes=telegram.PHOTO_MAX_BYTES,
     )
+
+
+def shown(s3: S3Client, staged: StagedImage, detection: DetectionResult) -> Shown:
+    annotated = s3.get_object(Bucket=staged["bucket"], Key=detection["annotated_key"])["Body"].read()
+    photo = photo_for_telegram(annotated)
     if photo is None:
         return Shown(annotated, None)
     return Shown(photo, annotated if len(annotated) <= telegram.UPLOAD_MAX_BYTES else None)

@@ -189,15 +189,9 @@ def measure(target: str, path: Path) -> dict[str, Any]:
         elif target == "worker":
             imaging.decode_image(data)
         else:
-            from polybot import telegram
+            from functions import send_reply
 
-            imaging.photo_rendition(
-                data,
-                longest_side=telegram.PHOTO_SHOWN_SIDE,
-                max_sides=telegram.PHOTO_MAX_SIDES,
-                max_ratio=telegram.PHOTO_MAX_RATIO,
-                max_bytes=telegram.PHOTO_MAX_BYTES,
-            )
+            send_reply.photo_for_telegram(data)
     except Exception as exc:
         outcome = type(exc).__name__
     return {
