@@ -506,9 +506,23 @@ data "aws_iam_policy_document" "apply_operations" {
   }
 }
 
-# --- in every policy that writes roles: the workload boundary stays on them ---
+# --- in every policy that writes roles: roles are written only with the
+# workload boundary on them (the main configuration's roles, and template.yaml's
+# through PermissionsBoundaryName), and the boundary stays on them ---
 
 data "aws_iam_policy_document" "keep_workload_boundary" {
+  statement {
+    sid       = "WriteRolesWithinTheBoundary"
+    actions   = [for action in local.role_writing_actions : action if action != "iam:AttachRolePolicy"]
+    resources = local.role_arns
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.workload_boundary_arn]
+    }
+  }
+
   statement {
     sid       = "NeverRemoveARoleBoundary"
     effect    = "Deny"
@@ -563,19 +577,6 @@ data "aws_iam_policy_document" "apply_iam" {
       "iam:UpdateRoleDescription",
     ]
     resources = local.role_arns
-  }
-
-  # The instances' and flow logs' roles (aws_iam_role.permissions_boundary).
-  statement {
-    sid       = "WriteRolesWithinTheBoundary"
-    actions   = [for action in local.role_writing_actions : action if action != "iam:AttachRolePolicy"]
-    resources = local.role_arns
-
-    condition {
-      test     = "ArnEquals"
-      variable = "iam:PermissionsBoundary"
-      values   = [local.workload_boundary_arn]
-    }
   }
 
   # Only Polybot's own managed policies, so no AWS managed policy (say,
@@ -990,19 +991,6 @@ data "aws_iam_policy_document" "sam_roles" {
       "iam:UpdateRoleDescription",
     ]
     resources = local.role_arns
-  }
-
-  # template.yaml gives every role the boundary (PermissionsBoundaryName).
-  statement {
-    sid       = "WriteRolesWithinTheBoundary"
-    actions   = [for action in local.role_writing_actions : action if action != "iam:AttachRolePolicy"]
-    resources = local.role_arns
-
-    condition {
-      test     = "ArnEquals"
-      variable = "iam:PermissionsBoundary"
-      values   = [local.workload_boundary_arn]
-    }
   }
 
   # Roles SAM generates may get AWS managed service-role policies (basic Lambda

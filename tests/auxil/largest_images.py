@@ -166,11 +166,11 @@ def _status_mb(field: str) -> float:
 def measure(target: str, path: Path) -> dict[str, Any]:
     """In this process: `target`'s imports, then its image code path on the file."""
     if target == "stage":
-        import functions.stage_image  # (what StageImage's process imports)
+        import functions.stage_image  # noqa: F401 (what StageImage's process imports)
     elif target == "worker":
         import inference.worker  # noqa: F401
     elif target == "reply":
-        import functions.send_reply  # noqa: F401
+        from functions import send_reply
     else:
         raise ValueError(target)
     from polybot import imaging
@@ -189,8 +189,6 @@ def measure(target: str, path: Path) -> dict[str, Any]:
         elif target == "worker":
             imaging.decode_image(data)
         else:
-            from functions import send_reply
-
             send_reply.photo_for_telegram(data)
     except Exception as exc:
         outcome = type(exc).__name__
