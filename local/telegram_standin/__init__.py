@@ -20,7 +20,11 @@ all through `TelegramStandIn`, which composes one part per job:
   callback queries, languages, command menus) and the chat log;
 - delivery.py: updates to the webhook (with the secret header, redelivery,
   round-robin over instances behind a load balancer) or to getUpdates;
-- user.py: the simulated user (photos, albums, files, texts, button taps);
+- user.py: the simulated user (photos, albums, files, texts, button taps), and
+  the members of groups and supergroups (replies, stickers, mentions), whose
+  messages reach the bot as Telegram's group rules let them (rules.reaches_bot:
+  privacy mode on by default, `bot_privacy(False)` as BotFather's /setprivacy,
+  an admin bot gets everything; getChatMember answers each member's status);
 - faults.py: injected failures (a Bot API error such as 429 with
   `parameters.retry_after`, an HTML error page from the front end, a dropped
   connection before or after the call took effect, a slow answer, any body
@@ -41,7 +45,7 @@ from local.telegram_standin.faults import Fault, Faults
 from local.telegram_standin.methods import BotApiMethods
 from local.telegram_standin.rules import CALLBACK_ANSWER_S, CLOSED_CHAT_STATES
 from local.telegram_standin.server import MINIMAL_SERVER_LACKS, BotApiCall, BotApiServer
-from local.telegram_standin.state import BOT_USER, CallbackQuery, ChatState, SentMessage, StoredFile
+from local.telegram_standin.state import BOT_USER, CallbackQuery, ChatState, Group, SentMessage, StoredFile
 from local.telegram_standin.user import ChatUser
 from polybot.settings import TELEGRAM_DOWNLOAD_LIMIT_BYTES
 
@@ -52,6 +56,7 @@ __all__ = [
     "BotApiCall",
     "CallbackQuery",
     "Fault",
+    "Group",
     "SentMessage",
     "StoredFile",
     "TelegramStandIn",
@@ -215,22 +220,83 @@ class TelegramStandIn:
         """The chat's user has Telegram in this language from now on."""
         self.user.speaks(chat_id, language_code)
 
-    def user_sends_photo(self, chat_id: int, image: bytes, caption: str | None = None) -> dict[str, Any]:
-        return self.user.sends_photo(chat_id, image, caption)
+    def user_sends_photo(
+        self,
+        chat_id: int,
+        image: bytes,
+        caption: str | None = None,
+        *,
+        by: int | None = None,
+        reply_to: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A photo; in a group, sent `by` a member, replying to `reply_to`, with the
+        caption's `entities` (those Telegram finds in it when not given)."""
+        return self.user.sends_photo(chat_id, image, caption, by=by, reply_to=reply_to, entities=entities)
 
-    def user_sends_album(self, chat_id: int, images: list[bytes], *, at_once: bool = True) -> list[dict[str, Any]]:
+    def user_sends_album(
+        self, chat_id: int, images: list[bytes], *, at_once: bool = True, by: int | None = None
+    ) -> list[dict[str, Any]]:
         """An album: one message per photo, sharing a media_group_id, each in its own
         update. `at_once`: delivered concurrently, as a client uploads an album and
         Telegram hands its updates to the webhook's connections."""
-        return self.user.sends_album(chat_id, images, at_once=at_once)
+        return self.user.sends_album(chat_id, images, at_once=at_once, by=by)
 
     def user_sends_document(
-        self, chat_id: int, data: bytes, file_name: str, mime_type: str, file_size: int | None = None
+        self,
+        chat_id: int,
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        file_size: int | None = None,
+        *,
+        by: int | None = None,
     ) -> dict[str, Any]:
-        return self.user.sends_document(chat_id, data, file_name, mime_type, file_size)
+        return self.user.sends_document(chat_id, data, file_name, mime_type, file_size, by=by)
 
-    def user_sends_text(self, chat_id: int, text: str) -> dict[str, Any]:
-        return self.user.sends_text(chat_id, text)
+    def user_sends_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        by: int | None = None,
+        reply_to: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        return self.user.sends_text(chat_id, text, by=by, reply_to=reply_to, entities=entities)
+
+    def user_sends_sticker(self, chat_id: int, *, by: int | None = None, reply_to: int | None = None) -> dict[str, Any]:
+        return self.user.sends_sticker(chat_id, by=by, reply_to=reply_to)
+
+    # --- groups ------------------------------------------------------------------
+    def group_opens(
+        self,
+        chat_id: int,
+        members: dict[int, str],
+        *,
+        title: str = "Photos",
+        kind: str = "supergroup",
+        bot_status: str = "member",
+        other_bots: tuple[str, ...] = (),
+    ) -> Group:
+        """A group (`kind` "group" or "supergroup") with the bot in it as `bot_status`,
+        `members` (user id: status, one of rules.MEMBER_STATUSES) and `other_bots`
+        (their usernames). Its members send with `by=` their id."""
+        return self.user.opens_group(
+            chat_id, members, title=title, kind=kind, bot_status=bot_status, other_bots=other_bots
+        )
+
+    def bot_privacy(self, enabled: bool) -> None:
+        """BotFather's /setprivacy: with privacy mode on (the default) the bot receives
+        only the group messages meant for it (rules.reaches_bot); off, all of them.
+        (Telegram applies a change to a group the bot is re-added to; here at once.)"""
+        with self.state.change():
+            self.state.privacy_mode = enabled
+
+    def other_bot_says(self, chat_id: int, username: str, text: str) -> dict[str, Any]:
+        """One of the group's other bots sends a text: the bot never receives it, and
+        it is the last bot to have spoken (a bare /command is then the other's)."""
+        return self.user.other_bot_says(chat_id, username, text)
 
     def user_taps(self, chat_id: int, message_id: int, button: str) -> CallbackQuery:
         """The user presses the inline button whose text (or callback_data) is `button`

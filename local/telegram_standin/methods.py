@@ -2,7 +2,7 @@
 deleteWebhook, getWebhookInfo, getUpdates, getFile (and file downloads),
 sendChatAction, sendMessage, sendPhoto, sendDocument, sendMediaGroup,
 editMessageText, editMessageMedia, deleteMessage, answerCallbackQuery,
-setMyCommands, getMyCommands.
+setMyCommands, getMyCommands, getChatMember.
 
 Each checks its parameters by Telegram's rules (rules.py), changes what Telegram
 keeps (state.py, delivery.py) and returns the method's result, or raises Refused
@@ -69,6 +69,7 @@ class BotApiMethods:
             "answerCallbackQuery": self.answer_callback_query,
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,
+            "getChatMember": self.get_chat_member,
         }
 
     def call(self, method: str, serve: Method, params: Params, files: Uploads) -> Any:
@@ -80,7 +81,13 @@ class BotApiMethods:
 
     # --- the bot, its webhook and its updates -----------------------------------
     def get_me(self, params: Params, files: Uploads) -> Any:
-        return BOT_USER
+        # can_read_all_group_messages: "True, if privacy mode is disabled for the bot" (Bot API, User).
+        return {
+            **BOT_USER,
+            "can_join_groups": True,
+            "can_read_all_group_messages": not self.state.privacy_mode,
+            "supports_inline_queries": False,
+        }
 
     def set_webhook(self, params: Params, files: Uploads) -> Any:
         host = rules.webhook_host(params.get("url"))
@@ -257,6 +264,22 @@ class BotApiMethods:
 
     def get_my_commands(self, params: Params, files: Uploads) -> Any:
         return self.state.commands.get(rules.commands_scope(params), [])
+
+    # --- groups ------------------------------------------------------------------
+    def get_chat_member(self, params: Params, files: Uploads) -> Any:
+        chat = rules.chat_id(params)
+        group = self.state.groups.get(chat) if chat is not None else None
+        try:
+            user_id = int(str(params.get("user_id")))
+        except ValueError:
+            raise Refused("Bad Request: invalid user_id specified") from None
+        if group is None:
+            raise Refused(rules.CHAT_NOT_FOUND)
+        user = group.members.get(user_id)
+        if user is None:
+            # Telegram knows users who never joined; the stand-in only its members.
+            raise Refused("Bad Request: user not found")
+        return rules.chat_member(user, group.statuses.get(user_id, "left"))
 
     # --- parts of several methods -----------------------------------------------
     def _upload(self, media: Any, files: Uploads, field_name: str) -> bytes:

@@ -241,3 +241,210 @@ def check_chat_open(method: str, closed: str | None) -> None:
         # A muted member may still delete its own messages; it may not write or edit.
         what = MUTED_SENDS.get(method)
         raise Refused(NOT_ENOUGH_RIGHTS.format(what=what) if what else CHAT_WRITE_FORBIDDEN)
+
+
+# --- groups: who is in them, and which of their messages reach the bot ---------------
+
+GROUP_TYPES = ("group", "supergroup")
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+ADMIN_STATUSES = ("creator", "administrator")
+SERVICE_FIELDS = (
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+)
+"""The service messages a group shows (people added or removed, a new title, ...)."""
+
+_COMMAND = re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{5,32})?(?![\w/@])")
+_MENTION = re.compile(r"(?<![\w@/])@[A-Za-z0-9_]{5,32}")
+
+
+def utf16_length(text: str) -> int:
+    """A length as Telegram counts it in entities: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def entities_of(text: str) -> list[dict[str, Any]]:
+    """The `bot_command` and `mention` entities Telegram finds in a text or caption
+    (offsets and lengths in UTF-16 code units, as the Bot API gives them). A
+    `text_mention` (a name linked to a user without a username) is the sender's
+    choice, not found in the text: a caller adds it."""
+    found = [("bot_command", m) for m in _COMMAND.finditer(text)] + [("mention", m) for m in _MENTION.finditer(text)]
+    found.sort(key=lambda pair: pair[1].start())
+    return [
+        {"type": kind, "offset": utf16_length(text[: m.start()]), "length": utf16_length(m.group())}
+        for kind, m in found
+    ]
+
+
+def entity_text(text: str, entity: dict[str, Any]) -> str:
+    """The part of `text` an entity covers (its offsets count UTF-16 code units)."""
+    units = text.encode("utf-16-le")
+    start, length = int(entity.get("offset", 0)), int(entity.get("length", 0))
+    return units[2 * start : 2 * (start + length)].decode("utf-16-le", errors="replace")
+
+
+def _words_and_entities(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    if "text" in message:
+        return str(message["text"]), list(message.get("entities") or [])
+    return str(message.get("caption") or ""), list(message.get("caption_entities") or [])
+
+
+def commands_in(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each bot command of a message as (command, the bot it names or "")."""
+    text, entities = _words_and_entities(message)
+    commands = []
+    for entity in entities:
+        if entity.get("type") == "bot_command":
+            command, _, bot = entity_text(text, entity).partition("@")
+            commands.append((command.lower(), bot.lower()))
+    return commands
+
+
+def mentions(message: dict[str, Any], bot: dict[str, Any]) -> bool:
+    """Whether the message mentions `bot`: by @username (a `mention` entity), or by a
+    name linked to it (a `text_mention` entity naming its user)."""
+    text, entities = _words_and_entities(message)
+    username = "@" + str(bot.get("username", "")).lower()
+    for entity in entities:
+        if entity.get("type") == "mention" and entity_text(text, entity).lower() == username:
+            return True
+        if entity.get("type") == "text_mention" and (entity.get("user") or {}).get("id") == bot.get("id"):
+            return True
+    return False
+
+
+def explicitly_for(message: dict[str, Any], bot: dict[str, Any]) -> bool:
+    """Whether a message is explicitly meant for `bot`: sent by it, a command naming
+    it (/command@bot) or a mention of it."""
+    if (message.get("from") or {}).get("id") == bot.get("id"):
+        return True
+    username = str(bot.get("username", "")).lower()
+    return any(named == username for _, named in commands_in(message)) or mentions(message, bot)
+
+
+def reaches_bot(
+    message: dict[str, Any],
+    bot: dict[str, Any],
+    *,
+    privacy_mode: bool,
+    bot_status: str,
+    last_bot_id: int | None,
+    other_bots: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+) -> bool:
+    """Whether Telegram delivers a group's `message` to `bot` (a User), whose status
+    in the group is `bot_status`, with privacy mode on or off; `last_bot_id` is the
+    last bot that sent a message to the group (None: none yet), `other_bots` the
+    group's other bots. Telegram's Bot FAQ, "What messages will my bot get?"
+    (https://core.telegram.org/bots/faq#what-messages-will-my-bot-get):
+
+        1. All bots, regardless of settings, will receive: All service messages.
+           All messages from private chats with users. All messages from channels
+           where they are a member.
+        2. Bot admins and bots with privacy mode disabled will receive all messages
+           except messages sent by other bots.
+        3. Bots with privacy mode enabled will receive: Commands explicitly meant
+           for them (e.g., /command@this_bot). General commands from users (e.g.
+           /start) if the bot was the last bot to send a message to the group.
+           Messages sent via this bot. Replies to any messages implicitly or
+           explicitly meant for this bot.
+        Note that each particular message can only be available to one
+        privacy-enabled bot at a time, i.e., a reply to bot A containing an
+        explicit command for bot B or sent via bot C will only be available to
+        bot A. Replies have the highest priority.
+
+    and BotFather's /setprivacy: "'Enable' - your bot will only receive messages
+    that either start with the '/' symbol or mention the bot by username."
+
+    Choices where the sources are silent: a group where no bot has spoken yet
+    counts its one bot as the last (a bare /start reaches a group's only bot);
+    a `text_mention` of the bot is a mention, as its @username is; "implicitly
+    meant" is played as "explicitly meant" (the bot's own messages, commands
+    naming it, mentions of it); inline mode ("sent via") is not played; the
+    other bots are privacy-enabled too (a reply to one goes to it alone)."""
+    if bot_status in ("left", "kicked"):
+        return False
+    sender = message.get("from") or {}
+    if sender.get("is_bot") and sender.get("id") != bot.get("id"):
+        return False
+    if any(name in message for name in SERVICE_FIELDS):
+        return True
+    if not privacy_mode or bot_status in ADMIN_STATUSES:
+        return True
+    replied = message.get("reply_to_message")
+    if replied:
+        if explicitly_for(replied, bot):
+            return True
+        if any(explicitly_for(replied, other) for other in other_bots):
+            return False  # Replies have the highest priority: it is the other bot's.
+    username = str(bot.get("username", "")).lower()
+    for _, named in commands_in(message):
+        if named == username or (not named and last_bot_id in (None, bot.get("id"))):
+            return True
+    return mentions(message, bot)
+
+
+def chat_member(user: dict[str, Any], status: str) -> dict[str, Any]:
+    """getChatMember's ChatMember for `user` with `status`, with the fields the Bot
+    API gives each kind (an owner, an administrator with its rights, a restricted
+    member with its permissions, ...)."""
+    if status not in MEMBER_STATUSES:
+        raise ValueError(f"a member's status is one of {MEMBER_STATUSES}, not {status!r}")
+    member: dict[str, Any] = {"user": user, "status": status}
+    if status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        member.update(
+            dict.fromkeys(
+                (
+                    "can_manage_chat",
+                    "can_delete_messages",
+                    "can_manage_video_chats",
+                    "can_restrict_members",
+                    "can_change_info",
+                    "can_invite_users",
+                    "can_pin_messages",
+                ),
+                True,
+            ),
+            can_be_edited=False,
+            is_anonymous=False,
+            can_promote_members=False,
+            can_post_stories=False,
+            can_edit_stories=False,
+            can_delete_stories=False,
+        )
+    elif status == "restricted":
+        member.update(
+            dict.fromkeys(
+                (
+                    "can_send_messages",
+                    "can_send_audios",
+                    "can_send_documents",
+                    "can_send_photos",
+                    "can_send_videos",
+                    "can_send_video_notes",
+                    "can_send_voice_notes",
+                    "can_send_polls",
+                    "can_send_other_messages",
+                    "can_add_web_page_previews",
+                    "can_change_info",
+                    "can_invite_users",
+                    "can_pin_messages",
+                    "can_manage_topics",
+                ),
+                False,
+            ),
+            is_member=True,
+            until_date=0,
+        )
+    elif status == "kicked":
+        member["until_date"] = 0
+    return member

@@ -20,7 +20,25 @@ from typing import Any
 
 from local.telegram_standin.rules import Refused, image_size
 
-BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Polybot", "username": "polybot_local_bot"}
+BOT_USER: dict[str, Any] = {"id": 7000000001, "is_bot": True, "first_name": "Polybot", "username": "polybot_local_bot"}
+
+
+@dataclass
+class Group:
+    """A group or supergroup: its Chat object, its members with their statuses (the
+    bot's own included, "member" unless made admin), and the last bot that spoke in it."""
+
+    chat: dict[str, Any]
+    members: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Each member's User object, by user id."""
+    statuses: dict[int, str] = field(default_factory=dict)
+    """Each member's status (rules.MEMBER_STATUSES), by user id."""
+    last_bot_id: int | None = None
+    """The last bot that sent a message to the group (privacy mode's "general commands" rule)."""
+
+    @property
+    def other_bots(self) -> list[dict[str, Any]]:
+        return [u for i, u in self.members.items() if u.get("is_bot") and i != BOT_USER["id"]]
 
 
 @dataclass
@@ -46,6 +64,8 @@ class SentMessage:
     edited_at: float | None = None
     """When it was last changed (time.monotonic()); None: never."""
     deleted: bool = False
+    chat: dict[str, Any] | None = None
+    """The chat's Chat object where it is a group; None: the private chat with its user."""
 
     @property
     def kind(self) -> str:
@@ -70,7 +90,7 @@ class SentMessage:
             "message_id": self.message_id,
             "date": int(time.time()),
             "from": BOT_USER,
-            "chat": {"id": self.chat_id, "type": "private"},
+            "chat": dict(self.chat) if self.chat else {"id": self.chat_id, "type": "private"},
         }
         if self.edits:
             message["edit_date"] = int(time.time())
@@ -139,6 +159,12 @@ class ChatState:
         self.files: dict[str, StoredFile] = {}
         self.events: list[tuple[int, str]] = []
         """The chat log: (chat id, what the user or the bot did)."""
+        self.groups: dict[int, Group] = {}
+        """The groups and supergroups the bot is in, by chat id."""
+        self.privacy_mode = True
+        """The bot's group privacy mode, as BotFather's /setprivacy left it (on by default)."""
+        self.posted: dict[tuple[int, int], dict[str, Any]] = {}
+        """What users sent to groups, by (chat id, message id), delivered or not: a reply quotes it."""
         # One sequence for the user's and the bot's messages, as in a chat.
         self._message_ids = itertools.count(1000)
 
@@ -192,7 +218,11 @@ class ChatState:
         """A message the bot sends: it gets the chat's next message id and shows now."""
         sent.message_id = self.next_message_id()
         sent.at = time.monotonic()
+        group = self.groups.get(sent.chat_id)
         with self.change():
+            if group is not None:
+                sent.chat = group.chat
+                group.last_bot_id = BOT_USER["id"]
             self.sent.append(sent)
         answering = f" ↩#{sent.reply_to_message_id}" if sent.reply_to_message_id else ""
         self.log(sent.chat_id, f"bot #{sent.message_id}{answering}: {sent.shown()}")
@@ -203,6 +233,14 @@ class ChatState:
             if (sent.chat_id, sent.message_id) == (chat_id, message_id):
                 return sent
         raise LookupError(f"the bot sent no message {message_id} to chat {chat_id}")
+
+    def quoted(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        """The Message object of `message_id` as a reply quotes it: one a user sent to
+        a group, or one the bot sent."""
+        posted = self.posted.get((chat_id, message_id))
+        if posted is not None:
+            return {k: v for k, v in posted.items() if k != "reply_to_message"}
+        return self.message(chat_id, message_id).as_message()
 
     def replies_to(self, chat_id: int, message_id: int) -> list[SentMessage]:
         """The bot's messages in answer to `message_id` that the chat still shows."""
