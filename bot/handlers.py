@@ -5,6 +5,13 @@ a progress message the workflow edits into the answer; /start, /help,
 /settings buttons too. Registered on a TeleBot by `register`; the same handlers
 serve the webhook and long polling.
 
+In groups and supergroups Polybot answers only what is meant for it
+(bot/addressing.py decides; who Polybot is comes from getMe, asked once): an
+addressed photo, or the photo a /detect or a mention replies to, is analysed
+and answered in reply to that photo; the rest gets nothing. /settings (and
+/forget) there are for the group's administrators (getChatMember), and the
+group's settings are the group's own, kept under its chat id.
+
 Every message gets its answer here or from the workflow, never a crash: an
 image message Telegram sent without usable file details is told so, a chat
 over its photo quota is asked to slow down, and only when neither the
@@ -33,7 +40,8 @@ from telebot import apihelper, types, util
 from telebot.apihelper import ApiTelegramException
 from telebot.types import ReplyParameters
 
-from bot import settings_menu, texts
+from bot import addressing, settings_menu, texts
+from bot.addressing import Identity, Route
 from bot.deadline import (
     PREFERENCES_S,
     QUOTA_S,
@@ -139,6 +147,39 @@ class Chats:
     progress: ProgressMessages = field(default_factory=ProgressMessages)
 
 
+class WhoAmI:
+    """Polybot's own Identity, from getMe on first need and kept: it never changes
+    while the token does not. Asked within the webhook's deadline; a failure is
+    not kept (the update fails, and Telegram delivers it again)."""
+
+    def __init__(self, bot: telebot.TeleBot) -> None:
+        self._bot = bot
+        self._known: Identity | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Identity:
+        with self._lock:
+            if self._known is None:
+                current().require(TELEGRAM_CALL_S, TELEGRAM_CALL_S, "getMe")
+                me = self._bot.get_me()
+                self._known = Identity(me.id, me.username or "")
+            return self._known
+
+
+ADMIN_STATUSES = ("creator", "administrator")
+
+
+def is_admin(bot: telebot.TeleBot, chat_id: int, message: types.Message | None, user: types.User | None) -> bool:
+    """Whether the sender administers the group (getChatMember); an anonymous
+    administrator writes as the group itself."""
+    if message is not None and addressing.sent_as_the_group(message):
+        return True
+    if user is None:
+        return False
+    current().require(TELEGRAM_CALL_S, TELEGRAM_CALL_S, "getChatMember")
+    return bot.get_chat_member(chat_id, user.id).status in ADMIN_STATUSES
+
+
 def language_of(user: types.User | None) -> str:
     return i18n.language_of(user.language_code if user else None)
 
@@ -153,17 +194,27 @@ def is_image_document(message: types.Message) -> bool:
     return bool(message.document and (message.document.mime_type or "").startswith("image/"))
 
 
-def image_request(message: types.Message, received_at: datetime | None = None) -> dict[str, Any]:
-    """The ImageRequest for a photo, or for an image sent as a file (without its preferences)."""
+def image_request(
+    message: types.Message,
+    received_at: datetime | None = None,
+    *,
+    asked_by: types.Message | None = None,
+    alone: bool = False,
+) -> dict[str, Any]:
+    """The ImageRequest for a photo, or for an image sent as a file (without its
+    preferences): the image's message (its id, its file), for the user who sent it,
+    or `asked_by` the message that asked for it (a /detect replying to it: that
+    user's id and language). `alone`: analysed on its own even if it belongs to an album."""
     received = (received_at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    asker = (asked_by or message).from_user
     common: dict[str, Any] = {
         "chat_id": message.chat.id,
         "message_id": message.message_id,
-        "user_id": message.from_user.id if message.from_user else None,
-        "language_code": message.from_user.language_code if message.from_user else None,
+        "user_id": asker.id if asker else None,
+        "language_code": asker.language_code if asker else None,
         "received_at": received,
     }
-    if message.media_group_id:
+    if message.media_group_id and not alone:
         common["media_group_id"] = str(message.media_group_id)
     if message.content_type == "photo":
         if not message.photo:
@@ -205,11 +256,35 @@ def addressable(message: types.Message | types.InaccessibleMessage) -> bool:
     return all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
 
 
+HANDLED_BY_ROUTE = (Route.IGNORE, Route.REPLIED_IMAGE, Route.USAGE)
+"""What the `addressed` handler does itself; the other routes go on to the handlers below it."""
+
+
 def register(bot: telebot.TeleBot, chats: Chats) -> None:
+    me = WhoAmI(bot)
+
     # First: telebot runs the first handler whose filters match.
     @bot.message_handler(func=lambda message: not addressable(message), content_types=list(util.content_type_media))
     def unaddressable(message: types.Message) -> None:
         log.warning("update with a message whose ids are not integers; nobody can be answered")
+
+    @bot.message_handler(
+        func=lambda message: addressing.route(message, me) in HANDLED_BY_ROUTE,
+        content_types=list(util.content_type_media),
+    )
+    def addressed(message: types.Message) -> None:
+        answer_addressed(bot, chats, message, addressing.route(message, me))
+
+    # Before every command handler (those of other modules too): in a group, the
+    # commands of addressing.ADMINS_ONLY are refused to members who are not admins.
+    @bot.message_handler(
+        func=lambda message: (
+            addressing.needs_admin(message, me) and not is_admin(bot, message.chat.id, message, message.from_user)
+        ),
+        content_types=["text"],
+    )
+    def admins_only(message: types.Message) -> None:
+        say(bot, message, "group.admins_only")
 
     @bot.message_handler(commands=["start"])
     def welcome(message: types.Message) -> None:
@@ -217,6 +292,10 @@ def register(bot: telebot.TeleBot, chats: Chats) -> None:
 
     @bot.message_handler(commands=["help"])
     def help_text(message: types.Message) -> None:
+        if addressing.in_group(message):
+            language = message.from_user.language_code if message.from_user else None
+            bot.reply_to(message, texts.say("help", language) + "\n\n" + texts.say("group.detect_usage", language))
+            return
         say(bot, message, "help")
 
     @bot.message_handler(commands=["settings"])
@@ -245,6 +324,21 @@ def register(bot: telebot.TeleBot, chats: Chats) -> None:
         answer_tap(bot, chats, call)
 
 
+def answer_addressed(bot: telebot.TeleBot, chats: Chats, message: types.Message, route: Route) -> None:
+    """What addressing.route leaves to this handler: nothing for a message not meant
+    for Polybot, the photo a /detect or a mention replies to, or how to ask."""
+    if route is Route.IGNORE:
+        log.info("message %s is not meant for the bot; no answer", message.message_id)
+        return
+    replied = message.reply_to_message
+    if route is Route.REPLIED_IMAGE and replied is not None:
+        # The answer replies to the photo, and the request names it (its id, its
+        # file): the workflow's answer goes where the progress message went.
+        start_analysis(bot, chats, replied, asked_by=message)
+        return
+    say(bot, message, "group.detect_usage" if addressing.in_group(message) else "hint")
+
+
 # --- images ------------------------------------------------------------------
 
 
@@ -269,13 +363,19 @@ def within_quota(chats: Chats, chat_id: int, then_s: float) -> bool:
     return True
 
 
-def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
+def start_analysis(
+    bot: telebot.TeleBot, chats: Chats, message: types.Message, asked_by: types.Message | None = None
+) -> None:
+    """Analyse the image of `message` (a photo, an image file), `asked_by` another
+    message where one asked for it. In a group an image is analysed on its own,
+    album or not: only the photos addressed to the bot are its to answer."""
     deadline = current()
-    in_album = bool(message.media_group_id) and chats.albums is not None
+    alone = addressing.in_group(message)
+    in_album = bool(message.media_group_id) and chats.albums is not None and not alone
     # An album's photo also adds itself to the album's item first (a required call).
     required_s = STARTING_S + (WEBHOOK_AWS_CALL_S if in_album else 0.0)
     try:
-        fields = image_request(message)
+        fields = image_request(message, asked_by=asked_by, alone=alone)
         fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
         request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:
@@ -455,6 +555,8 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         return expired
     chat = message.chat.id
     if data.startswith(callbacks.SETTINGS):
+        if addressing.in_group(message) and not is_admin(bot, chat, None, call.from_user):
+            return i18n.text("group.admins_only", language)
         return change_setting(bot, chats, chat, message.message_id, data, language)
     name = data[len(callbacks.DETAILS) :]
     # Buttons are the bot's own; a crafted one naming another chat's image is refused.

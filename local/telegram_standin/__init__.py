@@ -298,10 +298,10 @@ class TelegramStandIn:
         it is the last bot to have spoken (a bare /command is then the other's)."""
         return self.user.other_bot_says(chat_id, username, text)
 
-    def user_taps(self, chat_id: int, message_id: int, button: str) -> CallbackQuery:
-        """The user presses the inline button whose text (or callback_data) is `button`
-        on the bot's message `message_id`, as the chat shows it now."""
-        return self.user.taps(chat_id, message_id, button)
+    def user_taps(self, chat_id: int, message_id: int, button: str, *, by: int | None = None) -> CallbackQuery:
+        """The user (in a group: the member `by`) presses the inline button whose text
+        (or callback_data) is `button` on the bot's message `message_id`, as the chat shows it now."""
+        return self.user.taps(chat_id, message_id, button, by=by)
 
     def chat_closes(self, chat_id: int, how: str) -> None:
         """From now on the chat takes no messages from the bot, and Telegram answers

@@ -174,9 +174,9 @@ class ChatUser:
     def _privacy(self) -> str:
         return "on" if self.state.privacy_mode else "off"
 
-    def taps(self, chat_id: int, message_id: int, button: str) -> CallbackQuery:
-        """The user presses the inline button whose text (or callback_data) is `button`
-        on the bot's message `message_id`, as the chat shows it now."""
+    def taps(self, chat_id: int, message_id: int, button: str, *, by: int | None = None) -> CallbackQuery:
+        """The user (in a group: the member `by`) presses the inline button whose text
+        (or callback_data) is `button` on the bot's message `message_id`, as the chat shows it now."""
         shown = self.state.message(chat_id, message_id)
         data = [d for text, d in shown.buttons if button in (text, d)]
         if shown.deleted or not data:
@@ -184,12 +184,14 @@ class ChatUser:
         query = CallbackQuery(secrets.token_hex(8), chat_id, message_id, data[0], time.monotonic())
         with self.state.changed:
             self.state.callbacks[query.id] = query
-        self.state.log(chat_id, f"user taps [{button}] on #{message_id}")
+        sender = self._person(by) if by is not None and chat_id in self.state.groups else self._sender(chat_id)
+        who = "user" if chat_id not in self.state.groups else sender["first_name"]
+        self.state.log(chat_id, f"{who} taps [{button}] on #{message_id}")
         update = {
             "update_id": self.delivery.next_update_id(),
             "callback_query": {
                 "id": query.id,
-                "from": self._sender(chat_id),
+                "from": sender,
                 "message": shown.as_message(),
                 "chat_instance": str(chat_id),
                 "data": query.data,
