@@ -20,9 +20,10 @@ that breaks one of Telegram's rules) is final. The step's outcome is one JSON
 log line with an `event` (REGISTERED or REGISTRATION_FAILED) that a
 CloudWatch metric filter counts (terraform/modules/bot).
 
-`ensure_commands` does the same for the command menu (setMyCommands): the
-default list and one per language the bot speaks, each set only when
-getMyCommands shows something else. The menu is optional: a Bot API server that
+`ensure_commands` does the same for the command menu (setMyCommands): for each
+scope of MENUS (the default one, which private chats show, and group chats'),
+the list for every language and one per language the bot speaks, each set only
+when getMyCommands shows something else. The menu is optional: a Bot API server that
 lacks getMyCommands (404, or an answer without "ok") has each list set without
 reading it first; one that lacks setMyCommands has no menu, and the step logs
 that it skipped it (SKIPPED) and succeeds.
@@ -39,7 +40,7 @@ from typing import TypeVar
 import requests
 import telebot
 from telebot.apihelper import ApiException, ApiHTTPException, ApiTelegramException
-from telebot.types import BotCommand
+from telebot.types import BotCommand, BotCommandScope, BotCommandScopeAllGroupChats, BotCommandScopeDefault
 
 from bot.app import WEBHOOK_PATH, BotNotReady
 from polybot import i18n
@@ -89,6 +90,16 @@ class Outcome(Enum):
 
 COMMANDS = ("start", "help", "history", "settings")
 """The command menu, in this order; each described by the catalogs' `commands.<name>`."""
+GROUP_COMMANDS = ("detect", "help")
+"""The menu in groups and supergroups: asking for a photo, and how (bot/addressing.py)."""
+MENUS: tuple[tuple[BotCommandScope, tuple[str, ...]], ...] = (
+    (BotCommandScopeDefault(), COMMANDS),
+    (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
+)
+"""Each menu and the scope Telegram shows it in (the more specific scope wins: group
+chats show theirs, private chats the default)."""
+MENU_LISTS = len(MENUS) * (1 + len(i18n.LANGUAGES))
+"""How many lists the menu is: one per scope for every language and per language."""
 T = TypeVar("T")
 
 
@@ -173,8 +184,8 @@ def _wait_s(exc: Exception, attempt: int) -> float | None:
     return min(2.0**attempt, 30.0)
 
 
-def commands(language: str) -> list[BotCommand]:
-    return [BotCommand(name, i18n.text(f"commands.{name}", language)) for name in COMMANDS]
+def commands(language: str, names: tuple[str, ...] = COMMANDS) -> list[BotCommand]:
+    return [BotCommand(name, i18n.text(f"commands.{name}", language)) for name in names]
 
 
 def _settle(
@@ -233,40 +244,43 @@ def ensure_commands(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
-    """Make Telegram show the command menu: the default (English) list and one per
-    language; REGISTERED when any list had to be set."""
+    """Make Telegram show the command menus (MENUS): in each scope, the default
+    (English) list and one per language; REGISTERED when any list had to be set."""
     changed = False
     deadline = clock() + max_wait_s
-    for language_code in ("", *i18n.LANGUAGES):
-        wanted = commands(language_code or i18n.DEFAULT_LANGUAGE)
+    for scope, names in MENUS:
+        for language_code in ("", *i18n.LANGUAGES):
+            wanted = commands(language_code or i18n.DEFAULT_LANGUAGE, names)
 
-        def put(code: str = language_code, wanted: list[BotCommand] = wanted) -> bool:
-            shown = _shown_commands(bot, code)
-            if shown is not None and shown == [(c.command, c.description) for c in wanted]:
-                return False
+            def put(
+                code: str = language_code, wanted: list[BotCommand] = wanted, scope: BotCommandScope = scope
+            ) -> bool:
+                shown = _shown_commands(bot, code, scope)
+                if shown is not None and shown == [(c.command, c.description) for c in wanted]:
+                    return False
+                try:
+                    bot.set_my_commands(wanted, scope=scope, language_code=code or None)
+                except FAILURES as exc:
+                    if server_lacks_method(exc):
+                        raise MenuNotServed(_failure(exc)) from None
+                    raise
+                return True
+
+            what = f"set the {scope.type} commands for {language_code or 'every language'}"
             try:
-                bot.set_my_commands(wanted, language_code=code or None)
-            except FAILURES as exc:
-                if server_lacks_method(exc):
-                    raise MenuNotServed(_failure(exc)) from None
-                raise
-            return True
-
-        what = f"set the commands for {language_code or 'every language'}"
-        try:
-            changed |= _settle(what, put, max(0.0, deadline - clock()), sleep, clock)
-        except MenuNotServed as exc:
-            log.warning("command menu skipped: the Bot API server has no setMyCommands (%s)", exc)
-            return Outcome.SKIPPED
+                changed |= _settle(what, put, max(0.0, deadline - clock()), sleep, clock)
+            except MenuNotServed as exc:
+                log.warning("command menu skipped: the Bot API server has no setMyCommands (%s)", exc)
+                return Outcome.SKIPPED
     log.info("command menu %s", "set" if changed else "already set")
     return Outcome.REGISTERED if changed else Outcome.UNCHANGED
 
 
-def _shown_commands(bot: telebot.TeleBot, language_code: str) -> list[tuple[str, str]] | None:
-    """The menu Telegram shows for `language_code`; None when the Bot API server has
-    no getMyCommands (the list is then set without reading it)."""
+def _shown_commands(bot: telebot.TeleBot, language_code: str, scope: BotCommandScope) -> list[tuple[str, str]] | None:
+    """The menu Telegram shows in `scope` for `language_code`; None when the Bot API
+    server has no getMyCommands (the list is then set without reading it)."""
     try:
-        shown = bot.get_my_commands(language_code=language_code or None)
+        shown = bot.get_my_commands(scope=scope, language_code=language_code or None)
     except FAILURES as exc:
         if not server_lacks_method(exc):
             raise

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from bot.app import WEBHOOK_PATH
-from bot.webhook import register_with_telegram
+from bot.webhook import MENU_LISTS, register_with_telegram
 from local.polybot_stack import PolybotStack
 from local.telegram_standin import SentMessage, TelegramStandIn
 from polybot import i18n, naming
@@ -245,7 +245,7 @@ def test_the_deploy_step_sets_the_command_menu_once(stack: PolybotStack, telegra
     after_first = telegram.set_commands_calls
     assert deploy_step(stack, stack.bot_url) == "already registered"
 
-    assert after_first - calls == 4 and telegram.set_commands_calls == after_first
+    assert after_first - calls == MENU_LISTS and telegram.set_commands_calls == after_first
     assert [c["command"] for c in telegram.commands[("default", "")]] == ["start", "help", "history", "settings"]
     for language in i18n.LANGUAGES:
         descriptions = [c["description"] for c in telegram.commands[("default", language)]]

@@ -19,6 +19,7 @@ from bot import __main__ as bot_main
 from bot.app import BotNotReady
 from bot.webhook import (
     ALLOWED_UPDATES,
+    MENU_LISTS,
     REGISTERED,
     REGISTRATION_FAILED,
     REGISTRATION_WINDOW_S,
@@ -144,10 +145,14 @@ def test_the_command_menu_is_set_once_per_language_and_then_left_alone(
     second = ensure_commands(bot)
 
     assert (first, second) == (Outcome.REGISTERED, Outcome.UNCHANGED)
-    assert telegram.set_commands_calls == 4
-    assert set(telegram.commands) == {("default", ""), ("default", "en"), ("default", "es"), ("default", "ru")}
+    assert telegram.set_commands_calls == MENU_LISTS
+    languages = ("", *i18n.LANGUAGES)
+    assert set(telegram.commands) == {(scope, code) for scope in ("default", "all_group_chats") for code in languages}
     assert [c["command"] for c in telegram.commands[("default", "")]] == ["start", "help", "history", "settings"]
     assert telegram.commands[("default", "ru")][2]["description"] == i18n.text("commands.history", "ru")
+    # Groups get their own menu: asking for a photo, and how.
+    assert [c["command"] for c in telegram.commands[("all_group_chats", "")]] == ["detect", "help"]
+    assert telegram.commands[("all_group_chats", "es")][0]["description"] == i18n.text("commands.detect", "es")
 
 
 def test_a_changed_menu_is_set_again_only_where_it_differs(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
@@ -155,7 +160,7 @@ def test_a_changed_menu_is_set_again_only_where_it_differs(telegram: TelegramSta
     telegram.commands[("default", "es")] = [{"command": "start", "description": "viejo"}]
 
     assert ensure_commands(bot) == Outcome.REGISTERED
-    assert telegram.set_commands_calls == 5
+    assert telegram.set_commands_calls == MENU_LISTS + 1
     assert telegram.commands[("default", "es")][0]["description"] == i18n.text("commands.start", "es")
 
 
@@ -165,14 +170,14 @@ def test_the_command_menu_waits_out_a_rate_limit(telegram: TelegramStandIn, bot:
 
     assert ensure_commands(bot, sleep=waits.sleep, clock=waits.clock) == Outcome.REGISTERED
     assert waits.seconds == [7.0]
-    assert telegram.set_commands_calls == 4
+    assert telegram.set_commands_calls == MENU_LISTS
 
 
 def test_the_deploy_step_registers_the_webhook_and_the_menu(telegram: TelegramStandIn, bot: telebot.TeleBot) -> None:
     assert register_with_telegram(bot, PUBLIC_URL, "s") == Outcome.REGISTERED
     assert register_with_telegram(bot, PUBLIC_URL, "s") == Outcome.UNCHANGED
     assert telegram.webhook_allowed_updates == ["message", "callback_query"]
-    assert telegram.set_commands_calls == 4
+    assert telegram.set_commands_calls == MENU_LISTS
 
 
 # --- a Bot API server that lacks the optional methods ------------------------
@@ -217,7 +222,7 @@ def test_a_missing_menu_method_never_fails_the_menu(
 
     if method == "getMyCommands":
         # Each list set without reading what Telegram shows.
-        assert outcome == Outcome.REGISTERED and telegram.set_commands_calls == 4
+        assert outcome == Outcome.REGISTERED and telegram.set_commands_calls == MENU_LISTS
     else:
         assert outcome == Outcome.SKIPPED and telegram.set_commands_calls == 0
 
@@ -366,7 +371,7 @@ def test_the_deploy_step_registers_once_the_name_resolves_and_says_so(
     )
 
     assert status == 0
-    assert telegram.webhook_url == webhook_url(PUBLIC_URL) and telegram.set_commands_calls == 4
+    assert telegram.webhook_url == webhook_url(PUBLIC_URL) and telegram.set_commands_calls == MENU_LISTS
     [registered] = events(log_lines())
     assert registered["event"] == REGISTERED and registered["level"] == "INFO"
     filters = bot_metric_filters()
