@@ -278,12 +278,13 @@ class TelegramStandIn:
         kind: str = "supergroup",
         bot_status: str = "member",
         other_bots: tuple[str, ...] = (),
+        names: dict[int, str] | None = None,
     ) -> Group:
         """A group (`kind` "group" or "supergroup") with the bot in it as `bot_status`,
         `members` (user id: status, one of rules.MEMBER_STATUSES) and `other_bots`
-        (their usernames). Its members send with `by=` their id."""
+        (their usernames); `names`: members' first names. Its members send with `by=` their id."""
         return self.user.opens_group(
-            chat_id, members, title=title, kind=kind, bot_status=bot_status, other_bots=other_bots
+            chat_id, members, title=title, kind=kind, bot_status=bot_status, other_bots=other_bots, names=names
         )
 
     def bot_privacy(self, enabled: bool) -> None:

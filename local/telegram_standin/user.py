@@ -27,6 +27,8 @@ class ChatUser:
     def __init__(self, state: ChatState, delivery: Delivery) -> None:
         self.state = state
         self.delivery = delivery
+        self.names: dict[int, str] = {}
+        """Group members' first names, by user id."""
 
     def speaks(self, chat_id: int, language_code: str) -> None:
         """The chat's user has Telegram in this language from now on."""
@@ -138,15 +140,17 @@ class ChatUser:
         kind: str = "supergroup",
         bot_status: str = "member",
         other_bots: tuple[str, ...] = (),
+        names: dict[int, str] | None = None,
     ) -> Group:
         """A group (or supergroup) with the bot in it as `bot_status`, `members` (user
-        id: status) and `other_bots` (their usernames), each a member."""
+        id: status, first `names` where given) and `other_bots` (their usernames), each a member."""
         if kind not in rules.GROUP_TYPES:
             raise ValueError(f"a group is one of {rules.GROUP_TYPES}, not {kind!r}")
         group = Group(chat={"id": chat_id, "type": kind, "title": title})
         group.members[BOT_USER["id"]] = dict(BOT_USER)
         group.statuses[BOT_USER["id"]] = bot_status
         for user_id, status in members.items():
+            self.names[user_id] = (names or {}).get(user_id, f"Member{user_id}")
             group.members[user_id] = self._person(user_id)
             group.statuses[user_id] = status
         for number, username in enumerate(other_bots, start=1):
@@ -253,7 +257,8 @@ class ChatUser:
     def _person(self, user_id: int) -> dict[str, Any]:
         """A group member's User object (their language: as `speaks` set it for their id)."""
         language = self.state.languages.get(user_id, "en")
-        return {"id": user_id, "is_bot": False, "first_name": f"Member{user_id}", "language_code": language}
+        name = self.names.get(user_id, f"Member{user_id}")
+        return {"id": user_id, "is_bot": False, "first_name": name, "language_code": language}
 
     def _message(self, chat_id: int, by: int | None = None) -> dict[str, Any]:
         group = self.state.groups.get(chat_id)
