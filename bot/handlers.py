@@ -27,6 +27,7 @@ give way to StartExecution and to telling the user what happened.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable
@@ -160,13 +161,19 @@ class WhoAmI:
     def __call__(self) -> Identity:
         with self._lock:
             if self._known is None:
-                current().require(TELEGRAM_CALL_S, TELEGRAM_CALL_S, "getMe")
+                current().require(untimed_call_s(), TELEGRAM_CALL_S, "getMe")
                 me = self._bot.get_me()
                 self._known = Identity(me.id, me.username or "")
             return self._known
 
 
 ADMIN_STATUSES = ("creator", "administrator")
+
+
+def untimed_call_s() -> float:
+    """The longest a Telegram call that telebot gives no timeout of its own may take
+    (getMe, getChatMember, answerCallbackQuery): the timeouts in force for every call."""
+    return float(apihelper.CONNECT_TIMEOUT + apihelper.READ_TIMEOUT)
 
 
 def is_admin(bot: telebot.TeleBot, chat_id: int, message: types.Message | None, user: types.User | None) -> bool:
@@ -176,7 +183,7 @@ def is_admin(bot: telebot.TeleBot, chat_id: int, message: types.Message | None, 
         return True
     if user is None:
         return False
-    current().require(TELEGRAM_CALL_S, TELEGRAM_CALL_S, "getChatMember")
+    current().require(untimed_call_s(), TELEGRAM_CALL_S, "getChatMember")
     return bot.get_chat_member(chat_id, user.id).status in ADMIN_STATUSES
 
 
@@ -195,23 +202,16 @@ def is_image_document(message: types.Message) -> bool:
 
 
 def image_request(
-    message: types.Message,
-    received_at: datetime | None = None,
-    *,
-    asked_by: types.Message | None = None,
-    alone: bool = False,
+    message: types.Message, received_at: datetime | None = None, *, alone: bool = False
 ) -> dict[str, Any]:
     """The ImageRequest for a photo, or for an image sent as a file (without its
-    preferences): the image's message (its id, its file), for the user who sent it,
-    or `asked_by` the message that asked for it (a /detect replying to it: that
-    user's id and language). `alone`: analysed on its own even if it belongs to an album."""
+    preferences). `alone`: analysed on its own even if it belongs to an album."""
     received = (received_at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    asker = (asked_by or message).from_user
     common: dict[str, Any] = {
         "chat_id": message.chat.id,
         "message_id": message.message_id,
-        "user_id": asker.id if asker else None,
-        "language_code": asker.language_code if asker else None,
+        "user_id": message.from_user.id if message.from_user else None,
+        "language_code": message.from_user.language_code if message.from_user else None,
         "received_at": received,
     }
     if message.media_group_id and not alone:
@@ -332,9 +332,12 @@ def answer_addressed(bot: telebot.TeleBot, chats: Chats, message: types.Message,
         return
     replied = message.reply_to_message
     if route is Route.REPLIED_IMAGE and replied is not None:
-        # The answer replies to the photo, and the request names it (its id, its
-        # file): the workflow's answer goes where the progress message went.
-        start_analysis(bot, chats, replied, asked_by=message)
+        # The request names the photo (its id, its file), so the progress message
+        # and the workflow's answer reply to it; the one who asked is its user
+        # (the answer in their language, the photo counted as theirs).
+        asked = copy.copy(replied)
+        asked.from_user = message.from_user
+        start_analysis(bot, chats, asked)
         return
     say(bot, message, "group.detect_usage" if addressing.in_group(message) else "hint")
 
@@ -363,19 +366,16 @@ def within_quota(chats: Chats, chat_id: int, then_s: float) -> bool:
     return True
 
 
-def start_analysis(
-    bot: telebot.TeleBot, chats: Chats, message: types.Message, asked_by: types.Message | None = None
-) -> None:
-    """Analyse the image of `message` (a photo, an image file), `asked_by` another
-    message where one asked for it. In a group an image is analysed on its own,
-    album or not: only the photos addressed to the bot are its to answer."""
+def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
+    """Analyse the image of `message` (a photo, an image file). In a group an image
+    is analysed on its own, album or not: only the photos addressed to the bot are its to answer."""
     deadline = current()
     alone = addressing.in_group(message)
     in_album = bool(message.media_group_id) and chats.albums is not None and not alone
     # An album's photo also adds itself to the album's item first (a required call).
     required_s = STARTING_S + (WEBHOOK_AWS_CALL_S if in_album else 0.0)
     try:
-        fields = image_request(message, asked_by=asked_by, alone=alone)
+        fields = image_request(message, alone=alone)
         fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
         request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:
@@ -538,7 +538,7 @@ def answer_tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery) ->
         log.exception("could not do what a button says")
         notice = i18n.text("callback.try_again", language)
     # telebot gives this call no timeout of its own: the one in force for every call.
-    if not current().affords(apihelper.CONNECT_TIMEOUT + apihelper.READ_TIMEOUT):
+    if not current().affords(untimed_call_s()):
         # A courtesy: the client stops its spinner on its own.
         log.warning("no time left to answer the callback query")
         return

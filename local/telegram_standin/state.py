@@ -164,7 +164,7 @@ class ChatState:
         self.privacy_mode = True
         """The bot's group privacy mode, as BotFather's /setprivacy left it (on by default)."""
         self.posted: dict[tuple[int, int], dict[str, Any]] = {}
-        """What users sent to groups, by (chat id, message id), delivered or not: a reply quotes it."""
+        """What users sent, by (chat id, message id), delivered or not: a reply quotes it."""
         # One sequence for the user's and the bot's messages, as in a chat.
         self._message_ids = itertools.count(1000)
 
@@ -235,8 +235,7 @@ class ChatState:
         raise LookupError(f"the bot sent no message {message_id} to chat {chat_id}")
 
     def quoted(self, chat_id: int, message_id: int) -> dict[str, Any]:
-        """The Message object of `message_id` as a reply quotes it: one a user sent to
-        a group, or one the bot sent."""
+        """The Message object of `message_id` as a reply quotes it: one a user sent, or one the bot sent."""
         posted = self.posted.get((chat_id, message_id))
         if posted is not None:
             return {k: v for k, v in posted.items() if k != "reply_to_message"}

@@ -300,10 +300,10 @@ class ChatUser:
         group = self.state.groups.get(chat_id)
         if reply_to is not None:
             message["reply_to_message"] = self.state.quoted(chat_id, reply_to)
-        if group is None:
-            return self.delivery.deliver(message)
         with self.state.change():
             self.state.posted[(chat_id, message["message_id"])] = message
+        if group is None:
+            return self.delivery.deliver(message)
         bot_status = group.statuses.get(BOT_USER["id"], "left")
         if not rules.reaches_bot(
             message,

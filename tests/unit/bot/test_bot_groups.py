@@ -43,6 +43,7 @@ def bot_messages(telegram: TelegramStandIn) -> list[Any]:
 def test_only_addressed_photos_are_analysed_each_answered_in_reply_to_it(
     bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline, group: int
 ) -> None:
+    telegram.user_speaks(BEN, "es")
     bare = telegram.user_sends_photo(group, jpeg(), by=ADA)
     telegram.user_sends_text(group, "Hi all, here are the photos from Saturday", by=BEN)
     telegram.user_sends_sticker(group, by=BEN)
@@ -67,7 +68,9 @@ def test_only_addressed_photos_are_analysed_each_answered_in_reply_to_it(
         assert request["file_id"] == photo["photo"][-1]["file_id"]
         assert request["progress_message_id"] == progress.message_id
     asked = pipeline.started[naming.execution_name(group, bare["message_id"])]["request"]
-    assert asked["user_id"] == BEN, "the one who asked with /detect"
+    assert (asked["user_id"], asked["language_code"]) == (BEN, "es"), "the one who asked with /detect"
+    [progress] = telegram.replies_to(group, bare["message_id"])
+    assert progress.text == i18n.text("progress", "es"), "in the asker's language"
     assert telegram.replies_to(group, detect["message_id"]) == []
     assert len(bot_messages(telegram)) == len(analysed)
 
