@@ -40,6 +40,17 @@ def usable_updates(chat_id: int) -> list[dict[str, Any]]:
         message(photo=[dict(size), dict(large)], media_group_id="13579"),
         message(document={"file_id": "BQAD", "file_unique_id": "u2", "file_name": "a.png", "mime_type": "image/png"}),
         message(document={"file_id": "BQAE", "file_unique_id": "u3", "file_name": "a.pdf", "mime_type": "x/pdf"}),
+        # Asking for a photo as a group does: a caption mention, /detect in reply to a photo.
+        message(
+            photo=[dict(size), dict(large)],
+            caption="@polybot_local_bot what is it?",
+            caption_entities=[{"type": "mention", "offset": 0, "length": 18}],
+        ),
+        message(
+            text="/detect",
+            entities=[{"type": "bot_command", "offset": 0, "length": 7}],
+            reply_to_message=message(photo=[dict(size), dict(large)]),
+        ),
     ]
     updates: list[dict[str, Any]] = [{"update_id": 1, "message": m} for m in kinds]
     for data in ("s:confidence:0.4", f"d:tg{chat_id}_5", f"h:tg{chat_id}_5", "unknown"):
