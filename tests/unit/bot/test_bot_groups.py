@@ -122,3 +122,21 @@ def test_settings_in_a_group_are_its_admins_and_kept_under_the_groups_chat_id(
     kept = dynamodb.get_item(TableName=TABLE, Key=prefs_key(group))["Item"]
     assert kept["confidence"] == {"N": "0.6"}
     assert "Item" not in dynamodb.get_item(TableName=TABLE, Key=prefs_key(ADA)), "Ada's own settings are apart"
+
+
+def test_detect_in_a_private_chat_analyses_the_photo_it_replies_to_and_alone_says_how(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
+) -> None:
+    chat = conversation.CHAT
+    photo = telegram.user_sends_photo(chat, jpeg())
+    run(bot, telegram)
+    alone = telegram.user_sends_text(chat, "/detect")
+    again = telegram.user_sends_text(chat, "/detect", reply_to=photo["message_id"])
+    run(bot, telegram)
+
+    [hint] = telegram.replies_to(chat, alone["message_id"])
+    assert hint.text == i18n.text("hint", "en")
+    assert telegram.replies_to(chat, again["message_id"]) == []
+    # The photo was analysed when it came; asking again finds its execution started and adds nothing.
+    assert list(pipeline.started) == [naming.execution_name(chat, photo["message_id"])]
+    assert len(telegram.replies_to(chat, photo["message_id"])) == 1
