@@ -103,10 +103,12 @@ class Bill:
     retries: Counter[str] = field(default_factory=Counter)
     """Each state's name: attempts beyond the first, over all its entries."""
     calls: Counter[str] = field(default_factory=Counter)
-    """Each service integration the Task states called ("lambda", "sqs:sendMessage.waitForTaskToken",
-    "dynamodb:putItem" ...), attempts included."""
+    """Each service integration the Task states called ("lambda:<function>",
+    "sqs:sendMessage.waitForTaskToken", "dynamodb:putItem" ...), attempts included."""
     waited_s: float = 0.0
     """Time spent in Wait states."""
+    iterations: int = 0
+    """Map iterations started (an album's photos analysed); no transition of their own."""
 
     @property
     def transitions(self) -> int:
@@ -114,7 +116,7 @@ class Bill:
 
     @property
     def lambda_invocations(self) -> int:
-        return self.calls["lambda"]
+        return sum(n for call, n in self.calls.items() if call.startswith("lambda:"))
 
     @property
     def sqs_tasks(self) -> int:
@@ -138,7 +140,9 @@ class Bill:
             "sqs_tasks": self.sqs_tasks,
             "dynamodb_writes": self.dynamodb_writes,
             "waited_s": round(self.waited_s, 1),
+            "iterations": self.iterations,
             "by_state": dict(sorted(self.states_entered.items())),
+            "calls": dict(sorted(self.calls.items())),
         }
 
 
@@ -151,12 +155,13 @@ def _details(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _call(event: Mapping[str, Any]) -> str:
-    """The integration an attempt calls: "lambda" for a Lambda function, else "<service>:<action>"."""
-    if event["type"] == "LambdaFunctionScheduled":
-        return "lambda"
+    """The integration an attempt calls: "lambda:<function name>" for a Lambda function
+    ("lambda:?" where the history does not name it), else "<service>:<action>"."""
     details = _details(event)
+    if event["type"] == "LambdaFunctionScheduled":
+        return "lambda:" + str(details.get("resource", "?")).rsplit(":", 1)[-1]
     service, action = str(details.get("resourceType", "")), str(details.get("resource", ""))
-    return "lambda" if service == "lambda" else f"{service}:{action}"
+    return "lambda:?" if service == "lambda" else f"{service}:{action}"
 
 
 def bill(events: Iterable[Mapping[str, Any]]) -> Bill:
@@ -175,6 +180,8 @@ def bill(events: Iterable[Mapping[str, Any]]) -> Bill:
             if attempts[entered] > 1:
                 found.retries[_details(by_id[entered])["name"]] += 1
             found.calls[_call(event)] += 1
+        elif kind == "MapIterationStarted":
+            found.iterations += 1
         elif kind == "WaitStateExited":
             entered_at = by_id[_entered_before(event, by_id)]["timestamp"]
             found.waited_s += (_time(event["timestamp"]) - _time(entered_at)).total_seconds()

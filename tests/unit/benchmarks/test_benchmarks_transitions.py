@@ -77,6 +77,7 @@ def test_the_calls_a_history_bills_are_counted_with_their_retries() -> None:
     assert retried.lambda_invocations == 3, "a retried invocation is invoked (and billed) again"
     # GatherAlbum twice (one wait for the album's photos), StagePhoto three times, SendAlbumReply.
     assert (album.lambda_invocations, album.sqs_tasks, album.dynamodb_writes) == (6, 3, 3)
+    assert album.iterations == 3, "one Map iteration per photo, billed through its states only"
 
 
 def test_wait_states_and_map_states_last_from_their_entry_to_their_own_exit() -> None:
