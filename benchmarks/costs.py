@@ -12,7 +12,8 @@ duration, S3 requests, item and object sizes.
 
 Prices are AWS's public on-demand list prices for us-east-1 (the region
 samconfig.toml and the Terraform default deploy to), checked 2026-12-05 against
-the pages cited next to each; free tiers are left out.
+the pages cited next to each (where one was not read, the comment says so);
+free tiers are left out.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ PRICES = {
     # chunk of a payload one request.
     "sqs_request": 0.40 / 1e6,
     # https://aws.amazon.com/dynamodb/pricing/on-demand/: $0.625 per 1M write request units
-    # (on-demand, since the price cut of 2024-11-01), one unit per KB written.
+    # (on-demand, halved on 2024-11-01), one unit per KB written. Not read on AWS's page here:
+    # the figure is as third-party pages quote it after the cut (e.g. airbyte.com's DynamoDB pricing).
     "dynamodb_wru": 0.625 / 1e6,
     # https://aws.amazon.com/s3/pricing/: S3 Standard, PUT $0.005 and GET $0.0004 per 1,000,
     # $0.023 per GB-month (first 50 TB).
@@ -48,8 +50,8 @@ PRICES = {
     "s3_get": 0.0004 / 1000,
     "s3_gb_month": 0.023,
     # https://aws.amazon.com/ec2/pricing/on-demand/ (Linux): c7i.large $0.08925 an hour,
-    # t3.medium $0.0416; https://aws.amazon.com/ec2/pricing/on-demand/#T2.2FT3.2FT4g_Unlimited_Mode_Pricing:
-    # $0.05 per vCPU-hour of surplus credits for T3 Linux.
+    # t3.medium $0.0416, and $0.05 per vCPU-hour of surplus credits for T3 Linux (unlimited
+    # mode); unchanged from the earlier costs, not re-checked on 2026-12-05.
     "c7i.large_hour": 0.08925,  # the Terraform default: 2 vCPU compute-optimised, no CPU credits
     "t3.medium_hour": 0.0416,  # 2 vCPU burstable: 20 % baseline per vCPU
     "t3_surplus_vcpu_hour": 0.05,  # unlimited mode: CPU above the baseline

@@ -27,10 +27,14 @@ additional state transition". Read against a history, that is:
 
 from __future__ import annotations
 
+import argparse
+import json
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 STATE_TYPES = ("Task", "Choice", "Pass", "Wait", "Succeed", "Fail", "Map", "Parallel")
@@ -219,9 +223,14 @@ def durations_ms(events: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
     return found
 
 
-def _time(value: datetime | str) -> datetime:
-    """An event's timestamp, as boto3 gives it or as a kept history (JSON) holds it."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+def _time(value: datetime | str | float) -> datetime:
+    """An event's timestamp, as boto3 gives it, as a kept history (JSON) holds it, or
+    as the AWS CLI prints it (ISO 8601, or seconds since the epoch)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(value)
 
 
 COMPACT_DETAILS = ("name", "resourceType", "resource", "error")
@@ -239,3 +248,21 @@ def compact(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 row[key] = {k: value[k] for k in COMPACT_DETAILS if k in value}
         kept.append(row)
     return kept
+
+
+def main() -> None:
+    """`python -m benchmarks.transitions HISTORY.json ...`: what each history bills and how
+    long each state took; a history fetched from AWS works as well
+    (`aws stepfunctions get-execution-history --execution-arn ARN > history.json`)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.transitions", description=main.__doc__)
+    parser.add_argument("histories", nargs="+", type=Path)
+    for path in parser.parse_args().histories:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        events = loaded["events"] if isinstance(loaded, dict) else loaded
+        counted = bill(events).summary()
+        counted["state_ms"] = {state: statistics.median(ms) for state, ms in durations_ms(events).items()}
+        print(f"{path}: {json.dumps(counted)}")
+
+
+if __name__ == "__main__":
+    main()
