@@ -131,7 +131,7 @@ class Bill:
         return sum(n for call, n in self.calls.items() if call.startswith("dynamodb:"))
 
     def without(self, states: Iterable[str]) -> int:
-        """The transitions left were `states` not in the workflow (a reshaped workflow, on paper)."""
+        """The transitions left if `states` were not in the workflow (a reshaped workflow, on paper)."""
         gone = set(states)
         return self.transitions - sum(n for name, n in self.states_entered.items() if name in gone)
 
