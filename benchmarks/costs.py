@@ -178,6 +178,8 @@ def main() -> None:
     results = json.loads(args.results.read_text())
     if "workflow_histories" not in results:
         parser.error(f"{args.results} has no recorded histories: run `make bench` or `python -m benchmarks.histories`")
+    if args.rate is None and "worker_images_per_s" not in results:
+        parser.error(f"{args.results} has no worker throughput (`make bench`): name one with --rate")
     rate = args.rate or results["worker_images_per_s"]["overlapped"]
     by_scenario = scenarios(results, function_memory_gb())
     single = by_scenario["single_photo"][0]
