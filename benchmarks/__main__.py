@@ -10,6 +10,9 @@ never a test: nothing is asserted; compare the figures (docs/performance.md).
    worker's own per-image timings, each state's duration), a burst from ten
    chats, and one worker's throughput on 100 queued images with and without
    the overlap of receive/download and upload/report with the model.
+3. The execution histories of a photo, an album, a failure, a 429 and a
+   retry, their state transitions counted as AWS bills them
+   (`benchmarks.histories`; priced by `benchmarks.costs`).
 
 Prints a table and writes bench/results/latest.json.
 """
@@ -28,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import models, pipeline
+from benchmarks import histories, models, pipeline
 from benchmarks.models import percentile
 from local.polybot_stack import REPO_ROOT, PolybotStack, StackOptions
 from polybot import logs
@@ -129,6 +132,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 served = worker.served()[1:]
                 print("3/4 a burst from ten chats ...", flush=True)
                 bursts = pipeline.burst(stack, photos_bytes, args.burst, chats=10)
+                # Histories of a photo, an album, a failure, a 429 and a retry: what the bill counts.
+                results.update(histories.record(stack, photos_bytes))
                 worker.sample_memory()
                 worker_rss = worker.peak_rss_mb
             bot.sample_memory()
@@ -220,6 +225,12 @@ def print_table(r: dict[str, Any]) -> None:
         ),
         ("worker cold start (start -> first report)", f"{r['worker_cold_start_s']} s"),
         ("peak memory: worker / bot", f"{r['worker_peak_rss_mb']} / {r['bot_peak_rss_mb']} MB"),
+        (
+            "state transitions (recorded histories)",
+            f"photo {r['transitions_per_photo']}, album photo {r['transitions_per_album_photo']}, "
+            f"failure {r['transitions_per_failure']}, 429 wait +{r['transitions_per_429_wait']}, "
+            f"retry +{r['transitions_per_retry']}",
+        ),
     ]
     print()
     for label, value in lines:

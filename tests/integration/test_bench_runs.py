@@ -37,6 +37,7 @@ FIGURES = (
     "worker_cold_start_s",
     "worker_peak_rss_mb",
     "bot_peak_rss_mb",
+    "transitions_per_photo",
     "machine",
 )
 
@@ -63,4 +64,7 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     assert {"download", "inference", "upload", "report"} <= set(results["worker_time_breakdown_ms"])
     assert {"StageImage", "DetectObjects", "SendReply"} <= set(results["e2e_state_ms_p50"])
     assert min(results["worker_cold_start_s"], results["worker_peak_rss_mb"], results["bot_peak_rss_mb"]) > 0
+    # Counted from a recorded history: each state a photo's execution enters (benchmarks.transitions).
+    assert results["transitions_per_photo"] >= 4
+    assert results["transitions_per_album_photo"] > 0 and results["transitions_per_429_wait"] > 0
     assert "worker service p50 / bare PyTorch" in done.stdout  # the table is printed
