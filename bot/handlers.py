@@ -45,7 +45,7 @@ from bot.deadline import (
 )
 from bot.history import ImageResult, Results, chat_of, history_buttons, history_text, result_summary
 from bot.preferences import Choices
-from polybot import callbacks, contracts, i18n, logs, naming, summary
+from polybot import callbacks, contracts, i18n, logs, naming, retention, summary
 from polybot.albums import Added, Albums
 from polybot.contracts.messages import ImageRequest
 from polybot.errors import ContractViolation
@@ -137,6 +137,8 @@ class Chats:
     s3: S3Client | None = None
     images_bucket: str = ""
     progress: ProgressMessages = field(default_factory=ProgressMessages)
+    retention_days: int = field(default_factory=lambda: Settings().retention_days)
+    """How long what the chat sends is kept (polybot.retention): each image's request carries its end."""
 
 
 def language_of(user: types.User | None) -> str:
@@ -153,15 +155,21 @@ def is_image_document(message: types.Message) -> bool:
     return bool(message.document and (message.document.mime_type or "").startswith("image/"))
 
 
-def image_request(message: types.Message, received_at: datetime | None = None) -> dict[str, Any]:
-    """The ImageRequest for a photo, or for an image sent as a file (without its preferences)."""
-    received = (received_at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def image_request(
+    message: types.Message, received_at: datetime | None = None, retention_days: int | None = None
+) -> dict[str, Any]:
+    """The ImageRequest for a photo, or for an image sent as a file (without its
+    preferences), ending `retention_days` after it was received (polybot.retention)."""
+    when = received_at or datetime.now(UTC)
+    received = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    days = Settings().retention_days if retention_days is None else retention_days
     common: dict[str, Any] = {
         "chat_id": message.chat.id,
         "message_id": message.message_id,
         "user_id": message.from_user.id if message.from_user else None,
         "language_code": message.from_user.language_code if message.from_user else None,
         "received_at": received,
+        "expires_at": retention.expires_at(when.timestamp(), days),
     }
     if message.media_group_id:
         common["media_group_id"] = str(message.media_group_id)
@@ -275,7 +283,7 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
     # An album's photo also adds itself to the album's item first (a required call).
     required_s = STARTING_S + (WEBHOOK_AWS_CALL_S if in_album else 0.0)
     try:
-        fields = image_request(message)
+        fields = image_request(message, retention_days=chats.retention_days)
         fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
         request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:

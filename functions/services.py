@@ -114,12 +114,12 @@ class FunctionServices:
     @_built_once
     def ledger(self) -> ReplyLedger:
         self.settings.require("results_table")
-        return ReplyLedger(self.dynamodb, self.settings.results_table)
+        return ReplyLedger(self.dynamodb, self.settings.results_table, self.settings.retention_days)
 
     @_built_once
     def albums(self) -> Albums:
         self.settings.require("results_table")
-        return Albums(self.dynamodb, self.settings.results_table)
+        return Albums(self.dynamodb, self.settings.results_table, self.settings.retention_days)
 
 
 _installing = threading.Lock()

@@ -139,6 +139,8 @@ class ImageRequest(TypedDict):
     source: Literal["photo", "document"]
     """photo: re-encoded by Telegram; document: the original bytes"""
     received_at: str
+    expires_at: int
+    """When everything kept of this image ends (seconds since the epoch): received_at plus the retention (polybot.retention); the workflow copies it onto the image's results item, the table's TTL attribute"""
     media_group_id: NotRequired[str | None]
     """Telegram's album id: the photos of one album share it"""
     progress_message_id: NotRequired[int | None]

@@ -437,6 +437,7 @@ def _results_items() -> dict[str, dict[str, Any]]:
             "user_id": 1,
             "language_code": "en",
             "received_at": "2026-01-01T00:00:00.000Z",
+            "expires_at": 1769904000,
             "media_group_id": "g1",
             "file_id": "f",
             "file_unique_id": "u",

@@ -353,6 +353,7 @@ def test_album_details_list_each_photo(
             "file_unique_id": f"u{message_id}",
             "source": "photo",
             "received_at": "2024-05-01T10:00:00.000Z",
+            "expires_at": 1717149600,
             "media_group_id": "777",
             "preferences": handlers.Defaults().get(CHAT),
         }

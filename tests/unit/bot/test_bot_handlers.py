@@ -66,7 +66,7 @@ def test_a_photo_becomes_a_request_for_its_largest_size(
     message = message_of(telegram_message({"photo": photo_sizes}, chat_id=-1001234567890, message_id=77))
     when = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 
-    request = handlers.image_request(message, received_at=when)
+    request = handlers.image_request(message, received_at=when, retention_days=30)
 
     assert request == {
         "chat_id": -1001234567890,
@@ -80,6 +80,7 @@ def test_a_photo_becomes_a_request_for_its_largest_size(
         "mime_type": "image/jpeg",
         "source": "photo",
         "received_at": "2024-05-01T10:00:00.123Z",
+        "expires_at": int(when.timestamp()) + 30 * 24 * 3600,
     }
     contracts.validate("ImageRequest", with_preferences(request))
 

@@ -24,6 +24,7 @@ REQUEST: dict[str, Any] = {
     "mime_type": "image/jpeg",
     "source": "photo",
     "received_at": "2024-05-01T10:00:00.123Z",
+    "expires_at": 1717149600,
     "preferences": {"language": "en", "confidence": 0.25, "model": "yolov8n.pt", "album_reply": "album"},
 }
 OPTIONS: dict[str, Any] = {"confidence": 0.25, "model": "yolov8n.pt", "language": "en"}
