@@ -47,7 +47,7 @@ from bot.history import ImageResult, Results, chat_of, history_buttons, history_
 from bot.preferences import Choices
 from polybot import callbacks, contracts, i18n, logs, naming, retention, summary
 from polybot.albums import Added, Albums
-from polybot.contracts.messages import ImageRequest
+from polybot.contracts.messages import ForgetRequest, ImageRequest
 from polybot.errors import ContractViolation
 from polybot.settings import Settings
 from polybot.telegram import NOT_MODIFIED
@@ -62,6 +62,10 @@ class Pipeline(Protocol):
     def start(self, request: ImageRequest) -> bool | None: ...
 
     def start_album(self, name: str, request: ImageRequest) -> bool | None: ...
+
+
+class Forgetting(Protocol):
+    def start_forget(self, request: ForgetRequest) -> bool | None: ...
 
 
 class Quota(Protocol):
@@ -139,6 +143,10 @@ class Chats:
     progress: ProgressMessages = field(default_factory=ProgressMessages)
     retention_days: int = field(default_factory=lambda: Settings().retention_days)
     """How long what the chat sends is kept (polybot.retention): each image's request carries its end."""
+    region: str = field(default_factory=lambda: Settings().region)
+    """Where it is kept (/privacy)."""
+    forgetting: Forgetting | None = None
+    """Starts /forget's deletion (the workflow's ForgetChat branch); None where nothing is kept."""
 
 
 def language_of(user: types.User | None) -> str:
@@ -221,11 +229,19 @@ def register(bot: telebot.TeleBot, chats: Chats) -> None:
 
     @bot.message_handler(commands=["start"])
     def welcome(message: types.Message) -> None:
-        say(bot, message, "start")
+        say_what_is_kept(bot, chats, message, "start")
 
     @bot.message_handler(commands=["help"])
     def help_text(message: types.Message) -> None:
-        say(bot, message, "help")
+        say_what_is_kept(bot, chats, message, "help")
+
+    @bot.message_handler(commands=["privacy"])
+    def privacy(message: types.Message) -> None:
+        say_what_is_kept(bot, chats, message, "privacy")
+
+    @bot.message_handler(commands=["forget"])
+    def forget(message: types.Message) -> None:
+        ask_to_forget(bot, message)
 
     @bot.message_handler(commands=["settings"])
     def settings(message: types.Message) -> None:
@@ -429,6 +445,78 @@ def show_history(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> 
     bot.reply_to(message, history_text(results, language), reply_markup=history_buttons(results, language))
 
 
+# --- what is kept: /start, /help, /privacy, /forget ------------------------------
+
+
+def say_what_is_kept(bot: telebot.TeleBot, chats: Chats, message: types.Message, key: str) -> None:
+    """The text `key`, with how long (the retention in force) and where things are kept."""
+    language = language_of(message.from_user)
+    bot.reply_to(message, i18n.text(key, language, **texts.keeping(language, chats.retention_days, chats.region)))
+
+
+def ask_to_forget(bot: telebot.TeleBot, message: types.Message) -> None:
+    """/forget asks first: its buttons delete (the workflow's ForgetChat) or cancel."""
+    language = language_of(message.from_user)
+    keyboard = types.InlineKeyboardMarkup(row_width=2)
+    keyboard.add(
+        types.InlineKeyboardButton(i18n.text("forget.yes", language), callback_data=callbacks.FORGET_YES),
+        types.InlineKeyboardButton(i18n.text("forget.cancel", language), callback_data=callbacks.FORGET_NO),
+    )
+    bot.reply_to(message, i18n.text("forget.confirm", language), reply_markup=keyboard)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def confirm_forget(
+    bot: telebot.TeleBot,
+    chats: Chats,
+    message: types.Message | types.InaccessibleMessage,
+    data: str,
+    language: str,
+) -> str | None:
+    """A tap on /forget's confirmation. Delete: the message says "deleting" (its
+    buttons gone) before the execution starts, so the execution's answer ("done,
+    N deleted"), edited into the same message, always comes after it; an execution
+    already started by an earlier tap (or a message without its buttons: a tap
+    that came late) changes nothing. Cancel: the message says nothing was deleted."""
+    chat, message_id = message.chat.id, message.message_id
+    if data == callbacks.FORGET_NO:
+        edit_unless_unchanged(bot, i18n.text("forget.cancelled", language), chat, message_id)
+        return None
+    if data != callbacks.FORGET_YES or chats.forgetting is None:
+        return i18n.text("callback.expired", language)
+    if getattr(message, "reply_markup", None) is not None:
+        edit_unless_unchanged(bot, i18n.text("forget.working", language), chat, message_id)
+    request: ForgetRequest = {
+        "chat_id": chat,
+        "message_id": message_id,
+        "language": i18n.language_of(language),  # type: ignore[typeddict-item]
+        "requested_at": now_iso(),
+    }
+    try:
+        current().require(WEBHOOK_AWS_CALL_S, TELEGRAM_CALL_S, "StartExecution")
+        started = chats.forgetting.start_forget(contracts.validate("ForgetRequest", request))
+    except ReadTimeoutError:
+        raise  # it may have started: Telegram delivers the tap again, which finds out
+    except Exception:
+        log.exception("could not start forgetting the chat")
+        edit_unless_unchanged(bot, i18n.text("forget.unavailable", language), chat, message_id)
+        return None
+    if started is False:
+        log.info("the chat's /forget was started by an earlier tap")
+    return i18n.text("forget.working", language)
+
+
+def edit_unless_unchanged(bot: telebot.TeleBot, text: str, chat: int, message_id: int) -> None:
+    try:
+        bot.edit_message_text(text, chat, message_id)
+    except ApiTelegramException as exc:
+        if NOT_MODIFIED not in str(exc.description or "").lower():
+            raise
+
+
 # --- button taps ---------------------------------------------------------------
 
 
@@ -464,6 +552,8 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
     chat = message.chat.id
     if data.startswith(callbacks.SETTINGS):
         return change_setting(bot, chats, chat, message.message_id, data, language)
+    if data.startswith(callbacks.FORGET):
+        return confirm_forget(bot, chats, message, data, language)
     name = data[len(callbacks.DETAILS) :]
     # Buttons are the bot's own; a crafted one naming another chat's image is refused.
     if chats.results is None or chat_of(name) != chat:

@@ -138,10 +138,11 @@ class ChatPreferences:
             # defaults again. Reading them (every photo) does not renew them: that would
             # be a write per photo, and "kept for N days after you last changed them" is
             # what /privacy can promise plainly.
-            UpdateExpression="SET #field = :value, expires_at = :expires",
+            UpdateExpression="SET #field = :value, expires_at = :expires, chat_id = :chat",
             ExpressionAttributeNames={"#field": field},
             ExpressionAttributeValues={
                 ":value": _TO_DYNAMODB.serialize(stored),
                 ":expires": {"N": str(retention.expires_at(time.time(), self.retention_days))},
+                ":chat": {"N": str(chat_id)},  # every item carries its chat, for /forget
             },
         )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from polybot import contracts, retention
+from polybot import contracts, naming, retention
 from polybot.contracts.messages import ImageRequest
 from polybot.settings import Settings
 
@@ -76,12 +76,13 @@ class Albums:
             answer = self.dynamodb.update_item(
                 TableName=self.table,
                 Key=album_key(execution_name),
-                UpdateExpression="SET #photo = :request, expires_at = :expires",
+                UpdateExpression="SET #photo = :request, expires_at = :expires, chat_id = :chat",
                 ConditionExpression="attribute_not_exists(gathered)",
                 ExpressionAttributeNames={"#photo": photo},
                 ExpressionAttributeValues={
                     ":request": {"S": json.dumps(request, sort_keys=True)},
                     ":expires": self._expires_at(),
+                    ":chat": {"N": str(request["chat_id"])},
                 },
                 ReturnValues="ALL_OLD",
             )
@@ -100,8 +101,12 @@ class Albums:
             TableName=self.table,
             Key=album_key(execution_name),
             # An album whose item is gone (expired, or forgotten: /forget) gets one again: with its end.
-            UpdateExpression="SET gathered = :yes, expires_at = if_not_exists(expires_at, :expires)",
-            ExpressionAttributeValues={":yes": {"BOOL": True}, ":expires": self._expires_at()},
+            UpdateExpression="SET gathered = :yes, expires_at = if_not_exists(expires_at, :expires), chat_id = :chat",
+            ExpressionAttributeValues={
+                ":yes": {"BOOL": True},
+                ":expires": self._expires_at(),
+                ":chat": {"N": str(naming.chat_of(execution_name))},
+            },
             ReturnValues="ALL_NEW",
         )
         return photos_of(answer.get("Attributes", {}))

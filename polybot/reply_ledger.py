@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from polybot import retention
+from polybot import naming, retention
 from polybot.contracts.messages import TelegramWait
 from polybot.errors import TelegramRateLimited
 from polybot.settings import Settings
@@ -57,6 +57,13 @@ class ReplyLedger:
     def _end(self) -> dict[str, str]:
         return {"N": str(retention.expires_at(time.time(), self.retention_days))}
 
+    def _owner(self, execution_name: str) -> dict[str, str]:
+        """The chat the entry belongs to: every item carries its chat, for /forget (polybot.forgetting)."""
+        chat = naming.chat_of(execution_name)
+        if chat is None:
+            raise ValueError(f"not an execution of a chat: {execution_name!r}")
+        return {"N": str(chat)}
+
     def _key(self, execution_name: str) -> dict[str, Any]:
         return {"image_id": {"S": execution_name}}
 
@@ -69,8 +76,9 @@ class ReplyLedger:
 
     def record(self, execution_name: str, step: str, message_id: int, photo_file_id: str | None = None) -> None:
         """`step` went out as `message_id`; a photo's file_id is kept beside it, for /history."""
-        names, values = {"#step": f"sent_{step}"}, {":id": {"N": str(message_id)}, ":expires": self._end()}
-        expression = "SET #step = :id, expires_at = if_not_exists(expires_at, :expires)"
+        names = {"#step": f"sent_{step}"}
+        values = {":id": {"N": str(message_id)}, ":expires": self._end(), ":chat": self._owner(execution_name)}
+        expression = "SET #step = :id, expires_at = if_not_exists(expires_at, :expires), chat_id = :chat"
         if photo_file_id:
             expression += ", photo_file_id = :file"
             values[":file"] = {"S": photo_file_id}
@@ -101,8 +109,13 @@ class ReplyLedger:
         answer = self.dynamodb.update_item(
             TableName=self.table,
             Key=self._key(execution_name),
-            UpdateExpression="ADD telegram_waits :one SET expires_at = if_not_exists(expires_at, :expires)",
-            ExpressionAttributeValues={":one": {"N": "1"}, ":expires": self._end()},
+            UpdateExpression="ADD telegram_waits :one "
+            "SET expires_at = if_not_exists(expires_at, :expires), chat_id = :chat",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":expires": self._end(),
+                ":chat": self._owner(execution_name),
+            },
             ReturnValues="UPDATED_NEW",
         )
         return int(answer["Attributes"]["telegram_waits"]["N"])

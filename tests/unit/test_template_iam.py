@@ -62,11 +62,25 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "NotifyFailureRole": SECRET | REPLY_LEDGER | own_logs("NotifyFailureLogGroup") | XRAY_WRITE,
     # polybot/albums.py: `gather` closes the album's item and reads it back in one UpdateItem.
     "GatherAlbumRole": {("dynamodb:UpdateItem", "ResultsTable.Arn")} | own_logs("GatherAlbumLogGroup") | XRAY_WRITE,
+    # polybot/forgetting.py: the chat's item keys by the ByChatItems index, their
+    # deletion in batches and the forgotten marker; its images listed by prefix and deleted.
+    "ForgetChatRole": {
+        ("dynamodb:Query", "ResultsTable.Arn/index/ByChatItems"),
+        ("dynamodb:BatchWriteItem", "ResultsTable.Arn"),
+        ("dynamodb:UpdateItem", "ResultsTable.Arn"),
+        ("s3:ListBucket", "ImagesBucket.Arn"),
+        ("s3:DeleteObject", f"ImagesBucket.Arn/{ORIGINALS_PREFIX}*"),
+        ("s3:DeleteObject", f"ImagesBucket.Arn/{ANNOTATED_PREFIX}*"),
+    }
+    | SECRET
+    | own_logs("ForgetChatLogGroup")
+    | XRAY_WRITE,
     "ImagePipelineRole": {
         ("lambda:InvokeFunction", "StageImageFunction.Arn"),
         ("lambda:InvokeFunction", "SendReplyFunction.Arn"),
         ("lambda:InvokeFunction", "NotifyFailureFunction.Arn"),
         ("lambda:InvokeFunction", "GatherAlbumFunction.Arn"),
+        ("lambda:InvokeFunction", "ForgetChatFunction.Arn"),
         ("sqs:SendMessage", "DetectionQueue.Arn"),
         ("dynamodb:PutItem", "ResultsTable.Arn"),  # PersistResults
         ("dynamodb:UpdateItem", "ResultsTable.Arn"),  # RecordFailure
