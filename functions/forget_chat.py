@@ -12,8 +12,10 @@ being analysed then keeps nothing), then deletes rounds of the chat's images
 and items until a round finds nothing (then edits the confirmation message into
 how much was deleted: "done" only when nothing is left) or its time is spent
 (then "deleting", and the workflow calls again). Every round is idempotent: a
-retry deletes what is still there. The counts are those of the rounds that
-returned; a call that failed after deleting something does not count it.
+retry deletes what is still there. The answer counts what the chat had when
+the first call began (polybot.forgetting `found_at_first`, kept on the
+forgotten marker), so a call cut off half-way changes nothing in it; the
+progress the workflow carries counts what the returned rounds deleted.
 
 Called as ForgetFailed (input with a `failure`), it tells the user the deletion
 could not be finished and to send /forget again. A chat that blocked the bot
@@ -94,14 +96,15 @@ def forget_chat(
     if passes > MAX_PASSES:
         raise ForgetUnfinished(f"records left after {MAX_PASSES} calls")
     records.mark_forgotten(chat, forget["requested_at"])
+    at_first = records.found_at_first(chat, forget["message_id"])
     deleted = Deleted(progress["items"], progress["images"])
     started = clock()
     while True:
         found = records.delete_some(chat)
         deleted += found
         if found.nothing:
-            log.info("chat forgotten: %d items and %d images deleted", deleted.items, deleted.images)
-            answer(i18n.text("forget.done", forget["language"], items=deleted.items, images=deleted.images))
+            log.info("chat forgotten: %d items and %d images deleted", at_first.items, at_first.images)
+            answer(i18n.text("forget.done", forget["language"], items=at_first.items, images=at_first.images))
             return _progress("forgotten", passes, deleted)
         if clock() - started >= rounds_for_s:
             log.info("still deleting after %d calls (%d items, %d images so far)", passes, *_counts(deleted))

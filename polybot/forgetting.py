@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from polybot import naming, retention
+from polybot.albums import album_key, photos_of
+from polybot.contracts.messages import ImageRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -108,6 +110,56 @@ class ChatRecords:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
 
+    def found_at_first(self, chat_id: int, forget_id: int) -> Deleted:
+        """What the chat had when the /forget `forget_id` (its confirmation message)
+        began: counted by its first call and kept on the marker, so that the answer
+        says how much was deleted however many calls were cut off half-way (a
+        retried round finds only what is left). Call before deleting anything."""
+        name = f"found_{forget_id}"
+        stored = (
+            self.dynamodb.get_item(TableName=self.table, Key=marker_key(chat_id), ConsistentRead=True)
+            .get("Item", {})
+            .get(name)
+        )
+        if stored is None:
+            found = Deleted(
+                items=self.count_items(chat_id),
+                images=sum(self.count_images(prefix) for prefix in image_prefixes(chat_id)),
+            )
+            answer = self.dynamodb.update_item(
+                TableName=self.table,
+                Key=marker_key(chat_id),
+                UpdateExpression="SET #found = if_not_exists(#found, :found)",
+                ExpressionAttributeNames={"#found": name},
+                ExpressionAttributeValues={
+                    ":found": {"M": {"items": {"N": str(found.items)}, "images": {"N": str(found.images)}}}
+                },
+                ReturnValues="ALL_NEW",
+            )
+            stored = answer["Attributes"][name]
+        return Deleted(items=int(stored["M"]["items"]["N"]), images=int(stored["M"]["images"]["N"]))
+
+    def count_items(self, chat_id: int) -> int:
+        count, start = 0, None
+        while True:
+            after: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+            page = self.dynamodb.query(
+                TableName=self.table,
+                IndexName=INDEX,
+                KeyConditionExpression="chat_id = :chat",
+                ExpressionAttributeValues={":chat": {"N": str(chat_id)}},
+                Select="COUNT",
+                **after,
+            )
+            count += page.get("Count", 0)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return count
+
+    def count_images(self, prefix: str) -> int:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        return sum(len(page.get("Contents", [])) for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix))
+
     def forgotten_at(self, chat_id: int) -> str | None:
         item = self.dynamodb.get_item(TableName=self.table, Key=marker_key(chat_id), ConsistentRead=True).get("Item")
         value = (item or {}).get("forgotten_at", {}).get("S")
@@ -135,14 +187,14 @@ class ChatRecords:
                 break
         return sorted(set(keys))[:limit]
 
-    def image_keys(self, chat_id: int, limit: int = IMAGE_BATCH) -> list[str]:
+    def image_keys(self, prefix: str, limit: int = IMAGE_BATCH) -> list[str]:
+        """Up to `limit` keys of the bucket under `prefix` (one of `image_prefixes`)."""
         keys: list[str] = []
-        for prefix in image_prefixes(chat_id):
-            paginator = self.s3.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                keys += [obj["Key"] for obj in page.get("Contents", [])]
-                if len(keys) >= limit:
-                    return keys[:limit]
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys += [obj["Key"] for obj in page.get("Contents", [])]
+            if len(keys) >= limit:
+                return keys[:limit]
         return keys
 
     def delete_items(self, names: Iterable[str]) -> int:
@@ -182,7 +234,7 @@ class ChatRecords:
     def delete_some(self, chat_id: int) -> Deleted:
         """One round: the chat's images, then its items, as many as one round finds.
         Nothing deleted means nothing was left."""
-        images = self.delete_images(self.image_keys(chat_id))
+        images = sum(self.delete_images(self.image_keys(prefix)) for prefix in image_prefixes(chat_id))
         items = self.delete_items(self.item_keys(chat_id))
         return Deleted(items=items, images=images)
 
@@ -193,9 +245,21 @@ class ChatRecords:
         forgotten = self.forgotten_at(chat_id)
         return forgotten is not None and forgotten >= received_at
 
-    def purge_image(self, chat_id: int, names: Iterable[str]) -> Deleted:
+    def purge_if_forgotten(self, request: ImageRequest, names: Iterable[str]) -> Deleted | None:
+        """At the end of an image's execution (SendReply, NotifyFailure): where its chat
+        was forgotten after the image was received, delete what the executions named
+        `names` kept (`purge_image`); None where it was not."""
+        if not self.forgotten_since(request["chat_id"], request["received_at"]):
+            return None
+        return self.purge_image(names)
+
+    def purge_image(self, names: Iterable[str]) -> Deleted:
         """Delete what the executions named `names` (an image's, an album's and its
         photos') kept of a chat forgotten while they ran: their items and images."""
+        names = list(dict.fromkeys(names))
+        for name in list(names):
+            if naming.ALBUM_INFIX in name:
+                names += [naming.execution_name(p["chat_id"], p["message_id"]) for p in self._album_photos(name)]
         names = list(dict.fromkeys(names))
         items = [*names, *(f"album:{name}" for name in names if naming.ALBUM_INFIX in name)]
         own = [naming.ORIGINALS_PREFIX + name + "." for name in names] + [naming.annotated_key(name) for name in names]
@@ -205,3 +269,7 @@ class ChatRecords:
             keys += [obj["Key"] for obj in found]
         log.info("the chat was forgotten while this image was analysed: deleting what it kept")
         return Deleted(items=self.delete_items(items), images=self.delete_images(keys))
+
+    def _album_photos(self, album: str) -> list[ImageRequest]:
+        item = self.dynamodb.get_item(TableName=self.table, Key=album_key(album), ConsistentRead=True)
+        return photos_of(item.get("Item", {}))

@@ -171,3 +171,29 @@ def confirmation_update(telegram: TelegramStandIn, chat_id: int, confirmation: S
             "data": callbacks.FORGET_YES,
         },
     }
+
+
+def test_a_photo_in_flight_when_the_chat_is_forgotten_is_answered_but_not_kept(
+    stack: PolybotStack, chat_id: int
+) -> None:
+    telegram = stack.telegram
+    assert telegram is not None
+    stack.stop_worker()  # the photo waits in the detection queue while the chat is forgotten
+    try:
+        in_flight = telegram.user_sends_photo(chat_id, ultralytics_asset("bus.jpg"))
+        confirmation = forget_via_the_button(telegram, chat_id)
+        answered_done(telegram, chat_id, confirmation.message_id)
+    finally:
+        stack.start_worker()
+    answer = telegram.wait_for_reply(chat_id, in_flight["message_id"], timeout=ANSWER_S)
+    wait_for_execution(stack, naming.execution_name(chat_id, in_flight["message_id"]), ANSWER_S)
+    left = kept(stack).get(chat_id, Kept()).user_data
+    # A photo sent after the chat was forgotten is kept as any.
+    later = telegram.user_sends_photo(chat_id, ultralytics_asset("zidane.jpg"))
+    wait_for_execution(stack, naming.execution_name(chat_id, later["message_id"]), ANSWER_S)
+    show("a photo in flight", telegram, chat_id)
+
+    # Answered: with its result, or (its original deleted before the worker read it) with why not.
+    assert answer.kind == "photo" or (answer.text or "").startswith(i18n.text("failure.forgotten", "en")), answer
+    assert left.empty, left.counts()
+    assert kept(stack)[chat_id].counts()["result"] == 1
