@@ -498,11 +498,12 @@ def confirm_forget(
     try:
         current().require(WEBHOOK_AWS_CALL_S, TELEGRAM_CALL_S, "StartExecution")
         started = chats.forgetting.start_forget(contracts.validate("ForgetRequest", request))
-    except ReadTimeoutError:
-        raise  # it may have started: Telegram delivers the tap again, which finds out
     except Exception:
+        # Also when StartExecution's answer never came: if it did start, its "done"
+        # replaces this notice; if not, /forget again starts one (deleting is idempotent).
         log.exception("could not start forgetting the chat")
-        edit_unless_unchanged(bot, i18n.text("forget.unavailable", language), chat, message_id)
+        if current().affords(TELEGRAM_CALL_S):
+            edit_unless_unchanged(bot, i18n.text("forget.unavailable", language), chat, message_id)
         return None
     if started is False:
         log.info("the chat's /forget was started by an earlier tap")
