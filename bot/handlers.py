@@ -54,9 +54,9 @@ from bot.deadline import (
 )
 from bot.history import ImageResult, Results, chat_of, history_buttons, history_text, result_summary
 from bot.preferences import Choices
-from polybot import callbacks, contracts, i18n, logs, naming, summary
+from polybot import callbacks, contracts, i18n, logs, naming, retention, summary
 from polybot.albums import Added, Albums
-from polybot.contracts.messages import ImageRequest
+from polybot.contracts.messages import ForgetRequest, ImageRequest
 from polybot.errors import ContractViolation
 from polybot.settings import Settings
 from polybot.telegram import NOT_MODIFIED
@@ -71,6 +71,10 @@ class Pipeline(Protocol):
     def start(self, request: ImageRequest) -> bool | None: ...
 
     def start_album(self, name: str, request: ImageRequest) -> bool | None: ...
+
+
+class Forgetting(Protocol):
+    def start_forget(self, request: ForgetRequest) -> bool | None: ...
 
 
 class Quota(Protocol):
@@ -146,6 +150,12 @@ class Chats:
     s3: S3Client | None = None
     images_bucket: str = ""
     progress: ProgressMessages = field(default_factory=ProgressMessages)
+    retention_days: int = field(default_factory=lambda: Settings().retention_days)
+    """How long what the chat sends is kept (polybot.retention): each image's request carries its end."""
+    region: str = field(default_factory=lambda: Settings().region)
+    """Where it is kept (/privacy)."""
+    forgetting: Forgetting | None = None
+    """Starts /forget's deletion (the workflow's ForgetChat branch); None where nothing is kept."""
 
 
 class WhoAmI:
@@ -202,17 +212,25 @@ def is_image_document(message: types.Message) -> bool:
 
 
 def image_request(
-    message: types.Message, received_at: datetime | None = None, *, alone: bool = False
+    message: types.Message,
+    received_at: datetime | None = None,
+    retention_days: int | None = None,
+    *,
+    alone: bool = False,
 ) -> dict[str, Any]:
     """The ImageRequest for a photo, or for an image sent as a file (without its
-    preferences). `alone`: analysed on its own even if it belongs to an album."""
-    received = (received_at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    preferences), ending `retention_days` after it was received (polybot.retention).
+    `alone`: analysed on its own even if it belongs to an album."""
+    when = received_at or datetime.now(UTC)
+    received = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    days = Settings().retention_days if retention_days is None else retention_days
     common: dict[str, Any] = {
         "chat_id": message.chat.id,
         "message_id": message.message_id,
         "user_id": message.from_user.id if message.from_user else None,
         "language_code": message.from_user.language_code if message.from_user else None,
         "received_at": received,
+        "expires_at": retention.expires_at(when.timestamp(), days),
     }
     if message.media_group_id and not alone:
         common["media_group_id"] = str(message.media_group_id)
@@ -288,15 +306,21 @@ def register(bot: telebot.TeleBot, chats: Chats) -> None:
 
     @bot.message_handler(commands=["start"])
     def welcome(message: types.Message) -> None:
-        say(bot, message, "start")
+        say_what_is_kept(bot, chats, message, "start")
 
     @bot.message_handler(commands=["help"])
     def help_text(message: types.Message) -> None:
-        if addressing.in_group(message):
-            language = message.from_user.language_code if message.from_user else None
-            bot.reply_to(message, texts.say("help", language) + "\n\n" + texts.say("group.detect_usage", language))
-            return
-        say(bot, message, "help")
+        # In a group, /help also says how to ask Polybot about a photo there.
+        also = ("group.detect_usage",) if addressing.in_group(message) else ()
+        say_what_is_kept(bot, chats, message, "help", also)
+
+    @bot.message_handler(commands=["privacy"])
+    def privacy(message: types.Message) -> None:
+        say_what_is_kept(bot, chats, message, "privacy")
+
+    @bot.message_handler(commands=["forget"])
+    def forget(message: types.Message) -> None:
+        ask_to_forget(bot, message)
 
     @bot.message_handler(commands=["settings"])
     def settings(message: types.Message) -> None:
@@ -375,7 +399,7 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
     # An album's photo also adds itself to the album's item first (a required call).
     required_s = STARTING_S + (WEBHOOK_AWS_CALL_S if in_album else 0.0)
     try:
-        fields = image_request(message, alone=alone)
+        fields = image_request(message, retention_days=chats.retention_days, alone=alone)
         fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
         request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:
@@ -521,6 +545,84 @@ def show_history(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> 
     bot.reply_to(message, history_text(results, language), reply_markup=history_buttons(results, language))
 
 
+# --- what is kept: /start, /help, /privacy, /forget ------------------------------
+
+
+def say_what_is_kept(
+    bot: telebot.TeleBot, chats: Chats, message: types.Message, key: str, also: tuple[str, ...] = ()
+) -> None:
+    """The text `key`, with how long (the retention in force) and where things are
+    kept, then the texts `also`, each a paragraph of its own."""
+    language = language_of(message.from_user)
+    paragraphs = [i18n.text(key, language, **texts.keeping(language, chats.retention_days, chats.region))]
+    paragraphs += [i18n.text(more, language) for more in also]
+    bot.reply_to(message, "\n\n".join(paragraphs))
+
+
+def ask_to_forget(bot: telebot.TeleBot, message: types.Message) -> None:
+    """/forget asks first: its buttons delete (the workflow's ForgetChat) or cancel."""
+    language = language_of(message.from_user)
+    keyboard = types.InlineKeyboardMarkup(row_width=2)
+    keyboard.add(
+        types.InlineKeyboardButton(i18n.text("forget.yes", language), callback_data=callbacks.FORGET_YES),
+        types.InlineKeyboardButton(i18n.text("forget.cancel", language), callback_data=callbacks.FORGET_NO),
+    )
+    bot.reply_to(message, i18n.text("forget.confirm", language), reply_markup=keyboard)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def confirm_forget(
+    bot: telebot.TeleBot,
+    chats: Chats,
+    message: types.Message | types.InaccessibleMessage,
+    data: str,
+    language: str,
+) -> str | None:
+    """A tap on /forget's confirmation. Delete: the message says "deleting" (its
+    buttons gone) before the execution starts, so the execution's answer ("done,
+    N deleted"), edited into the same message, always comes after it; an execution
+    already started by an earlier tap (or a message without its buttons: a tap
+    that came late) changes nothing. Cancel: the message says nothing was deleted."""
+    chat, message_id = message.chat.id, message.message_id
+    if data == callbacks.FORGET_NO:
+        edit_unless_unchanged(bot, i18n.text("forget.cancelled", language), chat, message_id)
+        return None
+    if data != callbacks.FORGET_YES or chats.forgetting is None:
+        return i18n.text("callback.expired", language)
+    if getattr(message, "reply_markup", None) is not None:
+        edit_unless_unchanged(bot, i18n.text("forget.working", language), chat, message_id)
+    request: ForgetRequest = {
+        "chat_id": chat,
+        "message_id": message_id,
+        "language": i18n.language_of(language),  # type: ignore[typeddict-item]
+        "requested_at": now_iso(),
+    }
+    try:
+        current().require(WEBHOOK_AWS_CALL_S, TELEGRAM_CALL_S, "StartExecution")
+        started = chats.forgetting.start_forget(contracts.validate("ForgetRequest", request))
+    except Exception:
+        # Also when StartExecution's answer never came: if it did start, its "done"
+        # replaces this notice; if not, /forget again starts one (deleting is idempotent).
+        log.exception("could not start forgetting the chat")
+        if current().affords(TELEGRAM_CALL_S):
+            edit_unless_unchanged(bot, i18n.text("forget.unavailable", language), chat, message_id)
+        return None
+    if started is False:
+        log.info("the chat's /forget was started by an earlier tap")
+    return i18n.text("forget.working", language)
+
+
+def edit_unless_unchanged(bot: telebot.TeleBot, text: str, chat: int, message_id: int) -> None:
+    try:
+        bot.edit_message_text(text, chat, message_id)
+    except ApiTelegramException as exc:
+        if NOT_MODIFIED not in str(exc.description or "").lower():
+            raise
+
+
 # --- button taps ---------------------------------------------------------------
 
 
@@ -558,6 +660,11 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         if addressing.in_group(message) and not is_admin(bot, chat, None, call.from_user):
             return i18n.text("group.admins_only", language)
         return change_setting(bot, chats, chat, message.message_id, data, language)
+    if data.startswith(callbacks.FORGET):
+        # Deleting a group's records is for its admins, whoever asked with /forget.
+        if addressing.in_group(message) and not is_admin(bot, chat, None, call.from_user):
+            return i18n.text("group.admins_only", language)
+        return confirm_forget(bot, chats, message, data, language)
     name = data[len(callbacks.DETAILS) :]
     # Buttons are the bot's own; a crafted one naming another chat's image is refused.
     if chats.results is None or chat_of(name) != chat:

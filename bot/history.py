@@ -87,13 +87,7 @@ def is_image_item(name: str) -> bool:
     return True
 
 
-def chat_of(name: str) -> int | None:
-    """The chat an execution name belongs to (albums included), or None if it is not one of ours."""
-    head = name.split(naming.ALBUM_INFIX, 1)[0] + "_1" if naming.ALBUM_INFIX in name else name
-    try:
-        return naming.parse_execution_name(head)[0]
-    except ValueError:
-        return None
+chat_of = naming.chat_of
 
 
 def result_summary(result: ImageResult, language: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 from botocore.exceptions import ClientError
 
 from polybot import contracts, naming
-from polybot.contracts.messages import ExecutionInput, ImageRequest
+from polybot.contracts.messages import ExecutionInput, ForgetInput, ForgetRequest, ImageRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -41,8 +41,21 @@ class ImagePipeline:
         group = cast(str, request["media_group_id"])
         return self._start(name, {"request": request, "album": {"media_group_id": group}})
 
-    def _start(self, name: str, execution_input: ExecutionInput) -> bool | None:
-        contracts.validate("ExecutionInput", execution_input)
+    def start_forget(self, request: ForgetRequest) -> bool | None:
+        """Start the /forget execution of the confirmation message `request` names
+        (a branch of the same workflow: functions/forget_chat.py); False when a
+        tap before this one started it; None as for `start`."""
+        execution_input: ForgetInput = {
+            "forget": request,
+            "forgetting": {"kind": "deleting", "passes": 0, "items": 0, "images": 0, "wait_s": 1},
+        }
+        name = naming.forget_execution_name(request["chat_id"], request["message_id"])
+        return self._start(name, execution_input, "ForgetInput")
+
+    def _start(
+        self, name: str, execution_input: ExecutionInput | ForgetInput, contract: str = "ExecutionInput"
+    ) -> bool | None:
+        contracts.validate(contract, execution_input)
         try:
             self._sfn.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(execution_input))
         except ClientError as exc:

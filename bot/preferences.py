@@ -14,15 +14,16 @@ preference should not stop an answer.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from polybot import i18n
+from polybot import i18n, retention
 from polybot.contracts.messages import Preferences
 from polybot.settings import Settings
 
@@ -111,6 +112,8 @@ class ChatPreferences:
     dynamodb: DynamoDBClient
     table: str
     choices: Choices
+    retention_days: int = field(default_factory=lambda: Settings().retention_days)
+    """A chat's choices are kept this long after its last change (each change renews them)."""
 
     def get(self, chat_id: int, language_code: str | None = None) -> Preferences:
         """The chat's Preferences (polybot/contracts: Preferences), in the language of `language_code`."""
@@ -130,7 +133,16 @@ class ChatPreferences:
         self.dynamodb.update_item(
             TableName=self.table,
             Key=prefs_key(chat_id),
-            UpdateExpression="SET #field = :value",
+            # Each change renews the item's end (polybot.retention): a chat that chose
+            # something keeps it for the retention after its last change, then gets the
+            # defaults again. Reading them (every photo) does not renew them: that would
+            # be a write per photo, and "kept for N days after you last changed them" is
+            # what /privacy can promise plainly.
+            UpdateExpression="SET #field = :value, expires_at = :expires, chat_id = :chat",
             ExpressionAttributeNames={"#field": field},
-            ExpressionAttributeValues={":value": _TO_DYNAMODB.serialize(stored)},
+            ExpressionAttributeValues={
+                ":value": _TO_DYNAMODB.serialize(stored),
+                ":expires": {"N": str(retention.expires_at(time.time(), self.retention_days))},
+                ":chat": {"N": str(chat_id)},  # every item carries its chat, for /forget
+            },
         )

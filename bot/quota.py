@@ -41,9 +41,11 @@ class ChatQuota:
             answer = self._dynamodb.update_item(
                 TableName=self._table,
                 Key={"image_id": {"S": f"quota:tg{chat_id}:{window}"}},
-                UpdateExpression="ADD photos :one SET expires_at = :expires",
+                # chat_id: every item carries its chat, for /forget (polybot.forgetting).
+                UpdateExpression="ADD photos :one SET expires_at = :expires, chat_id = :chat",
                 ExpressionAttributeValues={
                     ":one": {"N": "1"},
+                    ":chat": {"N": str(chat_id)},
                     ":expires": {"N": str((window + 2) * WINDOW_S)},
                 },
                 ReturnValues="UPDATED_NEW",

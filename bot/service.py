@@ -130,7 +130,7 @@ def chats(settings: Settings) -> handlers.Chats:
     pipeline = ImagePipeline(aws.client("stepfunctions", settings, aws.IN_WEBHOOK), settings.state_machine_arn)
     table = settings.results_table
     if not table:
-        return handlers.Chats(pipeline)
+        return handlers.Chats(pipeline, retention_days=settings.retention_days, region=settings.region)
     reply_s = settings.telegram_connect_timeout_s + settings.telegram_read_timeout_s
     dynamodb = aws.client("dynamodb", settings, aws.IN_WEBHOOK)
     reading = cast("DynamoDBClient", Guarded(dynamodb, aws.IN_WEBHOOK.worst_case_s, reply_s))
@@ -144,11 +144,15 @@ def chats(settings: Settings) -> handlers.Chats:
             cast("DynamoDBClient", Guarded(courtesy, aws.COURTESY.worst_case_s, reply_s)),
             table,
             Choices.from_settings(settings),
+            retention_days=settings.retention_days,
         ),
-        albums=Albums(dynamodb, table),
-        results=Results(reading, table, Albums(reading, table)),
+        albums=Albums(dynamodb, table, settings.retention_days),
+        results=Results(reading, table, Albums(reading, table, settings.retention_days)),
         s3=cast("S3Client", Guarded(s3, aws.IN_WEBHOOK.worst_case_s, reply_s)) if s3 is not None else None,
         images_bucket=settings.images_bucket,
+        retention_days=settings.retention_days,
+        region=settings.region,
+        forgetting=pipeline,
     )
 
 

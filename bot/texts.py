@@ -18,3 +18,9 @@ def progress_texts() -> frozenset[str]:
     one kept for a redelivery while AWS does not answer (bot/handlers.py) included."""
     keys = ("progress", "progress_album", "unavailable_retrying")
     return frozenset(i18n.text(key, lang) for key in keys for lang in i18n.LANGUAGES)
+
+
+def keeping(language: str, retention_days: int, region: str) -> dict[str, Any]:
+    """The values /start, /help and /privacy state what is kept with: for how long
+    (the retention in force, polybot.retention) and where (the AWS region)."""
+    return {"retention": i18n.text("retention.days", language, n=retention_days), "region": region}

@@ -88,7 +88,7 @@ class Outcome(Enum):
     SKIPPED = "skipped: the Bot API server lacks it"
 
 
-COMMANDS = ("start", "help", "history", "settings")
+COMMANDS = ("start", "help", "history", "settings", "privacy", "forget")
 """The command menu, in this order; each described by the catalogs' `commands.<name>`."""
 GROUP_COMMANDS = ("detect", "help")
 """The menu in groups and supergroups: asking for a photo, and how (bot/addressing.py)."""

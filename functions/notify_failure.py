@@ -36,7 +36,12 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
     with logs.correlate(name), aws.aws_errors():
         wired = services.current()
         ledger, bot = wired.ledger, wired.bot
-        text = plain_message(job["failure"]["Error"], wired.settings.max_download_bytes, language)
+        forgotten = wired.records.forgotten_since(request["chat_id"], request["received_at"])
+        if forgotten:
+            # /forget deleted the image's original while it was analysed: that, not an error of ours, is why.
+            text = i18n.text("failure.forgotten", language)
+        else:
+            text = plain_message(job["failure"]["Error"], wired.settings.max_download_bytes, language)
         # The reference lets support find the execution by name in the console.
         text += "\n" + i18n.text("failure.reference", language, name=name)
         once = ledger.once(name)
@@ -46,5 +51,8 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
             message_id = once.send("notice", lambda: answer_with_text(bot, request, progress_id, text))
             outcome: ReplyOutcome = {"kind": "failure_notice", "message_id": message_id}
         except TelegramRateLimited as limited:
-            outcome = ledger.wait_for_telegram(name, limited)
+            return contracts.validate("ReplyOutcome", ledger.wait_for_telegram(name, limited))
+        # The answer is out: a chat forgotten (/forget) while this image was analysed keeps nothing of it.
+        if forgotten:
+            wired.records.purge_image([name])
     return contracts.validate("ReplyOutcome", outcome)

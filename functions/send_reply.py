@@ -79,7 +79,10 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
                     single["request"], single["staged"], single["detection"], bot, wired.s3, once, progress_id
                 )
         except TelegramRateLimited as limited:
-            outcome = ledger.wait_for_telegram(name, limited)
+            return contracts.validate("ReplyOutcome", ledger.wait_for_telegram(name, limited))
+        # The answer is out: a chat forgotten (/forget) while this image was analysed keeps nothing of it.
+        photos = [p["execution_name"] for p in cast(SendAlbumReplyInput, job)["photos"]] if album else []
+        wired.records.purge_if_forgotten(job["request"], [name, *photos])
     return contracts.validate("ReplyOutcome", outcome)
 
 

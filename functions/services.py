@@ -27,6 +27,7 @@ import telebot
 
 from polybot import aws, logs
 from polybot.albums import Albums
+from polybot.forgetting import ChatRecords
 from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from polybot.telegram import bot_from_secret
@@ -114,12 +115,19 @@ class FunctionServices:
     @_built_once
     def ledger(self) -> ReplyLedger:
         self.settings.require("results_table")
-        return ReplyLedger(self.dynamodb, self.settings.results_table)
+        return ReplyLedger(self.dynamodb, self.settings.results_table, self.settings.retention_days)
+
+    @_built_once
+    def records(self) -> ChatRecords:
+        """What is kept of each chat: for a photo whose chat was forgotten while it was analysed."""
+        self.settings.require("results_table", "images_bucket")
+        s = self.settings
+        return ChatRecords(self.dynamodb, self.s3, s.results_table, s.images_bucket, s.retention_days)
 
     @_built_once
     def albums(self) -> Albums:
         self.settings.require("results_table")
-        return Albums(self.dynamodb, self.settings.results_table)
+        return Albums(self.dynamodb, self.settings.results_table, self.settings.retention_days)
 
 
 _installing = threading.Lock()

@@ -20,19 +20,21 @@ from __future__ import annotations
 import enum
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from polybot import contracts
+from polybot import contracts, naming, retention
 from polybot.contracts.messages import ImageRequest
+from polybot.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEEP_S = 2 * 24 * 3600
-"""The album's item expires (table TTL) after its execution could have ended."""
+"""The album's item expires (table TTL) after its execution could have ended (or
+after the retention, where that is shorter: polybot.retention)."""
 GATHER_AFTER_S = 3
 """How long the album's execution waits for the rest of its photos (Telegram
 sends an album's updates within about a second of each other)."""
@@ -60,6 +62,10 @@ def album_key(execution_name: str) -> dict[str, Any]:
 class Albums:
     dynamodb: DynamoDBClient
     table: str
+    retention_days: int = field(default_factory=lambda: Settings().retention_days)
+
+    def _expires_at(self) -> dict[str, str]:
+        return {"N": str(retention.expires_at(time.time(), self.retention_days, KEEP_S))}
 
     def add(self, execution_name: str, request: ImageRequest) -> Added:
         """Put the photo of `request` in the album. Repeating it changes nothing
@@ -70,12 +76,13 @@ class Albums:
             answer = self.dynamodb.update_item(
                 TableName=self.table,
                 Key=album_key(execution_name),
-                UpdateExpression="SET #photo = :request, expires_at = :expires",
+                UpdateExpression="SET #photo = :request, expires_at = :expires, chat_id = :chat",
                 ConditionExpression="attribute_not_exists(gathered)",
                 ExpressionAttributeNames={"#photo": photo},
                 ExpressionAttributeValues={
                     ":request": {"S": json.dumps(request, sort_keys=True)},
-                    ":expires": {"N": str(int(time.time()) + KEEP_S)},
+                    ":expires": self._expires_at(),
+                    ":chat": {"N": str(request["chat_id"])},
                 },
                 ReturnValues="ALL_OLD",
             )
@@ -93,8 +100,13 @@ class Albums:
         answer = self.dynamodb.update_item(
             TableName=self.table,
             Key=album_key(execution_name),
-            UpdateExpression="SET gathered = :yes",
-            ExpressionAttributeValues={":yes": {"BOOL": True}},
+            # An album whose item is gone (expired, or forgotten: /forget) gets one again: with its end.
+            UpdateExpression="SET gathered = :yes, expires_at = if_not_exists(expires_at, :expires), chat_id = :chat",
+            ExpressionAttributeValues={
+                ":yes": {"BOOL": True},
+                ":expires": self._expires_at(),
+                ":chat": {"N": str(naming.chat_of(execution_name))},
+            },
             ReturnValues="ALL_NEW",
         )
         return photos_of(answer.get("Attributes", {}))

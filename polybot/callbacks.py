@@ -12,6 +12,10 @@ HISTORY = "h:"
 """A /history button: "h:<execution name>" sends that annotated image again."""
 SETTINGS = "s:"
 """A /settings button: "s:<field>:<value>" changes that preference."""
+FORGET = "f:"
+"""The /forget confirmation's buttons: "f:yes" deletes everything kept for the chat, "f:no" cancels."""
+FORGET_YES = FORGET + "yes"
+FORGET_NO = FORGET + "no"
 
 MAX_BYTES = 64
 """Telegram refuses a button whose callback_data is longer (core.telegram.org/bots/api#inlinekeyboardbutton)."""

@@ -112,6 +112,12 @@ class ContractViolation(PolybotError):
     """A message between states does not match its schema."""
 
 
+class ForgetUnfinished(PolybotError):
+    """/forget went through every round its execution allows
+    (functions/forget_chat.py MAX_PASSES) and the chat still has records: the
+    user is told to send /forget again, which goes on where this one stopped."""
+
+
 USER_INPUT_ERRORS = frozenset({"NotAnImage", "FileTooLarge", "ImageTooLarge", "ImageNotDecodable"})
 """Errors caused by what the user sent, as opposed to failures on our side."""
 

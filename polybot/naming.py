@@ -48,6 +48,21 @@ def parse_execution_name(name: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def chat_of(name: str) -> int | None:
+    """The chat an execution name belongs to (albums included), or None if it is not one of ours."""
+    head = name.split(ALBUM_INFIX, 1)[0] + "_1" if ALBUM_INFIX in name else name
+    try:
+        return parse_execution_name(head)[0]
+    except ValueError:
+        return None
+
+
+def forget_execution_name(chat_id: int, message_id: int) -> str:
+    """The one /forget execution of a confirmation message (`message_id`): a second
+    tap on its button finds it started. Not an image's name (chat_of: None)."""
+    return f"forget_{execution_name(chat_id, message_id)}"
+
+
 def original_key(name: str, content_type: str) -> str:
     return f"{ORIGINALS_PREFIX}{name}.{_EXTENSIONS.get(content_type, 'bin')}"
 

@@ -17,14 +17,17 @@ stays rate-limited ends in a failure instead of waiting forever.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from polybot import naming, retention
 from polybot.contracts.messages import TelegramWait
 from polybot.errors import TelegramRateLimited
+from polybot.settings import Settings
 from polybot.telegram import photo_file_id, telegram_errors
 
 if TYPE_CHECKING:
@@ -46,6 +49,20 @@ class SentMessage(Protocol):
 class ReplyLedger:
     dynamodb: DynamoDBClient
     table: str
+    retention_days: int = field(default_factory=lambda: Settings().retention_days)
+    """Its entries live on the image's results item and end with it (the request's
+    `expires_at`); an entry written where there is no such item yet ends this long
+    after it is written (polybot.retention)."""
+
+    def _end(self) -> dict[str, str]:
+        return {"N": str(retention.expires_at(time.time(), self.retention_days))}
+
+    def _owner(self, execution_name: str) -> dict[str, str]:
+        """The chat the entry belongs to: every item carries its chat, for /forget (polybot.forgetting)."""
+        chat = naming.chat_of(execution_name)
+        if chat is None:
+            raise ValueError(f"not an execution of a chat: {execution_name!r}")
+        return {"N": str(chat)}
 
     def _key(self, execution_name: str) -> dict[str, Any]:
         return {"image_id": {"S": execution_name}}
@@ -59,8 +76,9 @@ class ReplyLedger:
 
     def record(self, execution_name: str, step: str, message_id: int, photo_file_id: str | None = None) -> None:
         """`step` went out as `message_id`; a photo's file_id is kept beside it, for /history."""
-        names, values = {"#step": f"sent_{step}"}, {":id": {"N": str(message_id)}}
-        expression = "SET #step = :id"
+        names = {"#step": f"sent_{step}"}
+        values = {":id": {"N": str(message_id)}, ":expires": self._end(), ":chat": self._owner(execution_name)}
+        expression = "SET #step = :id, expires_at = if_not_exists(expires_at, :expires), chat_id = :chat"
         if photo_file_id:
             expression += ", photo_file_id = :file"
             values[":file"] = {"S": photo_file_id}
@@ -91,8 +109,13 @@ class ReplyLedger:
         answer = self.dynamodb.update_item(
             TableName=self.table,
             Key=self._key(execution_name),
-            UpdateExpression="ADD telegram_waits :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            UpdateExpression="ADD telegram_waits :one "
+            "SET expires_at = if_not_exists(expires_at, :expires), chat_id = :chat",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":expires": self._end(),
+                ":chat": self._owner(execution_name),
+            },
             ReturnValues="UPDATED_NEW",
         )
         return int(answer["Attributes"]["telegram_waits"]["N"])

@@ -32,6 +32,7 @@ ENV_VARS: dict[str, str] = {
     "telegram_read_timeout_s": "POLYBOT_TELEGRAM_READ_TIMEOUT_S",
     "telegram_download_timeout_s": "POLYBOT_TELEGRAM_DOWNLOAD_TIMEOUT_S",
     "chat_photos_per_minute": "POLYBOT_CHAT_PHOTOS_PER_MINUTE",
+    "retention_days": "POLYBOT_RETENTION_DAYS",
     "public_url": "POLYBOT_PUBLIC_URL",
     "bot_port": "POLYBOT_BOT_PORT",
     "max_download_bytes": "POLYBOT_MAX_DOWNLOAD_BYTES",
@@ -120,6 +121,11 @@ class Settings:
     chat_photos_per_minute: int = 20
     """Photos one chat may have analysed per minute; more get a friendly "slow down"
     (counted in the results table, so across all bot instances). 0: no limit."""
+    retention_days: int = 30
+    """How long Polybot keeps anything of a chat's: the images bucket's lifecycle
+    (template.yaml `RetentionDays`, which sets this variable for the functions and,
+    through the stack's output, for the bot instances) and `expires_at`, the
+    results table's TTL attribute, on every item (polybot.retention)."""
     log_level: str = "INFO"
     liveness_file: str = ""
     """File the YOLO worker touches after each successful queue poll, for a

@@ -153,11 +153,13 @@ module "bot" {
   public_url                = module.load_balancer.public_url
   images_bucket             = local.bucket
   results_table             = local.sam["ResultsTableName"]
-  model                     = var.model
-  extra_models              = var.extra_models
-  log_retention_days        = var.log_retention_days
-  alarm_actions             = local.alarms
-  silence_alarm_hours       = var.webhook_silence_alarm_hours
+  # The serverless stack's one retention (template.yaml RetentionDays): the bot stamps its items with it.
+  retention_days      = tonumber(lookup(local.sam, "RetentionDays", "30"))
+  model               = var.model
+  extra_models        = var.extra_models
+  log_retention_days  = var.log_retention_days
+  alarm_actions       = local.alarms
+  silence_alarm_hours = var.webhook_silence_alarm_hours
   # Explicit: nothing in the module refers to the routes, yet each boot needs them.
   nat_route_ids = module.network.nat_route_ids
 }

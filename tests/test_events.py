@@ -23,6 +23,7 @@ HANDLER_INPUT = {
     "send_reply": "SendReplyInput",
     "notify_failure": "NotifyFailureInput",
     "gather_album": "GatherAlbumInput",
+    "forget_chat": "ForgetChatInput",
 }
 
 
@@ -59,7 +60,7 @@ def test_event_is_a_valid_handler_input(module: str, message: str) -> None:
 
 def test_events_describe_one_consistent_image() -> None:
     """The samples follow polybot.naming, so they read like one real run."""
-    for module in set(HANDLER_INPUT) - {"gather_album"}:
+    for module in set(HANDLER_INPUT) - {"gather_album", "forget_chat"}:
         event = _load(EVENTS / f"{module}.json")
         request = event["request"]
         assert event["execution_name"] == naming.execution_name(request["chat_id"], request["message_id"])
@@ -70,3 +71,5 @@ def test_events_describe_one_consistent_image() -> None:
     name, staged = reply["execution_name"], reply["staged"]
     assert staged["original_key"] == naming.original_key(name, staged["content_type"])
     assert staged["annotated_key"] == reply["detection"]["annotated_key"] == naming.annotated_key(name)
+    forget = _load(EVENTS / "forget_chat.json")["forget"]
+    assert forget["chat_id"] == request["chat_id"], "the chat of the other samples is the one forgotten"

@@ -70,6 +70,30 @@ def validate(message: Literal["DetectionTask"], data: object) -> messages.Detect
 
 
 @overload
+def validate(message: Literal["ForgetChatInput"], data: object) -> messages.ForgetChatInput: ...
+
+
+@overload
+def validate(message: Literal["ForgetFailedInput"], data: object) -> messages.ForgetFailedInput: ...
+
+
+@overload
+def validate(message: Literal["ForgetInput"], data: object) -> messages.ForgetInput: ...
+
+
+@overload
+def validate(message: Literal["ForgetOutcome"], data: object) -> messages.ForgetOutcome: ...
+
+
+@overload
+def validate(message: Literal["ForgetProgress"], data: object) -> messages.ForgetProgress: ...
+
+
+@overload
+def validate(message: Literal["ForgetRequest"], data: object) -> messages.ForgetRequest: ...
+
+
+@overload
 def validate(message: Literal["ExecutionInput"], data: object) -> messages.ExecutionInput: ...
 
 

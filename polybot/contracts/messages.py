@@ -124,6 +124,52 @@ class AlbumWaiting(TypedDict):
     wait_s: int
 
 
+class ForgetRequest(TypedDict):
+    """Bot -> workflow: delete everything kept for this chat (/forget, confirmed by its button). The execution input is {"forget": ForgetRequest, "forgetting": ForgetProgress}, named after the confirmation message (polybot.naming.forget_execution_name)."""
+
+    chat_id: int
+    message_id: int
+    """The confirmation message: the answer is edited into it"""
+    language: Literal["en", "es", "ru"]
+    requested_at: str
+    """When the button was tapped: a photo received before it and still being analysed keeps nothing"""
+
+
+class ForgetProgress(TypedDict):
+    """ForgetChat -> workflow: still deleting (wait `wait_s`, then go on), or nothing is left and the user was told; with what was deleted so far."""
+
+    kind: Literal["deleting", "forgotten"]
+    passes: int
+    items: int
+    images: int
+    wait_s: int
+
+
+class ForgetInput(TypedDict):
+    """The input of one /forget execution."""
+
+    forget: ForgetRequest
+    forgetting: ForgetProgress
+
+
+class ForgetChatInput(TypedDict):
+    """Workflow -> ForgetChat: the request and the progress so far."""
+
+    forget: ForgetRequest
+    progress: ForgetProgress
+
+
+class ForgetFailedInput(TypedDict):
+    """Workflow -> ForgetChat as ForgetFailed: the deletion failed for good; the user is told to send /forget again. Output: ReplyOutcome."""
+
+    forget: ForgetRequest
+    failure: Failure
+
+
+ForgetOutcome: TypeAlias = ForgetProgress | Refusal
+"""What ForgetChat returns: its progress, or a refusal (the chat blocked the bot)."""
+
+
 class ImageRequest(TypedDict):
     """Bot -> workflow: one image a user sent, with the chat's preferences. The execution input is {"request": ImageRequest}; an album's is the request of the photo that started it, and "album"."""
 
@@ -139,6 +185,8 @@ class ImageRequest(TypedDict):
     source: Literal["photo", "document"]
     """photo: re-encoded by Telegram; document: the original bytes"""
     received_at: str
+    expires_at: int
+    """When everything kept of this image ends (seconds since the epoch): received_at plus the retention (polybot.retention); the workflow copies it onto the image's results item, the table's TTL attribute"""
     media_group_id: NotRequired[str | None]
     """Telegram's album id: the photos of one album share it"""
     progress_message_id: NotRequired[int | None]

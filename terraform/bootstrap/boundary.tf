@@ -48,15 +48,24 @@ locals {
 data "aws_iam_policy_document" "workload_boundary" {
   # Originals and annotated images in the images bucket
   # (CloudFormation names it <stack>-imagesbucket-<random>).
+  # DeleteObject: /forget deletes a chat's images (ForgetChat, and SendReply /
+  # NotifyFailure for an image in flight), which it finds by listing their prefix.
   statement {
     sid       = "ImagesInTheBucket"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     resources = [for prefix in local.prefixes : "${local.arn}:s3:::${prefix}-*/*"]
   }
 
   statement {
-    sid     = "ResultsTableItems"
-    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    sid       = "FindChatImages"
+    actions   = ["s3:ListBucket"]
+    resources = [for prefix in local.prefixes : "${local.arn}:s3:::${prefix}-*"]
+  }
+
+  statement {
+    sid = "ResultsTableItems"
+    # BatchWriteItem: /forget deletes a chat's items in batches.
+    actions = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = flatten([
       for prefix in local.prefixes : [
         "${local.arn}:dynamodb:${local.regional}:table/${prefix}-*",

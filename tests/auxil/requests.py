@@ -3,10 +3,11 @@ call functions directly: every request carries the chat's Preferences."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from polybot import contracts, naming
+from polybot import contracts, naming, retention
 from polybot.settings import Settings
 
 
@@ -35,6 +36,7 @@ def image_request(chat_id: int, message_id: int, file_id: str = "file", **fields
         "mime_type": "image/jpeg",
         "source": "photo",
         "received_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "expires_at": retention.expires_at(time.time(), Settings().retention_days),
         "preferences": preferences(),
         **fields,
     }

@@ -22,14 +22,20 @@ from typing import Any
 import pytest
 import requests
 
+from bot import texts
 from bot.app import WEBHOOK_PATH
 from bot.webhook import MENU_LISTS, register_with_telegram
 from local.polybot_stack import PolybotStack
 from local.telegram_standin import SentMessage, TelegramStandIn
 from polybot import i18n, naming
+from polybot.settings import Settings
 from polybot.summary import CONFIDENT
 from tests.auxil.images import ultralytics_asset
 from tests.auxil.pipeline import wait_for_execution
+
+KEPT = {language: texts.keeping(language, Settings().retention_days, Settings().region) for language in i18n.LANGUAGES}
+"""What /start and /help say of how long and where things are kept, in each language."""
+
 
 pytestmark = [pytest.mark.aws, pytest.mark.model]
 
@@ -184,7 +190,7 @@ def test_a_user_is_answered_in_the_language_of_their_telegram(
     start = telegram.user_sends_text(chat_id, "/start")
     photo = telegram.user_sends_photo(chat_id, ultralytics_asset("bus.jpg"))
 
-    assert telegram.replies_to(chat_id, start["message_id"])[0].text == i18n.text("start", language)
+    assert telegram.replies_to(chat_id, start["message_id"])[0].text == i18n.text("start", language, **KEPT[language])
     assert any(line.endswith(i18n.text("progress", language)) for line in telegram.transcript(chat_id))
     answer = answer_to(telegram, chat_id, photo["message_id"])
     assert bus in (answer.caption or "")

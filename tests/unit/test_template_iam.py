@@ -38,6 +38,14 @@ LOG_DELIVERY = {
 SECRET = {("secretsmanager:GetSecretValue", "TelegramSecret")}
 # polybot/reply_ledger.py: what an execution has sent, read and recorded in the results table.
 REPLY_LEDGER = {("dynamodb:GetItem", "ResultsTable.Arn"), ("dynamodb:UpdateItem", "ResultsTable.Arn")}
+# polybot/forgetting.py: the records of an image whose chat was forgotten while it was analysed,
+# deleted at the end of its execution (the marker read with the ledger's GetItem).
+FORGET_IN_FLIGHT = {
+    ("dynamodb:BatchWriteItem", "ResultsTable.Arn"),
+    ("s3:ListBucket", "ImagesBucket.Arn"),
+    ("s3:DeleteObject", f"ImagesBucket.Arn/{ORIGINALS_PREFIX}*"),
+    ("s3:DeleteObject", f"ImagesBucket.Arn/{ANNOTATED_PREFIX}*"),
+}
 
 
 def own_logs(log_group: str) -> set[tuple[str, str]]:
@@ -56,17 +64,33 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     | XRAY_WRITE,
     "SendReplyRole": {("s3:GetObject", f"ImagesBucket.Arn/{ANNOTATED_PREFIX}*")}
     | REPLY_LEDGER
+    | FORGET_IN_FLIGHT
     | SECRET
     | own_logs("SendReplyLogGroup")
     | XRAY_WRITE,
-    "NotifyFailureRole": SECRET | REPLY_LEDGER | own_logs("NotifyFailureLogGroup") | XRAY_WRITE,
+    "NotifyFailureRole": SECRET | REPLY_LEDGER | FORGET_IN_FLIGHT | own_logs("NotifyFailureLogGroup") | XRAY_WRITE,
     # polybot/albums.py: `gather` closes the album's item and reads it back in one UpdateItem.
     "GatherAlbumRole": {("dynamodb:UpdateItem", "ResultsTable.Arn")} | own_logs("GatherAlbumLogGroup") | XRAY_WRITE,
+    # polybot/forgetting.py: the chat's item keys by the ByChatItems index, their
+    # deletion in batches and the forgotten marker; its images listed by prefix and deleted.
+    "ForgetChatRole": {
+        ("dynamodb:Query", "ResultsTable.Arn/index/ByChatItems"),
+        ("dynamodb:BatchWriteItem", "ResultsTable.Arn"),
+        ("dynamodb:GetItem", "ResultsTable.Arn"),
+        ("dynamodb:UpdateItem", "ResultsTable.Arn"),
+        ("s3:ListBucket", "ImagesBucket.Arn"),
+        ("s3:DeleteObject", f"ImagesBucket.Arn/{ORIGINALS_PREFIX}*"),
+        ("s3:DeleteObject", f"ImagesBucket.Arn/{ANNOTATED_PREFIX}*"),
+    }
+    | SECRET
+    | own_logs("ForgetChatLogGroup")
+    | XRAY_WRITE,
     "ImagePipelineRole": {
         ("lambda:InvokeFunction", "StageImageFunction.Arn"),
         ("lambda:InvokeFunction", "SendReplyFunction.Arn"),
         ("lambda:InvokeFunction", "NotifyFailureFunction.Arn"),
         ("lambda:InvokeFunction", "GatherAlbumFunction.Arn"),
+        ("lambda:InvokeFunction", "ForgetChatFunction.Arn"),
         ("sqs:SendMessage", "DetectionQueue.Arn"),
         ("dynamodb:PutItem", "ResultsTable.Arn"),  # PersistResults
         ("dynamodb:UpdateItem", "ResultsTable.Arn"),  # RecordFailure

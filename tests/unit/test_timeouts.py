@@ -28,6 +28,7 @@ from bot import deadline, handlers
 from bot import service as bot_service
 from bot.preferences import ChatPreferences
 from bot.quota import ChatQuota
+from functions import forget_chat
 from inference.service import build_worker
 from local.stack import load_template
 from polybot import aws, callbacks, contracts, naming, reply_ledger
@@ -165,12 +166,15 @@ WORKFLOW_BOUNDS = Bounds(
         "$.reply.retry_after_s": WaitBound(reply_ledger.MAX_WAIT_S, budget="telegram_waits"),
         # The rest of the album's gathering window, as GatherAlbum reports it.
         "$.gathering.wait_s": WaitBound(math.ceil(GATHER_AFTER_S), budget="album_waits"),
+        # Between two calls of ForgetChat, which gives up after MAX_PASSES (functions/forget_chat.py).
+        "$.forgetting.wait_s": WaitBound(forget_chat.WAIT_S, budget="forget_passes"),
     },
     budgets={
         # The ledger counts the waits of one execution, SendReply's and NotifyFailure's together.
         "telegram_waits": reply_ledger.MAX_TELEGRAM_WAITS,
         # Each wait is at least a second and they end with the window.
         "album_waits": math.ceil(GATHER_AFTER_S),
+        "forget_passes": forget_chat.MAX_PASSES,
     },
     map_items={"$.gathering.photos": _album_photos_at_most()},
 )
@@ -437,6 +441,7 @@ def _results_items() -> dict[str, dict[str, Any]]:
             "user_id": 1,
             "language_code": "en",
             "received_at": "2026-01-01T00:00:00.000Z",
+            "expires_at": 1769904000,
             "media_group_id": "g1",
             "file_id": "f",
             "file_unique_id": "u",

@@ -10,6 +10,7 @@ locals {
     public_url         = var.public_url
     images_bucket      = var.images_bucket
     results_table      = var.results_table
+    retention_days     = var.retention_days
     model              = var.model
     extra_models       = var.extra_models
     log_group          = aws_cloudwatch_log_group.bot.name

@@ -138,6 +138,17 @@ variable "results_table" {
   description = "Results table name (POLYBOT_RESULTS_TABLE)."
 }
 
+variable "retention_days" {
+  type        = number
+  description = "Days everything kept of a chat lives (POLYBOT_RETENTION_DAYS): the serverless stack's RetentionDays output."
+  default     = 30
+
+  validation {
+    condition     = var.retention_days >= 1 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number of days, at least 1."
+  }
+}
+
 variable "root_volume_size" {
   type        = number
   description = "Size of the encrypted root volume in GiB."

@@ -16,7 +16,7 @@ from moto import mock_aws
 from PIL import Image
 from telebot import types
 
-from bot import handlers
+from bot import handlers, texts
 from bot.history import Results
 from bot.preferences import ChatPreferences, Choices
 from local.telegram_standin import TelegramStandIn
@@ -25,6 +25,10 @@ from polybot.albums import Added, Albums
 from polybot.settings import Settings
 from tests.auxil.requests import image_request
 from tests.unit.conftest import STANDIN_TOKEN
+
+KEPT = {language: texts.keeping(language, Settings().retention_days, Settings().region) for language in i18n.LANGUAGES}
+"""What /start and /help say of how long and where things are kept, in each language."""
+
 
 TOKEN = STANDIN_TOKEN
 TABLE = "results"
@@ -206,7 +210,7 @@ def test_a_spanish_user_is_answered_in_spanish_and_the_request_says_so(
     start = send_text(bot, telegram, "/start")
     photo = send_photo(bot, telegram)
 
-    assert telegram.replies_to(CHAT, start)[0].text == i18n.text("start", "es")
+    assert telegram.replies_to(CHAT, start)[0].text == i18n.text("start", "es", **KEPT["es"])
     assert telegram.replies_to(CHAT, photo)[0].text == i18n.text("progress", "es")
     [execution] = pipeline.started.values()
     assert execution["request"]["preferences"]["language"] == "es"
@@ -215,7 +219,7 @@ def test_a_spanish_user_is_answered_in_spanish_and_the_request_says_so(
 def test_a_russian_user_gets_russian_help(bot: telebot.TeleBot, telegram: TelegramStandIn) -> None:
     telegram.user_speaks(CHAT, "ru")
     reply = telegram.replies_to(CHAT, send_text(bot, telegram, "/help"))[0]
-    assert reply.text == i18n.text("help", "ru")
+    assert reply.text == i18n.text("help", "ru", **KEPT["ru"])
     assert "/history" in (reply.text or "")
 
 
@@ -353,6 +357,7 @@ def test_album_details_list_each_photo(
             "file_unique_id": f"u{message_id}",
             "source": "photo",
             "received_at": "2024-05-01T10:00:00.000Z",
+            "expires_at": 1717149600,
             "media_group_id": "777",
             "preferences": handlers.Defaults().get(CHAT),
         }

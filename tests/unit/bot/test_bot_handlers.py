@@ -12,9 +12,14 @@ import telebot
 from botocore.exceptions import ReadTimeoutError
 from telebot import types
 
-from bot import handlers
+from bot import handlers, texts
 from local.telegram_standin import TelegramStandIn
 from polybot import contracts, i18n
+from polybot.settings import Settings
+
+KEPT = {language: texts.keeping(language, Settings().retention_days, Settings().region) for language in i18n.LANGUAGES}
+"""What /start and /help say of how long and where things are kept, in each language."""
+
 
 Message = Callable[..., dict[str, Any]]
 
@@ -66,7 +71,7 @@ def test_a_photo_becomes_a_request_for_its_largest_size(
     message = message_of(telegram_message({"photo": photo_sizes}, chat_id=-1001234567890, message_id=77))
     when = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 
-    request = handlers.image_request(message, received_at=when)
+    request = handlers.image_request(message, received_at=when, retention_days=30)
 
     assert request == {
         "chat_id": -1001234567890,
@@ -80,6 +85,7 @@ def test_a_photo_becomes_a_request_for_its_largest_size(
         "mime_type": "image/jpeg",
         "source": "photo",
         "received_at": "2024-05-01T10:00:00.123Z",
+        "expires_at": int(when.timestamp()) + 30 * 24 * 3600,
     }
     contracts.validate("ImageRequest", with_preferences(request))
 
@@ -329,8 +335,14 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
 @pytest.mark.parametrize(
     ("content", "reply"),
     [
-        ({"text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}, i18n.text("start", "en")),
-        ({"text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}, i18n.text("help", "en")),
+        (
+            {"text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]},
+            i18n.text("start", "en", **KEPT["en"]),
+        ),
+        (
+            {"text": "/help", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]},
+            i18n.text("help", "en", **KEPT["en"]),
+        ),
         (
             {"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "cv.pdf"}},
             i18n.text("not_an_image_file", "en"),

@@ -21,6 +21,7 @@ from functions import notify_failure, refusals, send_reply, stage_image
 from local.stack import load_template
 from local.telegram_standin import TelegramStandIn
 from polybot import contracts, errors
+from polybot.forgetting import ChatRecords
 from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from tests.auxil.requests import image_request
@@ -105,6 +106,8 @@ def wired(
         bot=bot,
         s3=StandInBucket(),
         ledger=ReplyLedger(StandInTable(), "results"),  # type: ignore[arg-type]
+        # No chat here was forgotten (/forget): its marker is never found.
+        records=ChatRecords(StandInTable(), StandInBucket(), "results", "images", 30),  # type: ignore[arg-type]
     )
     for module in (stage_image, send_reply, notify_failure):
         monkeypatch.setattr(module.services, "current", lambda: services)

@@ -215,6 +215,7 @@ def test_the_project_template_deploys_with_its_wiring_resolved(
         "POLYBOT_MAX_DOWNLOAD_BYTES": "20971520",
         "POLYBOT_LOG_LEVEL": "DEBUG",
         "POLYBOT_RESULTS_TABLE": "polybot-resultstable",
+        "POLYBOT_RETENTION_DAYS": "30",
         "POLYBOT_AWS_ENDPOINT_URL": "",
     }
     assert deployment.outputs["ImagesBucketName"] == "polybot-imagesbucket"

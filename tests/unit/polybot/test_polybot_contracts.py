@@ -24,6 +24,7 @@ REQUEST: dict[str, Any] = {
     "mime_type": "image/jpeg",
     "source": "photo",
     "received_at": "2024-05-01T10:00:00.123Z",
+    "expires_at": 1717149600,
     "preferences": {"language": "en", "confidence": 0.25, "model": "yolov8n.pt", "album_reply": "album"},
 }
 OPTIONS: dict[str, Any] = {"confidence": 0.25, "model": "yolov8n.pt", "language": "en"}
@@ -50,6 +51,13 @@ NAME = "tg-1001234567890_77"
 ALBUM = "tg-1001234567890_album_13579"
 PHOTO = {"execution_name": NAME, "request": REQUEST, "staged": STAGED, "detection": RESULT}
 
+FORGET: dict[str, Any] = {
+    "chat_id": -1001234567890,
+    "message_id": 80,
+    "language": "es",
+    "requested_at": "2024-05-01T10:05:00.000Z",
+}
+FORGETTING: dict[str, Any] = {"kind": "deleting", "passes": 0, "items": 0, "images": 0, "wait_s": 1}
 SAMPLES: dict[str, dict[str, Any]] = {
     "ImageRequest": REQUEST,
     "Preferences": REQUEST["preferences"],
@@ -76,6 +84,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "GatherAlbumInput": {"execution_name": ALBUM, "request": REQUEST, "started_at": "2024-05-01T10:00:00.2Z"},
     "AlbumGathering": {"kind": "gathered", "photos": [{"execution_name": NAME, "request": REQUEST}]},
+    "ForgetRequest": FORGET,
+    "ForgetProgress": FORGETTING,
+    "ForgetInput": {"forget": FORGET, "forgetting": FORGETTING},
+    "ForgetChatInput": {"forget": FORGET, "progress": FORGETTING},
+    "ForgetFailedInput": {"forget": FORGET, "failure": FAILURE},
+    "ForgetOutcome": {**FORGETTING, "kind": "forgotten", "passes": 1, "items": 12, "images": 4},
 }
 
 # One broken sample per message: (message, path to change, new value or DELETE, path the error names).
@@ -117,6 +131,14 @@ BROKEN: list[tuple[str, tuple[Any, ...], Any, str]] = [
     ("SendAlbumReplyInput", ("photos",), [], "photos"),
     ("GatherAlbumInput", ("started_at",), "soon", "started_at"),
     ("AlbumGathering", ("photos",), [], "(root)"),
+    ("ImageRequest", ("expires_at",), DELETE, "(root)"),
+    ("ForgetRequest", ("language",), "fr", "language"),
+    ("ForgetRequest", ("requested_at",), "now", "requested_at"),
+    ("ForgetProgress", ("kind",), "done", "kind"),
+    ("ForgetInput", ("forgetting", "items"), -1, "forgetting/items"),
+    ("ForgetChatInput", ("progress",), DELETE, "(root)"),
+    ("ForgetFailedInput", ("failure",), DELETE, "(root)"),
+    ("ForgetOutcome", ("kind",), "finished", "(root)"),
 ]
 
 
