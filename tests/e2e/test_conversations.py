@@ -252,7 +252,14 @@ def test_the_deploy_step_sets_the_command_menu_once(stack: PolybotStack, telegra
     assert deploy_step(stack, stack.bot_url) == "already registered"
 
     assert after_first - calls == MENU_LISTS and telegram.set_commands_calls == after_first
-    assert [c["command"] for c in telegram.commands[("default", "")]] == ["start", "help", "history", "settings"]
+    assert [c["command"] for c in telegram.commands[("default", "")]] == [
+        "start",
+        "help",
+        "history",
+        "settings",
+        "privacy",
+        "forget",
+    ]
     for language in i18n.LANGUAGES:
         descriptions = [c["description"] for c in telegram.commands[("default", language)]]
         assert descriptions[3] == i18n.text("commands.settings", language)

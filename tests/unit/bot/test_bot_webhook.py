@@ -148,7 +148,14 @@ def test_the_command_menu_is_set_once_per_language_and_then_left_alone(
     assert telegram.set_commands_calls == MENU_LISTS
     languages = ("", *i18n.LANGUAGES)
     assert set(telegram.commands) == {(scope, code) for scope in ("default", "all_group_chats") for code in languages}
-    assert [c["command"] for c in telegram.commands[("default", "")]] == ["start", "help", "history", "settings"]
+    assert [c["command"] for c in telegram.commands[("default", "")]] == [
+        "start",
+        "help",
+        "history",
+        "settings",
+        "privacy",
+        "forget",
+    ]
     assert telegram.commands[("default", "ru")][2]["description"] == i18n.text("commands.history", "ru")
     # Groups get their own menu: asking for a photo, and how.
     assert [c["command"] for c in telegram.commands[("all_group_chats", "")]] == ["detect", "help"]
