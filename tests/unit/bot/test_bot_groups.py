@@ -15,9 +15,10 @@ import telebot
 
 from bot.preferences import prefs_key
 from local.telegram_standin import BOT_USER, TelegramStandIn
-from polybot import i18n, naming
+from polybot import callbacks, i18n, naming
 from tests.unit.bot import test_bot_conversation as conversation
 from tests.unit.bot.test_bot_conversation import TABLE, RecordingPipeline, jpeg, run
+from tests.unit.bot.test_bot_forget import RecordingForgetting
 
 # The conversation's fixtures: a bot with every handler, a results table in moto, a recording pipeline.
 aws, pipeline, chats, bot = conversation.aws, conversation.pipeline, conversation.chats, conversation.bot
@@ -140,3 +141,29 @@ def test_detect_in_a_private_chat_analyses_the_photo_it_replies_to_and_alone_say
     # The photo was analysed when it came; asking again finds its execution started and adds nothing.
     assert list(pipeline.started) == [naming.execution_name(chat, photo["message_id"])]
     assert len(telegram.replies_to(chat, photo["message_id"])) == 1
+
+
+def test_forget_in_a_group_is_its_admins_the_command_and_the_delete_tap(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, chats: Any, group: int
+) -> None:
+    forgetting = RecordingForgetting(telegram)
+    chats.forgetting = forgetting
+    refused = telegram.user_sends_text(group, "/forget", by=BEN)
+    asked = telegram.user_sends_text(group, f"/forget{US}", by=ADA)
+    run(bot, telegram)
+
+    [refusal] = telegram.replies_to(group, refused["message_id"])
+    assert refusal.text == i18n.text("group.admins_only", "en") and not refusal.buttons
+    [confirmation] = telegram.replies_to(group, asked["message_id"])
+    assert (i18n.text("forget.yes", "en"), callbacks.FORGET_YES) in confirmation.buttons
+
+    # A member who is not an admin cannot delete the group's records through the admin's question.
+    tap = telegram.user_taps(group, confirmation.message_id, callbacks.FORGET_YES, by=BEN)
+    run(bot, telegram)
+    assert tap.answer == i18n.text("group.admins_only", "en")
+    assert forgetting.started == {}
+
+    telegram.user_taps(group, confirmation.message_id, callbacks.FORGET_YES, by=ADA)
+    run(bot, telegram)
+    [request] = forgetting.started.values()
+    assert request["chat_id"] == group, "the group's records, not Ada's"
