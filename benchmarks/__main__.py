@@ -10,6 +10,8 @@ never a test: nothing is asserted; compare the figures (docs/performance.md).
    worker's own per-image timings, each state's duration), a burst from ten
    chats, and one worker's throughput on 100 queued images with and without
    the overlap of receive/download and upload/report with the model.
+3. Each Lambda function's cold start (benchmarks/coldstart.py; alone:
+   `make bench-coldstart`).
 
 Prints a table and writes bench/results/latest.json.
 """
@@ -28,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import models, pipeline
+from benchmarks import coldstart, models, pipeline
 from benchmarks.models import percentile
 from local.polybot_stack import REPO_ROOT, PolybotStack, StackOptions
 from polybot import logs
@@ -179,6 +181,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bot_peak_rss_mb=round(bot_rss),
         photos_paced=args.photos_paced,
     )
+    print("cold starts of the Lambda functions ...", flush=True)
+    results.update(coldstart.measure())
     return results
 
 
@@ -241,6 +245,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
+    coldstart.print_table(results)
     print(f"\nwritten to {args.out}")
 
 
