@@ -43,10 +43,11 @@ from polybot.contracts.messages import (
 )
 from polybot.errors import TelegramRateLimited
 
-# Telegram's client (telebot, requests: polybot.telegram) and Pillow
-# (polybot.imaging) are imported where they are used, not with this module: they
-# are most of what SendReply imports, and a handler module's own import stays
-# cheap (cold starts, docs/performance.md); an answer in text never imports Pillow.
+# Telegram's client (telebot, requests: polybot.telegram) and the image code
+# (polybot.imaging, with Pillow and pi-heif) are imported where they are used, not
+# with this module: they are most of what SendReply imports, and a handler
+# module's own import stays cheap (cold starts, docs/performance.md); an answer in
+# text never imports polybot.imaging (telebot brings Pillow itself).
 if TYPE_CHECKING:
     import telebot
     from mypy_boto3_s3 import S3Client
