@@ -182,7 +182,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         photos_paced=args.photos_paced,
     )
     print("cold starts of the Lambda functions ...", flush=True)
-    results.update(coldstart.measure())
+    in_containers = args.coldstart == "all"
+    results.update(coldstart.measure(args.coldstart_rounds, container=in_containers, invoke=in_containers))
     return results
 
 
@@ -236,6 +237,13 @@ def main() -> None:
     parser.add_argument("--photos-paced", type=int, default=54, help="photos sent one after another")
     parser.add_argument("--burst", type=int, default=30, help="photos sent at once from ten chats")
     parser.add_argument("--queued", type=int, default=100, help="images queued for the throughput runs")
+    parser.add_argument("--coldstart-rounds", type=int, default=5, help="fresh interpreters per cold-start figure")
+    parser.add_argument(
+        "--coldstart",
+        choices=("all", "process"),
+        default="all",
+        help="cold starts in process and in the Lambda containers (all), or in process only",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("photos", nargs="*", help="photos to send (default: the image set, as JPEG)")
     args = parser.parse_args()

@@ -37,6 +37,7 @@ FIGURES = (
     "worker_cold_start_s",
     "worker_peak_rss_mb",
     "bot_peak_rss_mb",
+    "lambda_init_ms",
     "machine",
 )
 
@@ -44,6 +45,7 @@ FIGURES = (
 def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     small = ["--rounds", "1", "--photos-paced", "4", "--burst", "3", "--queued", "6", "--out", str(out)]
+    small += ["--coldstart", "process", "--coldstart-rounds", "1"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", *small],
         cwd=REPO_ROOT,
@@ -64,3 +66,6 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     assert {"StageImage", "DetectObjects", "SendReply"} <= set(results["e2e_state_ms_p50"])
     assert min(results["worker_cold_start_s"], results["worker_peak_rss_mb"], results["bot_peak_rss_mb"]) > 0
     assert "worker service p50 / bare PyTorch" in done.stdout  # the table is printed
+    init = results["lambda_init_ms"]
+    assert {"StageImage", "SendReply", "NotifyFailure", "GatherAlbum"} <= set(init)
+    assert all(figures["process"] > 0 for figures in init.values())
