@@ -13,6 +13,7 @@
 # Reports, never written by the tests:
 #   make reliability-report - the fault suite, writing docs/reliability.md
 #   make bench   - speed, memory and cost figures of the worker and the pipeline (docs/performance.md)
+#   make bench-coldstart - only the Lambda functions' cold starts (lambda_init_ms)
 # Parts:
 #   make build   - `sam build`: the workflow's functions and their layer, as deployed
 #   make invoke FN=StageImage - one function in its Lambda container (sam local invoke)
@@ -38,7 +39,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup run test test-stack test-tools check unit integration faults infrastructure tools artifacts lint reliability-report \
-	bench clean base-images build invoke models images bot-image worker-image
+	bench bench-coldstart clean base-images build invoke models images bot-image worker-image
 
 setup: $(VENV)/.installed node_modules/.installed $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed
 
@@ -145,6 +146,10 @@ bench: setup
 	$(PY) -m benchmarks $(ARGS)
 	$(PY) -m benchmarks.costs
 	$(PY) -m benchmarks.scaling
+
+# Only the Lambda functions' cold starts (a part of `make bench`), into the same results file.
+bench-coldstart: setup
+	$(PY) -m benchmarks.coldstart $(ARGS)
 
 # The messages' TypedDicts (polybot/contracts/messages.py), after a change to messages.schema.json.
 .PHONY: contracts

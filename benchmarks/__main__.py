@@ -13,6 +13,8 @@ never a test: nothing is asserted; compare the figures (docs/performance.md).
 3. The execution histories of a photo, an album, a failure, a 429 and a
    retry, their state transitions counted as AWS bills them
    (`benchmarks.histories`; priced by `benchmarks.costs`).
+4. Each Lambda function's cold start (benchmarks/coldstart.py; alone:
+   `make bench-coldstart`).
 
 Prints a table and writes bench/results/latest.json.
 """
@@ -31,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import histories, models, pipeline
+from benchmarks import coldstart, histories, models, pipeline
 from benchmarks.models import percentile
 from local.polybot_stack import REPO_ROOT, PolybotStack, StackOptions
 from polybot import logs
@@ -184,6 +186,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bot_peak_rss_mb=round(bot_rss),
         photos_paced=args.photos_paced,
     )
+    print("cold starts of the Lambda functions ...", flush=True)
+    in_containers = args.coldstart == "all"
+    results.update(coldstart.measure(args.coldstart_rounds, container=in_containers, invoke=in_containers))
     return results
 
 
@@ -243,6 +248,13 @@ def main() -> None:
     parser.add_argument("--photos-paced", type=int, default=54, help="photos sent one after another")
     parser.add_argument("--burst", type=int, default=30, help="photos sent at once from ten chats")
     parser.add_argument("--queued", type=int, default=100, help="images queued for the throughput runs")
+    parser.add_argument("--coldstart-rounds", type=int, default=5, help="fresh interpreters per cold-start figure")
+    parser.add_argument(
+        "--coldstart",
+        choices=("all", "process"),
+        default="all",
+        help="cold starts in process and in the Lambda containers (all), or in process only",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("photos", nargs="*", help="photos to send (default: the image set, as JPEG)")
     args = parser.parse_args()
@@ -252,6 +264,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
+    coldstart.print_table(results)
     print(f"\nwritten to {args.out}")
 
 

@@ -29,9 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
-
-import telebot
+from typing import TYPE_CHECKING, Any
 
 from functions import services
 from functions.refusals import refusing
@@ -39,7 +37,9 @@ from polybot import aws, contracts, i18n, logs, naming
 from polybot.contracts.messages import ForgetFailedInput, ForgetOutcome, ForgetProgress, ForgetRequest, ReplyOutcome
 from polybot.errors import ForgetUnfinished
 from polybot.forgetting import ChatRecords, Deleted
-from polybot.telegram import edit_or_send, telegram_errors
+
+if TYPE_CHECKING:
+    import telebot
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,8 @@ def tell(bot: telebot.TeleBot, forget: ForgetRequest, text: str) -> Any:
     """The confirmation message becomes `text` (its buttons gone); a new message
     where it cannot be edited (the user deleted it). The same edit again (a retry)
     is done already."""
+    from polybot.telegram import edit_or_send, telegram_errors  # with telebot: imported by the call that talks
+
     chat, message_id = forget["chat_id"], forget["message_id"]
     with telegram_errors():
         return edit_or_send(

@@ -20,7 +20,6 @@ from functions.refusals import refusing
 from polybot import aws, contracts, i18n, logs, summary
 from polybot.contracts.messages import ReplyOutcome
 from polybot.errors import TelegramRateLimited
-from polybot.telegram import answer_with_text
 
 
 def plain_message(error: str, max_download_bytes: int, language: str = i18n.DEFAULT_LANGUAGE) -> str:
@@ -33,6 +32,10 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
     job = contracts.validate("NotifyFailureInput", event)
     name, request = job["execution_name"], job["request"]
     language = request["preferences"]["language"]
+    # Telegram's client (telebot, requests) comes with the first call, not with the
+    # module: a handler module's own import stays cheap (cold starts, docs/performance.md).
+    from polybot.telegram import answer_with_text
+
     with logs.correlate(name), aws.aws_errors():
         wired = services.current()
         ledger, bot = wired.ledger, wired.bot

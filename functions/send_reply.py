@@ -27,13 +27,10 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import telebot
-from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
-
 from functions import services
 from functions.refusals import refusing
 from functions.services import FunctionServices
-from polybot import aws, callbacks, contracts, i18n, imaging, logs, summary, telegram
+from polybot import aws, callbacks, contracts, i18n, logs, summary
 from polybot.contracts.messages import (
     AlbumPhoto,
     DetectionResult,
@@ -45,17 +42,18 @@ from polybot.contracts.messages import (
     StagedImage,
 )
 from polybot.errors import TelegramRateLimited
-from polybot.reply_ledger import Once
-from polybot.telegram import (
-    answer_with_photo,
-    answer_with_text,
-    media_photo,
-    photo_file_id,
-    reply_to,
-)
 
+# Telegram's client (telebot, requests: polybot.telegram) and the image code
+# (polybot.imaging, with Pillow and pi-heif) are imported where they are used, not
+# with this module: they are most of what SendReply imports, and a handler
+# module's own import stays cheap (cold starts, docs/performance.md); an answer in
+# text never imports polybot.imaging (telebot brings Pillow itself).
 if TYPE_CHECKING:
+    import telebot
     from mypy_boto3_s3 import S3Client
+    from telebot.types import InlineKeyboardMarkup
+
+    from polybot.reply_ledger import Once
 
 
 @refusing
@@ -87,6 +85,8 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
 
 
 def details_button(execution_name: str, language: str) -> InlineKeyboardMarkup:
+    from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
+
     markup = InlineKeyboardMarkup()
     markup.add(
         InlineKeyboardButton(i18n.text("details.button", language), callback_data=callbacks.DETAILS + execution_name)
@@ -106,6 +106,8 @@ class Shown:
 def photo_for_telegram(annotated: bytes) -> bytes | None:
     """The annotated image as Telegram shows a photo (within sendPhoto's limits), or
     None where it is one already."""
+    from polybot import imaging, telegram
+
     return imaging.photo_rendition(
         annotated,
         longest_side=telegram.PHOTO_SHOWN_SIDE,
@@ -116,6 +118,8 @@ def photo_for_telegram(annotated: bytes) -> bytes | None:
 
 
 def shown(s3: S3Client, staged: StagedImage, detection: DetectionResult) -> Shown:
+    from polybot import telegram
+
     annotated = s3.get_object(Bucket=staged["bucket"], Key=detection["annotated_key"])["Body"].read()
     photo = photo_for_telegram(annotated)
     if photo is None:
@@ -124,7 +128,11 @@ def shown(s3: S3Client, staged: StagedImage, detection: DetectionResult) -> Show
 
 
 def send_document(bot: telebot.TeleBot, request: ImageRequest, once: Once, step: str, data: bytes, name: str) -> None:
-    document = telebot.types.InputFile(io.BytesIO(data), file_name=f"{name}-annotated.jpg")
+    from telebot.types import InputFile
+
+    from polybot.telegram import reply_to
+
+    document = InputFile(io.BytesIO(data), file_name=f"{name}-annotated.jpg")
     once.send(step, lambda: bot.send_document(request["chat_id"], document, reply_parameters=reply_to(request)))
 
 
@@ -137,6 +145,8 @@ def send_reply(
     once: Once,
     progress_id: int | None = None,
 ) -> ReplyReceipt:
+    from polybot.telegram import answer_with_photo, answer_with_text
+
     language = request["preferences"]["language"]
     detections = detection["detections"]
     text = summary.caption(detections, language, staged["width"])
@@ -169,6 +179,8 @@ def send_album_reply(
     by photo, with a Details button, and the annotated photos follow as one media
     group (a photo alone when only one has boxes). "each": every photo gets its
     own answer, the progress message becoming the one of the photo it answers."""
+    from polybot.telegram import answer_with_text
+
     language = request["preferences"]["language"]
     ordered = sorted(photos, key=lambda p: p["request"]["message_id"])
     texts = [_photo_text(p, language, wired.settings.max_download_bytes) for p in ordered]
@@ -210,6 +222,8 @@ def _send_photos(
 ) -> Any:
     """The album's annotated photos as one media group (a photo alone when only one
     has boxes), in answer to its first photo; each photo's file_id kept for /history."""
+    from polybot.telegram import media_photo, photo_file_id, reply_to
+
     chat, quote = first["chat_id"], reply_to(first)
     if len(annotated) == 1:
         [(index, photo)] = annotated
@@ -248,6 +262,8 @@ def _each_photo(
 
 def _answer_photo(wired: FunctionServices, once: Once, photo: AlbumPhoto, text: str, edit: int | None) -> int:
     """One album photo's own answer (the chat prefers one per photo)."""
+    from polybot.telegram import answer_with_photo, answer_with_text, photo_file_id
+
     own, name = photo["request"], photo["execution_name"]
     step = f"reply_{own['message_id']}"
     if "detection" not in photo or not photo["detection"]["detections"]:

@@ -12,6 +12,12 @@ Every attribute is built on first use and kept: a cold start makes only what its
 function uses (GatherAlbum never reads the secret, StageImage never the table).
 The bot alone is remade from the secret every TOKEN_REREAD_S, so a rotated token
 reaches warm execution environments without a redeploy (docs/operations.md).
+
+Importing this module imports no client library: telebot and requests come with
+the first bot, botocore with the first client, the stores with their first use, so
+a handler module's import (a Lambda cold start's Init) stays cheap and a function
+never imports what its path does not use (GatherAlbum: no Telegram at all).
+tests/unit/functions/test_cold_start_imports.py holds every handler to that.
 """
 
 from __future__ import annotations
@@ -23,19 +29,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-import telebot
-
 from polybot import aws, logs
-from polybot.albums import Albums
-from polybot.forgetting import ChatRecords
-from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
-from polybot.telegram import bot_from_secret
 
 if TYPE_CHECKING:
+    import telebot
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+
+    from polybot.albums import Albums
+    from polybot.forgetting import ChatRecords
+    from polybot.reply_ledger import ReplyLedger
+    from polybot.telegram import BotCredentials
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,14 @@ secret again: after a rotation, the longest any function goes on with the old on
 One GetSecretValue per environment per period."""
 
 T = TypeVar("T")
+
+
+def bot_from_secret(settings: Settings, secrets: SecretsManagerClient) -> tuple[telebot.TeleBot, BotCredentials]:
+    """polybot.telegram.bot_from_secret, imported on the first bot: telebot and
+    requests are for the functions that talk to Telegram, when they do."""
+    from polybot import telegram
+
+    return telegram.bot_from_secret(settings, secrets)
 
 
 class _built_once(Generic[T]):
@@ -114,18 +128,24 @@ class FunctionServices:
 
     @_built_once
     def ledger(self) -> ReplyLedger:
+        from polybot.reply_ledger import ReplyLedger  # imports polybot.telegram, with telebot
+
         self.settings.require("results_table")
         return ReplyLedger(self.dynamodb, self.settings.results_table, self.settings.retention_days)
 
     @_built_once
     def records(self) -> ChatRecords:
         """What is kept of each chat: for a photo whose chat was forgotten while it was analysed."""
+        from polybot.forgetting import ChatRecords
+
         self.settings.require("results_table", "images_bucket")
         s = self.settings
         return ChatRecords(self.dynamodb, self.s3, s.results_table, s.images_bucket, s.retention_days)
 
     @_built_once
     def albums(self) -> Albums:
+        from polybot.albums import Albums
+
         self.settings.require("results_table")
         return Albums(self.dynamodb, self.settings.results_table, self.settings.retention_days)
 

@@ -12,17 +12,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-import telebot
-
 from functions import services
 from functions.refusals import refusing
-from polybot import aws, contracts, imaging, logs, naming
+from polybot import aws, contracts, logs, naming
 from polybot.contracts.messages import ImageRequest, StagedImage
 from polybot.errors import FileTooLarge
 from polybot.settings import Settings
-from polybot.telegram import download, telegram_errors
 
 if TYPE_CHECKING:
+    import telebot
     from mypy_boto3_s3 import S3Client
 
 
@@ -43,6 +41,12 @@ def _too_large(size: int, limit: int) -> FileTooLarge:
 def stage_image(
     request: ImageRequest, execution_name: str, settings: Settings, bot: telebot.TeleBot, s3: S3Client
 ) -> StagedImage:
+    # Imported on the first call, not with the module: Telegram's client (telebot,
+    # requests) and Pillow are most of this function's imports, and a handler
+    # module's own import stays cheap (cold starts, docs/performance.md).
+    from polybot import imaging
+    from polybot.telegram import download, telegram_errors
+
     started = time.perf_counter()
     limit = settings.max_download_bytes
     size = request.get("file_size") or 0

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
-import boto3
-from botocore.config import Config
+# botocore.exceptions is light (the standard library only); the session, the
+# clients and their service data are imported by the first `client()` call.
 from botocore.exceptions import BotoCoreError, ClientError
 
 from polybot.errors import AwsUnavailable
@@ -25,6 +25,8 @@ from polybot.settings import Settings
 if TYPE_CHECKING:
     # boto3-stubs (the dev extra) for mypy only: Lambda's layer and the images do without.
     from botocore.client import BaseClient
+    from botocore.config import Config
+    from botocore.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_s3 import S3Client
@@ -48,6 +50,8 @@ class CallBudget:
         return self.attempts * (self.connect_timeout_s + self.read_timeout_s) + backoff
 
     def config(self) -> Config:
+        from botocore.config import Config
+
         return Config(
             retries={"mode": "standard", "total_max_attempts": self.attempts},
             connect_timeout=self.connect_timeout_s,
@@ -73,7 +77,7 @@ WITHIN_HEARTBEAT = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
 """The worker's Step Functions calls: a heartbeat must land within HeartbeatSeconds."""
 
 
-_session: boto3.session.Session | None = None
+_session: Session | None = None
 _session_lock = threading.Lock()
 
 
@@ -94,7 +98,7 @@ def client(service: Literal["stepfunctions"], settings: Settings, budget: CallBu
 @overload
 def client(service: str, settings: Settings, budget: CallBudget = ...) -> BaseClient: ...
 def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) -> BaseClient:
-    """A client on the process's one boto3 Session.
+    """A client on the process's one botocore Session.
 
     A new Session parses botocore's endpoint and service data again: about
     110 ms of CPU and several MB per client, measured; on Lambda that is cold
@@ -107,12 +111,20 @@ def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) 
     hold for the process's life, an instance role's refresh themselves.
 
     Typed by service name for the services the project uses (boto3-stubs);
-    a name known only at run time gets botocore's BaseClient."""
+    a name known only at run time gets botocore's BaseClient.
+
+    botocore's Session, not boto3's: the clients are the same botocore clients
+    (boto3's Session adds only resources and S3's transfer methods, which nothing
+    here calls), and boto3 with s3transfer is about 0.1 s more to import, which a
+    Lambda function pays on its cold start (docs/performance.md, cold starts).
+    The credential chain, AWS_ENDPOINT_URL and the config are botocore's in both."""
     global _session
     with _session_lock:
         if _session is None:
-            _session = boto3.session.Session()
-        return _session.client(  # type: ignore[call-overload]  # the overloads above type it
+            from botocore.session import get_session
+
+            _session = get_session()
+        return _session.create_client(  # the overloads above type it
             service,
             region_name=settings.region,
             endpoint_url=settings.aws_endpoint_url or None,

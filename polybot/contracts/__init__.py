@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, overload
-
-from jsonschema import Draft202012Validator, FormatChecker
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from polybot.contracts import messages
 from polybot.errors import ContractViolation
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_FILE = "messages.schema.json"
 
@@ -42,6 +43,12 @@ def _validator(message: str) -> Draft202012Validator:
     # Validate against the one definition while keeping the document's other
     # definitions reachable for its $refs.
     schema = {**document, "$ref": f"#/$defs/{message}"}
+    # Imported here, not with this module: jsonschema (with referencing and its
+    # meta-schemas) is the largest import a Lambda function's first call makes after
+    # botocore, and importing a handler module must stay cheap (cold starts,
+    # docs/performance.md). Each message's validator is compiled once, on first use.
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 

@@ -48,7 +48,22 @@ def test_the_layer_carries_the_shared_package_with_its_message_schemas(sam_build
     assert (package / "__init__.py").is_file()
     assert (package / "contracts" / "messages.schema.json").is_file()
     assert sorted(p.name for p in package.glob("*.py")) == sorted(p.name for p in (ROOT / "polybot").glob("*.py"))
-    assert not list(package.rglob("__pycache__"))
+
+
+def test_the_layer_holds_bytecode_for_the_runtimes_python_only(sam_build: Path) -> None:
+    """Lambda cannot write bytecode into /opt: what the layer lacks is compiled on every
+    cold start (functions/Makefile). A .pyc of any other Python (this machine's) is dead weight."""
+    layer = sam_build / "PolybotLayer" / "python"
+    tag = "cpython-" + python_minor(shipped_runtime()).replace(".", "")
+    sources = [p for p in layer.rglob("*.py") if "__pycache__" not in p.parts]
+    uncompiled = [
+        str(p.relative_to(layer)) for p in sources if not (p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").is_file()
+    ]
+    foreign = [str(p.relative_to(layer)) for p in layer.rglob("*.pyc") if f".{tag}." not in p.name]
+
+    assert sources
+    assert not uncompiled, f"{len(uncompiled)} modules without {tag} bytecode, e.g. {uncompiled[:5]}"
+    assert not foreign, foreign[:5]
 
 
 def test_the_built_template_keeps_the_runtime(sam_build: Path) -> None:

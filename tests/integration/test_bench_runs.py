@@ -38,6 +38,7 @@ FIGURES = (
     "worker_peak_rss_mb",
     "bot_peak_rss_mb",
     "transitions_per_photo",
+    "lambda_init_ms",
     "machine",
 )
 
@@ -45,6 +46,7 @@ FIGURES = (
 def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     small = ["--rounds", "1", "--photos-paced", "4", "--burst", "3", "--queued", "6", "--out", str(out)]
+    small += ["--coldstart", "process", "--coldstart-rounds", "1"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", *small],
         cwd=REPO_ROOT,
@@ -68,3 +70,6 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     assert results["transitions_per_photo"] >= 4
     assert results["transitions_per_album_photo"] > 0 and results["transitions_per_429_wait"] > 0
     assert "worker service p50 / bare PyTorch" in done.stdout  # the table is printed
+    init = results["lambda_init_ms"]
+    assert {"StageImage", "SendReply", "NotifyFailure", "GatherAlbum", "ForgetChat"} <= set(init)
+    assert all(figures["process"] > 0 for figures in init.values())

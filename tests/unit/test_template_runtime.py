@@ -75,8 +75,8 @@ def test_the_images_run_the_python_of_the_lambda_runtime() -> None:
             )
 
 
-def _layer_build_command() -> list[str]:
-    """The pip command functions/Makefile runs for PolybotLayer, as `sam build` would (make -n: nothing runs)."""
+def _layer_build_lines() -> list[str]:
+    """What functions/Makefile runs for PolybotLayer, as `sam build` would (make -n: nothing runs), a command a line."""
     done = subprocess.run(
         [
             "make",
@@ -93,7 +93,12 @@ def _layer_build_command() -> list[str]:
         timeout=60,
         check=True,
     )
-    [pip] = [line for line in done.stdout.replace("\\\n", " ").splitlines() if " pip install " in line]
+    return done.stdout.replace("\\\n", " ").splitlines()
+
+
+def _layer_build_command() -> list[str]:
+    """The pip command functions/Makefile runs for PolybotLayer."""
+    [pip] = [line for line in _layer_build_lines() if " pip install " in line]
     return shlex.split(pip)
 
 
@@ -134,3 +139,20 @@ def test_the_layer_is_built_for_the_lambda_runtime_and_its_os() -> None:
     perennial = {(2, int(m)) for p in platforms for m in re.findall(r"manylinux_2_(\d+)_", p)}
     missing = [f"manylinux_2_{minor}" for minor in range(5, glibc[1] + 1) if (2, minor) not in perennial]
     assert not missing, f"pip takes no wheel tagged only {missing} for {os_name}"
+
+
+def test_the_layer_is_compiled_to_bytecode_by_the_runtimes_python() -> None:
+    """Lambda's /opt is read-only: bytecode the layer lacks is compiled again on every
+    cold start. Bytecode is for one Python version, so the layer's must come from the
+    runtime's Python (here, else its Lambda base image), and hold without a timestamp
+    check (the zip keeps file times to 2 s)."""
+    minor = python_minor(shipped_runtime())
+    [compile_step] = [line for line in _layer_build_lines() if "compileall" in line]
+    words = shlex.split(compile_step.replace(";", " ; "))
+    compilers = [w for w in words if re.fullmatch(r"(/var/lang/bin/)?python3(\.\d+)?", w)]
+    images = [w for w in words if w.startswith("public.ecr.aws/lambda/python:")]
+
+    assert compilers and set(compilers) <= {f"python{minor}", f"/var/lang/bin/python{minor}"}, compilers
+    assert images and all(i.startswith(f"public.ecr.aws/lambda/python:{minor}-") for i in images), images
+    assert words.count("--invalidation-mode") == words.count("compileall") == 2
+    assert {words[i + 1] for i, w in enumerate(words) if w == "--invalidation-mode"} == {"unchecked-hash"}
