@@ -13,7 +13,7 @@ import pytest
 
 from local.polybot_stack import PolybotStack
 from polybot import i18n, naming
-from polybot.albums import Albums
+from polybot.albums import MAX_PHOTOS, Albums
 from tests.auxil.images import ultralytics_asset
 from tests.auxil.pipeline import only_reply, wait_for_execution
 from tests.faults.conftest import FaultSession
@@ -99,4 +99,42 @@ def test_album_photos_that_arrive_after_the_album_was_gathered_are_each_answered
         "each late photo is analysed alone and answered once; the album answers its first photo; "
         "no progress message left" + (" (each redelivery's deleted)" if deliveries > 1 else ""),
         f"{len(late)} photos alone, 1 in the album; {len(withdrawn)} progress messages sent and deleted",
+    )
+
+
+def test_every_photo_of_a_full_album_sent_at_once_is_answered_once(
+    stack: PolybotStack, chat_id: int, faults: FaultSession
+) -> None:
+    """Telegram's largest album, its ten updates at once: ten adds to one item in
+    the same instant, where an emulator that let two of them read the item as it
+    was told both they were first and dropped one's photo."""
+    telegram = stack.telegram
+    assert telegram is not None
+    images = [ultralytics_asset("bus.jpg"), ultralytics_asset("zidane.jpg")] * (MAX_PHOTOS // 2)
+    photos = telegram.user_sends_album(chat_id, images)
+    ids = [p["message_id"] for p in photos]
+    album = naming.album_execution_name(chat_id, photos[0]["media_group_id"])
+    assert wait_for_execution(stack, album)["status"] == "SUCCEEDED"
+
+    gathered = [p["message_id"] for p in Albums(stack.client("dynamodb"), stack.settings.results_table).photos(album)]
+    alone = [
+        i
+        for i in ids
+        if stack.wait_for_execution(naming.execution_name(chat_id, i), wait_for_start=False)["status"] != "NOT_STARTED"
+    ]
+    for message_id in alone:
+        assert only_reply(stack, chat_id, message_id).media_group_id is None
+    assert sorted(gathered + alone) == ids, "every photo gathered with the album or analysed alone, once"
+    in_chat = [m for m in telegram.state.sent if m.chat_id == chat_id]
+    assert all(telegram.settled(m) for m in in_chat if not m.deleted), telegram.transcript(chat_id)
+    assert len([m for m in in_chat if m.method == "sendMediaGroup" and not m.deleted]) == len(gathered)
+    withdrawn = [m.text for m in in_chat if m.deleted]
+    # Only the album's first photo sends "Looking at your photos…"; it is withdrawn where
+    # another photo's StartExecution came first. Two withdrawn: two photos were told "first".
+    assert withdrawn in ([], [i18n.text("progress_album", "en")]), telegram.transcript(chat_id)
+    faults.record(
+        f"an album of {MAX_PHOTOS} photos, its updates delivered at once",
+        "every photo gathered with the album (or analysed alone if late) and answered once; one album "
+        "progress message at most, withdrawn where another photo started the execution first",
+        f"{len(gathered)} gathered, {len(alone)} alone; {len(withdrawn)} progress message withdrawn",
     )
