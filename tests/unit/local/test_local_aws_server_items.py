@@ -1,11 +1,12 @@
 """The embedded AWS (local/aws_server.py) writes one DynamoDB item at a time, as
 DynamoDB does: moto reads an item, checks the condition and writes it back
 without a lock, so two requests its threaded server handles at once could both
-read the item as it was and the last to write would drop the other's change.
-An album's photos are added to one item at once (polybot/albums.py), and a
-photo whose change was dropped was lost: its bot, told it was the album's
-first, deleted its progress message when the album's execution was found
-started, and the execution gathered without it (make bench, 2026-12-05)."""
+read the item as it was (and where both find none, moto creates it anew for
+each, the later dropping the earlier's change). An album's photos are added to
+one item at once (polybot/albums.py): each photo's bot, told it was the
+album's first, sent a progress message and deleted it when it found the
+album's execution started, and a photo whose change was dropped was never
+gathered (make bench, 2026-12-05: an album of 3 answered with one photo)."""
 
 from __future__ import annotations
 
