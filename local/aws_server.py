@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
@@ -104,6 +105,25 @@ def _evaluation_entrypoint(worker: ExecutionWorker) -> Any:
 
 
 ExecutionWorker._get_evaluation_entrypoint = _evaluation_entrypoint  # type: ignore[method-assign,assignment]
+
+_DYNAMODB = threading.Lock()
+"""DynamoDB applies each request to an item atomically; moto reads the item (its
+request handler once more, for ReturnValues ALL_OLD), checks the condition and
+writes it back with no lock, so two of this threaded server's requests could
+both read the item as it was: an album's photos added at once were each told
+they were the first, and the last to create the item dropped the others'
+photos (tests/unit/local/test_local_aws_server_items.py). So this server
+answers one DynamoDB request at a time: each is in memory and short."""
+
+_answer_dynamodb = DynamoHandler.call_action
+
+
+def _one_request_at_a_time(handler: DynamoHandler) -> Any:
+    with _DYNAMODB:
+        return _answer_dynamodb(handler)
+
+
+DynamoHandler.call_action = _one_request_at_a_time  # type: ignore[method-assign]
 
 
 def configure_functions(environment: dict[str, str], endpoint_url: str) -> None:
