@@ -67,7 +67,11 @@ def test_calls_waiting_at_the_same_time_overlap() -> None:
     # another (a lock around the wait, one thread for every request) never get there.
     calls = 6
     everyone_waits = threading.Barrier(calls, timeout=10)
-    client, _ = server(lambda _: everyone_waits.wait())
+
+    def wait(_: float) -> None:
+        everyone_waits.wait()
+
+    client, _ = server(wait)
     client.put("/_local/latency", json={"latency_ms": {"s3:GetObject": 150}})
     answers: list[bytes] = []
 
