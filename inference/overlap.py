@@ -37,6 +37,9 @@ START_DEPTH = 2
 SMOOTHING = 0.2
 """Weight of the newest measurement in the running averages of `Depth`."""
 
+RECEIVE_MOST = 10
+"""SQS's most messages per ReceiveMessage."""
+
 REPORTERS = 2
 """Threads uploading and reporting at least: two, so that one slow answer from
 S3 or Step Functions does not hold back the next image's report. As many as
@@ -61,11 +64,14 @@ class Depth:
     """How many messages the worker holds received and not yet on the model: as
     many as keep the model from ever waiting for a download, and no more.
 
-    A message takes `prepare_s` from its receive to being ready (the receive
-    call, the download, the decoding), and the model takes one every
-    `model_s`; by Little's law ceil(prepare_s / model_s) messages are on their
-    way at any time for the model to find one ready, plus one ready. Both are
-    running averages of what this worker measures, so the depth follows the
+    A message takes `receive_s + prepare_s` from its receive to being ready
+    (the receive call; the download, the first beat's start, the decoding),
+    and the model takes one every `model_s`; by Little's law
+    ceil((receive_s + prepare_s) / model_s) messages are on their way at any
+    time for the model to find one ready, plus one ready. All three are
+    running averages of what this worker measures (a receive only when it
+    brought all it asked for: one that waited in its long poll for messages
+    to arrive says nothing about the network), so the depth follows the
     network and the model: about 2 against the emulator on this machine, about
     ten across a network to AWS (docs/performance.md), 2 again for a model slower
     than its downloads. A message held beyond that would only wait here, where
@@ -75,11 +81,17 @@ class Depth:
     def __init__(self, most: int) -> None:
         self.most = most
         self._lock = threading.Lock()
+        self._receive_s = 0.0
         self._prepare_s: float | None = None
         self._model_s: float | None = None
 
+    def received(self, seconds: float) -> None:
+        """A receive call brought all the messages it asked for in `seconds`."""
+        with self._lock:
+            self._receive_s = _average(self._receive_s or None, seconds)
+
     def prepared(self, seconds: float) -> None:
-        """A message was received, downloaded and decoded in `seconds`."""
+        """A received message was downloaded and decoded in `seconds`."""
         with self._lock:
             self._prepare_s = _average(self._prepare_s, seconds)
 
@@ -91,10 +103,10 @@ class Depth:
     @property
     def target(self) -> int:
         with self._lock:
-            prepare_s, model_s = self._prepare_s, self._model_s
+            receive_s, prepare_s, model_s = self._receive_s, self._prepare_s, self._model_s
         if prepare_s is None or model_s is None:
             return min(self.most, START_DEPTH)
-        return max(1, min(self.most, math.ceil(prepare_s / max(model_s, 1e-3)) + 1))
+        return max(1, min(self.most, math.ceil((receive_s + prepare_s) / max(model_s, 1e-3)) + 1))
 
 
 def _average(average: float | None, seconds: float) -> float:
@@ -146,7 +158,7 @@ class OverlappedLoop(Generic[JobT]):
         with self._room:
             if not self._room.wait_for(lambda: self._held < self.depth.target, timeout=0.2):
                 return 0
-            free = self.depth.target - self._held
+            free = min(self.depth.target - self._held, RECEIVE_MOST)
             self._held += free
             return free
 
@@ -168,15 +180,18 @@ class OverlappedLoop(Generic[JobT]):
                 # the model makes is filled at once, so `depth` is all it takes.
                 started = time.perf_counter()
                 jobs = self._worker.receive(stop, max_messages=free)
-                if len(jobs) < free:
+                if len(jobs) == free:
+                    self.depth.received(time.perf_counter() - started)
+                else:
                     self._give_back(free - len(jobs))
                 for job in jobs:
-                    self._preparing.submit(self._prepare, job, started)
+                    self._preparing.submit(self._prepare, job)
         finally:
             self._preparing.shutdown(wait=True)
             self._ready.put(_DONE)
 
-    def _prepare(self, job: JobT, started: float) -> None:
+    def _prepare(self, job: JobT) -> None:
+        started = time.perf_counter()
         try:
             ready = self._worker.prepare(job)
         except Exception:

@@ -260,6 +260,13 @@ def test_the_depth_is_what_keeps_the_model_busy_no_more() -> None:
     assert measured(16, prepare_s=0.05, model_s=0.2).target == 2
 
 
+def test_the_receive_calls_time_counts_too() -> None:
+    depth = measured(16, prepare_s=0.15, model_s=0.02)
+    depth.received(0.05)
+
+    assert depth.target == 11
+
+
 def test_the_depth_follows_the_network_and_the_model() -> None:
     depth = measured(16, prepare_s=0.2, model_s=0.02)
     for _ in range(40):  # the network got faster
@@ -343,3 +350,17 @@ def test_images_waiting_for_the_model_hold_two_of_the_largest_at_most(monkeypatc
     assert PREFETCHED_PIXELS // (side * side) == 2
     assert max(in_worker) <= 2 + 1
     assert detector.seen == 8
+
+
+def test_a_receive_that_waited_for_messages_to_arrive_does_not_deepen_the_worker() -> None:
+    aws, detector, stop = Aws(messages=1), HeldDetector(), threading.Event()
+    detector.release.set()
+    depth = measured(16, prepare_s=0.01, model_s=0.01)
+    thread = serve(aws, detector, prefetch=16, stop=stop, depth=depth)
+    wait_until(lambda: "delete" in aws.of("token-0"))
+    stop.set()
+    thread.join(10)
+
+    # Every receive asked for more than the queue held (on SQS, a long poll waits for them).
+    assert aws.asked == [2]
+    assert depth._receive_s == 0.0
