@@ -10,6 +10,8 @@ never a test: nothing is asserted; compare the figures (docs/performance.md).
    worker's own per-image timings, each state's duration), a burst from ten
    chats, and one worker's throughput on 100 queued images with and without
    the overlap of receive/download and upload/report with the model.
+3. One worker across AWS's latencies, beside its model alone
+   (`benchmarks.networked`; that part alone: `python -m benchmarks.networked`).
 
 Prints a table and writes bench/results/latest.json.
 """
@@ -99,12 +101,28 @@ def _queued_throughput(images: int) -> dict[str, Any]:
     return result
 
 
+def _networked(images: int) -> dict[str, Any]:
+    """benchmarks.networked in a process of its own (its own embedded AWS, AWS's latencies)."""
+    done = subprocess.run(  # noqa: S603 - our own module, no shell
+        [sys.executable, "-m", "benchmarks.networked", "--images", str(images)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the networked run failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     photos_bytes = [Path(p).read_bytes() for p in args.photos] or models.image_set_as_jpeg()
     stack = PolybotStack(StackOptions(queue_wait_s=1)).start(worker=False, bot=False)
     try:
-        print("1/4 the model alone on each backend ...", flush=True)
+        print("1/5 the model alone on each backend ...", flush=True)
         backends = models.compare_backends(stack.settings, args.rounds)
         table = models.summary(backends)
         chosen = next(row for row in table if row["backend"] == stack.settings.backend)
@@ -120,14 +138,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             backend_precision_vs_pytorch=chosen["precision_vs_pytorch"],
         )
         with pipeline.bot_process(stack) as bot:
-            print("2/4 worker cold start, then photos one after another ...", flush=True)
+            print("2/5 worker cold start, then photos one after another ...", flush=True)
             pipeline.queue_photos(stack, photos_bytes, 1)
             environment = pipeline.worker_environment(stack, prefetch=stack.settings.prefetch)
             with pipeline.process(["-m", "inference"], environment) as worker:
                 cold = worker.wait_for("served in")
                 to_reply, states = pipeline.paced_photos(stack, photos_bytes, args.photos_paced)
                 served = worker.served()[1:]
-                print("3/4 a burst from ten chats ...", flush=True)
+                print("3/5 a burst from ten chats ...", flush=True)
                 bursts = pipeline.burst(stack, photos_bytes, args.burst, chats=10)
                 worker.sample_memory()
                 worker_rss = worker.peak_rss_mb
@@ -135,8 +153,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             bot_rss = bot.peak_rss_mb
     finally:
         stack.stop()
-    print(f"4/4 {args.queued} queued images, one worker, in sequence then overlapped ...", flush=True)
+    print(f"4/5 {args.queued} queued images, one worker, in sequence then overlapped ...", flush=True)
     queued = _queued_throughput(args.queued)
+    print(f"5/5 {args.queued} queued images, one worker, AWS's latencies in front of the embedded AWS ...", flush=True)
+    results["networked"] = _networked(args.queued)
     sequential, overlapped = queued["sequential"], queued["overlapped"]
     service = [float(s["service_ms"]) for s in served]
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -178,8 +198,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         worker_peak_rss_mb=round(max(worker_rss, sequential["peak_rss_mb"], overlapped["peak_rss_mb"])),
         bot_peak_rss_mb=round(bot_rss),
         photos_paced=args.photos_paced,
+        **_networked_keys(results["networked"]),
     )
     return results
+
+
+def _networked_keys(networked: dict[str, Any]) -> dict[str, Any]:
+    """The networked run's headline figures, as top-level keys of latest.json."""
+    keys = ("worker_images_per_s_networked", "model_images_per_s", "networked_to_model")
+    return {key: networked[key] for key in (*keys, "worker_cpu_ms_per_image_outside_model")}
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -212,6 +239,7 @@ def print_table(r: dict[str, Any]) -> None:
             "one worker, 100 queued: images/s",
             f"{ips['sequential']} in sequence, {ips['overlapped']} overlapped (model alone {ips['model_alone']})",
         ),
+        *_networked_lines(r["networked"]),
         ("webhook -> reply p50 / p95", f"{r['e2e_ms_p50']} / {r['e2e_ms_p95']} ms"),
         ("per state p50 (ms)", json.dumps(r["e2e_state_ms_p50"])),
         (
@@ -224,6 +252,20 @@ def print_table(r: dict[str, Any]) -> None:
     print()
     for label, value in lines:
         print(f"{label:<44}{value}")
+
+
+def _networked_lines(n: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (
+            "one worker across AWS's latencies: images/s",
+            f"{n['worker_images_per_s_networked']} (model alone {n['model_images_per_s']}: "
+            f"{n['networked_to_model']}x; model busy {n['model_busy_share']})",
+        ),
+        (
+            "worker CPU per image outside the model",
+            f"{n['worker_cpu_ms_per_image_outside_model']} ms (embedded AWS: {n['aws_emulator_cpu_ms_per_image']} ms)",
+        ),
+    ]
 
 
 def main() -> None:
