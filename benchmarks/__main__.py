@@ -15,6 +15,8 @@ never a test: nothing is asserted; compare the figures (docs/performance.md).
    (`benchmarks.histories`; priced by `benchmarks.costs`).
 4. Each Lambda function's cold start (benchmarks/coldstart.py; alone:
    `make bench-coldstart`).
+5. One worker across AWS's latencies, beside its model alone
+   (`benchmarks.networked`; that part alone: `python -m benchmarks.networked`).
 
 Prints a table and writes bench/results/latest.json.
 """
@@ -104,12 +106,28 @@ def _queued_throughput(images: int) -> dict[str, Any]:
     return result
 
 
+def _networked(images: int) -> dict[str, Any]:
+    """benchmarks.networked in a process of its own (its own embedded AWS, AWS's latencies)."""
+    done = subprocess.run(  # noqa: S603 - our own module, no shell
+        [sys.executable, "-m", "benchmarks.networked", "--images", str(images)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the networked run failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     photos_bytes = [Path(p).read_bytes() for p in args.photos] or models.image_set_as_jpeg()
     stack = PolybotStack(StackOptions(queue_wait_s=1)).start(worker=False, bot=False)
     try:
-        print("1/4 the model alone on each backend ...", flush=True)
+        print("1/5 the model alone on each backend ...", flush=True)
         backends = models.compare_backends(stack.settings, args.rounds)
         table = models.summary(backends)
         chosen = next(row for row in table if row["backend"] == stack.settings.backend)
@@ -125,14 +143,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             backend_precision_vs_pytorch=chosen["precision_vs_pytorch"],
         )
         with pipeline.bot_process(stack) as bot:
-            print("2/4 worker cold start, then photos one after another ...", flush=True)
+            print("2/5 worker cold start, then photos one after another ...", flush=True)
             pipeline.queue_photos(stack, photos_bytes, 1)
             environment = pipeline.worker_environment(stack, prefetch=stack.settings.prefetch)
             with pipeline.process(["-m", "inference"], environment) as worker:
                 cold = worker.wait_for("served in")
                 to_reply, states = pipeline.paced_photos(stack, photos_bytes, args.photos_paced)
                 served = worker.served()[1:]
-                print("3/4 a burst from ten chats ...", flush=True)
+                print("3/5 a burst from ten chats ...", flush=True)
                 bursts = pipeline.burst(stack, photos_bytes, args.burst, chats=10)
                 # Histories of a photo, an album, a failure, a 429 and a retry: what the bill counts.
                 results.update(histories.record(stack, photos_bytes))
@@ -142,8 +160,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             bot_rss = bot.peak_rss_mb
     finally:
         stack.stop()
-    print(f"4/4 {args.queued} queued images, one worker, in sequence then overlapped ...", flush=True)
+    print(f"4/5 {args.queued} queued images, one worker, in sequence then overlapped ...", flush=True)
     queued = _queued_throughput(args.queued)
+    print(f"5/5 {args.queued} queued images, one worker, AWS's latencies in front of the embedded AWS ...", flush=True)
+    results["networked"] = _networked(args.queued)
     sequential, overlapped = queued["sequential"], queued["overlapped"]
     service = [float(s["service_ms"]) for s in served]
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -185,11 +205,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         worker_peak_rss_mb=round(max(worker_rss, sequential["peak_rss_mb"], overlapped["peak_rss_mb"])),
         bot_peak_rss_mb=round(bot_rss),
         photos_paced=args.photos_paced,
+        **_networked_keys(results["networked"]),
     )
     print("cold starts of the Lambda functions ...", flush=True)
     in_containers = args.coldstart == "all"
     results.update(coldstart.measure(args.coldstart_rounds, container=in_containers, invoke=in_containers))
     return results
+
+
+def _networked_keys(networked: dict[str, Any]) -> dict[str, Any]:
+    """The networked run's headline figures, as top-level keys of latest.json."""
+    keys = ("worker_images_per_s_networked", "model_images_per_s", "networked_to_model")
+    return {key: networked[key] for key in (*keys, "worker_cpu_ms_per_image_outside_model")}
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -222,6 +249,7 @@ def print_table(r: dict[str, Any]) -> None:
             "one worker, 100 queued: images/s",
             f"{ips['sequential']} in sequence, {ips['overlapped']} overlapped (model alone {ips['model_alone']})",
         ),
+        *_networked_lines(r["networked"]),
         ("webhook -> reply p50 / p95", f"{r['e2e_ms_p50']} / {r['e2e_ms_p95']} ms"),
         ("per state p50 (ms)", json.dumps(r["e2e_state_ms_p50"])),
         (
@@ -240,6 +268,20 @@ def print_table(r: dict[str, Any]) -> None:
     print()
     for label, value in lines:
         print(f"{label:<44}{value}")
+
+
+def _networked_lines(n: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (
+            "one worker across AWS's latencies: images/s",
+            f"{n['worker_images_per_s_networked']} (model alone {n['model_images_per_s']}: "
+            f"{n['networked_to_model']}x; model busy {n['model_busy_share']})",
+        ),
+        (
+            "worker CPU per image outside the model",
+            f"{n['worker_cpu_ms_per_image_outside_model']} ms (embedded AWS: {n['aws_emulator_cpu_ms_per_image']} ms)",
+        ),
+    ]
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from benchmarks import models, pipeline
@@ -28,6 +29,7 @@ from polybot.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 ASL = REPO_ROOT / "statemachines" / "image_pipeline.asl.json"
 
@@ -41,9 +43,33 @@ def detect_only_workflow(queue_url: str) -> str:
     return json.dumps({"StartAt": "DetectObjects", "States": {"DetectObjects": detect}})
 
 
-def run(images: int) -> dict[str, Any]:
-    embedded = EmbeddedAws()
-    embedded.start()
+@dataclass
+class DetectOnly:
+    """The worker's side of AWS, deployed in an embedded AWS: the images bucket
+    holding the image set, the detection queue, the DetectObjects workflow."""
+
+    embedded: EmbeddedAws
+    sqs: SQSClient
+    sfn: SFNClient
+    queue_url: str
+    machine: str
+    photos: list[bytes]
+
+    def worker_settings(self) -> Settings:
+        return Settings.from_env(
+            aws_endpoint_url=self.embedded.endpoint_url,
+            detection_queue_url=self.queue_url,
+            model_dir=str(DEVELOPER_MODELS),
+            queue_wait_s=1,
+        )
+
+    def queue(self, images: int, run: str) -> None:
+        """One of each photo (warm-up), then `images`, queued for the worker."""
+        queue_images(self.sfn, self.machine, self.photos, images, run)
+        wait_queued(self.sqs, self.queue_url, len(self.photos) + images)
+
+
+def deploy(embedded: EmbeddedAws) -> DetectOnly:
     settings = Settings.from_env(aws_endpoint_url=embedded.endpoint_url)
     s3, sqs, sfn = aws.client("s3", settings), aws.client("sqs", settings), aws.client("stepfunctions", settings)
     s3.create_bucket(Bucket="images")
@@ -56,38 +82,21 @@ def run(images: int) -> dict[str, Any]:
     photos = models.image_set_as_jpeg()
     for index, photo in enumerate(photos):
         s3.put_object(Bucket="images", Key=f"originals/{index}.jpg", Body=photo)
-    worker_settings = Settings.from_env(
-        aws_endpoint_url=embedded.endpoint_url,
-        detection_queue_url=queue_url,
-        model_dir=str(DEVELOPER_MODELS),
-        queue_wait_s=1,
-    )
+    return DetectOnly(embedded, sqs, sfn, queue_url, machine, photos)
+
+
+def run(images: int) -> dict[str, Any]:
+    embedded = EmbeddedAws()
+    embedded.start()
+    deployed = deploy(embedded)
+    worker_settings, photos = deployed.worker_settings(), deployed.photos
     results = {}
     try:
         for prefetch in (0, Settings().prefetch):
             # One image of each kind first, so the measured images find every
             # input shape compiled (steady state; the first sight of a shape is
             # in the paced run's p95).
-            for n, index in enumerate([*range(len(photos)), *range(images)]):
-                staged = {
-                    "bucket": "images",
-                    "original_key": f"originals/{index % len(photos)}.jpg",
-                    "annotated_key": f"annotated/{prefetch}-{n}.jpg",
-                    "content_type": "image/jpeg",
-                    "size_bytes": len(photos[index % len(photos)]),
-                    "width": 1,
-                    "height": 1,
-                    "stage_ms": 0,
-                }
-                # The chat's preferences, as DetectObjects reads them: the defaults.
-                preferences = {"confidence": Settings().confidence, "model": Settings().model, "language": "en"}
-                request = {"preferences": preferences}
-                sfn.start_execution(
-                    stateMachineArn=machine,
-                    name=f"p{prefetch}_{n}",
-                    input=json.dumps({"staged": staged, "request": request}),
-                )
-            _wait_queued(sqs, queue_url, len(photos) + images)
+            deployed.queue(images, f"p{prefetch}")
             results[prefetch] = _serve(worker_settings, prefetch, len(photos), images)
     finally:
         embedded.stop()
@@ -95,7 +104,31 @@ def run(images: int) -> dict[str, Any]:
     return {"sequential": results[0], "overlapped": {**overlapped, "prefetch": Settings().prefetch}}
 
 
-def _wait_queued(sqs: SQSClient, queue_url: str, count: int) -> None:
+def queue_images(sfn: SFNClient, machine: str, photos: list[bytes], images: int, run: str) -> None:
+    """One execution per image: one of each photo first (warm-up), then `images`
+    going round the photos (originals/<i>.jpg in the images bucket)."""
+    for n, index in enumerate([*range(len(photos)), *range(images)]):
+        staged = {
+            "bucket": "images",
+            "original_key": f"originals/{index % len(photos)}.jpg",
+            "annotated_key": f"annotated/{run}-{n}.jpg",
+            "content_type": "image/jpeg",
+            "size_bytes": len(photos[index % len(photos)]),
+            "width": 1,
+            "height": 1,
+            "stage_ms": 0,
+        }
+        # The chat's preferences, as DetectObjects reads them: the defaults.
+        preferences = {"confidence": Settings().confidence, "model": Settings().model, "language": "en"}
+        request = {"preferences": preferences}
+        sfn.start_execution(
+            stateMachineArn=machine,
+            name=f"{run}_{n}",
+            input=json.dumps({"staged": staged, "request": request}),
+        )
+
+
+def wait_queued(sqs: SQSClient, queue_url: str, count: int) -> None:
     deadline = time.monotonic() + 120
     while True:
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])

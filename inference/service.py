@@ -9,6 +9,7 @@ local stack (local/polybot_stack.py).
 from __future__ import annotations
 
 from inference.detector import Detector, Detectors
+from inference.overlap import REPORTERS
 from inference.worker import DetectionWorker
 from polybot import aws
 from polybot.settings import Settings
@@ -18,11 +19,19 @@ def build_worker(settings: Settings, production: Detector | None = None) -> Dete
     """The worker for `settings`. `production`: the production model, already
     loaded (the local stack keeps it across worker restarts); None: load it now."""
     detectors = Detectors(settings, production if production is not None else Detector.from_settings(settings))
+    calls = calls_at_once(settings.prefetch)
     return DetectionWorker(
         settings,
         detectors,
-        sqs=aws.client("sqs", settings),
-        s3=aws.client("s3", settings),
-        sfn=aws.client("stepfunctions", settings, aws.WITHIN_HEARTBEAT),
-        leases=aws.client("sqs", settings, aws.WITHIN_HEARTBEAT),
+        sqs=aws.client("sqs", settings, connections=calls),
+        s3=aws.client("s3", settings, connections=calls),
+        sfn=aws.client("stepfunctions", settings, aws.WITHIN_HEARTBEAT, connections=calls),
+        leases=aws.client("sqs", settings, aws.WITHIN_HEARTBEAT, connections=calls),
     )
+
+
+def calls_at_once(prefetch: int) -> int:
+    """The most calls one client of the worker makes at the same time: a download for
+    each message prefetched, an upload (or report, or delete) for each reporting, and a
+    heartbeat or lease renewal for each message in hand, the one on the model included."""
+    return max(aws.DEFAULT_CONNECTIONS, prefetch + max(REPORTERS, prefetch) + 1)

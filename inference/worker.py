@@ -13,10 +13,12 @@ report. A task the first beat finds gone (the workflow gave up on it) is
 dropped: before the model when the beat's answer is in by then (always, for a
 message that waited behind others), and in any case before the upload.
 
-With `prefetch` >= 1 (2 by default) the network steps of other messages
+With `prefetch` >= 1 (polybot.settings) the network steps of other messages
 overlap the model (`inference.overlap`); on stop (SIGTERM) no new message is
 received, and every message already received is finished and reported before
 `run` returns. `prefetch` 0 does each message's steps in sequence on one thread.
+Decoded images waiting for the model hold at most `inference.decoded_budget`'s
+pixels, however many messages are in flight.
 
 Built by `inference.service.build_worker`, which `inference/__main__.py` runs
 in production and the local stack in a thread.
@@ -36,9 +38,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from inference.decoded_budget import DecodedBudget
 from inference.detector import Detectors
 from inference.heartbeat import Heartbeat, TaskGone, raise_if_gone
-from inference.overlap import OverlappedLoop
+from inference.overlap import Depth, OverlappedLoop
 from polybot import contracts, imaging, logs
 from polybot.contracts.messages import DetectionResult, DetectionTask, DetectionTimings, StagedImage
 from polybot.errors import ContractViolation, DetectionFailed, ImageMissing, PolybotError
@@ -68,6 +71,8 @@ class Job:
     timings: dict[str, int] = field(default_factory=dict)
     model: str = ""
     """The name of the model that ran (its DetectionResult's `model`)."""
+    pixels_held: int = 0
+    """Room its decoded image holds in the worker's DecodedBudget until the model takes it."""
 
 
 SERVED_KEPT = 1000
@@ -97,19 +102,23 @@ class DetectionWorker:
         self._leases = leases if leases is not None else sqs
         self._s3 = s3
         self._sfn = sfn
+        self.depth = Depth(max(1, settings.prefetch))
+        """How many messages the overlapped loop holds ahead (`prefetch` at most)."""
+        self.decoded = DecodedBudget()
+        """Pixels of the decoded images waiting for the model."""
         self.served: deque[dict[str, int]] = deque(maxlen=SERVED_KEPT)
         """Timings (ms) of the messages served, newest last: what `make bench` reads."""
 
     def run(self, stop: threading.Event) -> None:
         """Serve the queue until `stop` is set; every message received is finished."""
         log.info(
-            "worker serving %s with model %s, %d message(s) prefetched",
+            "worker serving %s with model %s, %d message(s) prefetched at most",
             self._settings.detection_queue_url,
             self._detector.name,
             self._settings.prefetch,
         )
         if self._settings.prefetch > 0:
-            OverlappedLoop(self, self._settings.prefetch).run(stop)
+            OverlappedLoop(self, self.depth).run(stop)
         else:
             while not stop.is_set():
                 for job in self.receive(stop):
@@ -188,13 +197,20 @@ class DetectionWorker:
                     self._sfn, job.task["task_token"], self._settings.heartbeat_interval_s, self._lease_renewer(message)
                 ).start()
             if job.outcome is None:
+                staged = job.task["image"]
+                job.pixels_held = self.decoded.take(staged["width"] * staged["height"])
                 try:
                     started = time.perf_counter()
                     job.image = imaging.decode_image(data)
                     job.timings["decode_ms"] = _ms_since(started)
                 except Exception as exc:
                     job.outcome = _as_outcome(exc)
+                    self._release_pixels(job)
         return True
+
+    def _release_pixels(self, job: Job) -> None:
+        self.decoded.give_back(job.pixels_held)
+        job.pixels_held = 0
 
     def _lease_renewer(self, message: MessageTypeDef) -> Callable[[], None]:
         """Keeps `message` hidden from other workers for another lease while this one works."""
@@ -211,7 +227,9 @@ class DetectionWorker:
     def process(self, job: Job) -> None:
         """Detect, draw and encode (the CPU's part); the outcome goes into the job."""
         assert job.heartbeat is not None
+        self._release_pixels(job)  # on the model now: room for the next image's decode
         if job.outcome is not None or job.heartbeat.gone(wait=False):
+            job.image = None
             return
         prepared_ms = job.timings.get("download_ms", 0) + job.timings.get("decode_ms", 0)
         job.timings["model_wait_ms"] = max(0, _ms_since(job.received) - prepared_ms)
@@ -232,6 +250,7 @@ class DetectionWorker:
         """Upload the annotated image, report, stop the heartbeat, delete the message;
         or, for a task nobody awaits any more, only stop and delete."""
         assert job.heartbeat is not None
+        self._release_pixels(job)
         with logs.correlate(job.task["execution_name"]):
             gone = job.heartbeat.gone()
             job.timings["first_heartbeat_ms"] = job.heartbeat.first_beat_ms

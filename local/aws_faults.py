@@ -53,6 +53,14 @@ class Call:
     faulted: bool
 
 
+def service_and_operation(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """A signed AWS request's service (its signature's scope) and operation; None for others."""
+    scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if scope is None:
+        return None
+    return scope.group(1), _operation(scope.group(1), environ)
+
+
 def _operation(service: str, environ: dict[str, Any]) -> str:
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
@@ -109,11 +117,12 @@ class AwsFaults:
             self._faults.clear()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if scope is None or (not self._faults and not self.recording):
+        if not self._faults and not self.recording:
             return self._app(environ, start_response)
-        service = scope.group(1)
-        operation = _operation(service, environ)
+        found = service_and_operation(environ)
+        if found is None:
+            return self._app(environ, start_response)
+        service, operation = found
         fault = self._due(service, operation)
         if self.recording:
             self.calls.append(Call(service, operation, fault is not None))

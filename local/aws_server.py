@@ -23,6 +23,10 @@ only the parent process uses:
   libraries keep them (tests/faults check them against tests/unit/test_timeouts.py).
 - `POST /_local/faults` (an `AwsFault`'s fields: answers its index) / `GET
   /_local/faults` (each with the times it has left) / `DELETE /_local/faults`.
+- `PUT /_local/latency` `{"latency_ms": {"s3:GetObject": 150, ...}}`: the
+  network's latency per call from now on (`NetworkLatency`; `{}`: none) / `GET
+  /_local/latency`: those latencies, the calls held back and the most that
+  waited at once.
 
 Once listening it prints `listening on <port>` as its one line of standard
 output; logs go to standard error. It exits when its parent does.
@@ -50,6 +54,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from werkzeug.serving import make_server
 
 from local.aws_faults import AwsFault, AwsFaults
+from local.aws_latency import NetworkLatency
 from local.embedded_aws import CONTROL_PREFIX, CREDENTIALS, READY_LINE
 from local.lambda_runtime import LambdaRuntime
 from polybot import logs
@@ -167,11 +172,19 @@ def budgets_in_force() -> dict[str, Any]:
 class ControlApi:
     """The `/_local/` requests; every other request goes on to AWS."""
 
-    def __init__(self, app: WsgiApp, runtime: LambdaRuntime, faults: AwsFaults, endpoint_url: Callable[[], str]):
+    def __init__(
+        self,
+        app: WsgiApp,
+        runtime: LambdaRuntime,
+        faults: AwsFaults,
+        endpoint_url: Callable[[], str],
+        latency: NetworkLatency | None = None,
+    ):
         self._app = app
         self._runtime = runtime
         self._faults = faults
         self._endpoint_url = endpoint_url
+        self._latency = latency if latency is not None else NetworkLatency(app)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
@@ -206,6 +219,11 @@ class ControlApi:
         if (method, route) == ("DELETE", "faults"):
             self._faults.clear()
             return {"cleared": True}
+        if (method, route) == ("PUT", "latency"):
+            self._latency.set(dict(body["latency_ms"]))
+            return self._latency.state()
+        if (method, route) == ("GET", "latency"):
+            return self._latency.state()
         raise LookupError(f"{method} {CONTROL_PREFIX}{route}")
 
 
@@ -233,8 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(_PresenceTestsAreNotErrors())
     runtime = LambdaRuntime(_Dispatcher(create_backend_app))
     faults = AwsFaults(runtime)
+    # The network first, then AWS's own failures: a fault's answer comes over the same wire.
+    latency = NetworkLatency(faults)
     server_port: list[int] = []
-    app = ControlApi(faults, runtime, faults, lambda: f"http://127.0.0.1:{server_port[0]}")
+    app = ControlApi(latency, runtime, faults, lambda: f"http://127.0.0.1:{server_port[0]}", latency)
+    # One thread per request: a call held back by the network's latency holds back no other.
     server = make_server(args.host, args.port, app, threaded=True)
     server_port.append(int(server.server_port))
     # moto's Step Functions interpreter calls the services back on this port;

@@ -6,7 +6,8 @@ process of its own and drives it.
 `start()` points this process's AWS clients at it: it sets the standard
 variables boto3 reads (AWS_ENDPOINT_URL, fake credentials, region). `functions`
 registers the template's functions there and configures them; `faults` makes
-chosen calls fail as AWS can (local/aws_faults.py), for the fault tests.
+chosen calls fail as AWS can (local/aws_faults.py), for the fault tests;
+`latency` holds calls back as a network to AWS would (local/aws_latency.py).
 """
 
 from __future__ import annotations
@@ -107,6 +108,20 @@ class Faults(_Control):
         self._call("DELETE", "faults")
 
 
+class Latency(_Control):
+    """The network's latency per call (`service:operation` -> ms), as on AWS (local/aws_latency.py)."""
+
+    def set(self, latency_ms: dict[str, float]) -> dict[str, Any]:
+        """From now on; `{}`: none. Counts restart."""
+        state: dict[str, Any] = self._call("PUT", "latency", {"latency_ms": latency_ms})
+        return state
+
+    def state(self) -> dict[str, Any]:
+        """The latencies, the calls held back by operation, and the most that waited at once."""
+        state: dict[str, Any] = self._call("GET", "latency")
+        return state
+
+
 class EmbeddedAws:
     def __init__(
         self, host: str = "127.0.0.1", *, log_level: str = "INFO", environment: dict[str, str] | None = None
@@ -120,6 +135,7 @@ class EmbeddedAws:
         self.environment = environment or {}
         self.functions = Functions(self)
         self.faults = Faults(self)
+        self.latency = Latency(self)
         self._process: subprocess.Popen[str] | None = None
         self._port = 0
         self._log_path: Path | None = None
@@ -128,6 +144,12 @@ class EmbeddedAws:
     def port(self) -> int:
         assert self._port, "start() first"
         return self._port
+
+    @property
+    def pid(self) -> int:
+        """The server's process (the bench counts its CPU time)."""
+        assert self._process is not None, "start() first"
+        return self._process.pid
 
     @property
     def endpoint_url(self) -> str:

@@ -67,6 +67,14 @@ class StackOptions:
     """Real Telegram token: serve Telegram by long polling. None: use the stand-in."""
     queue_wait_s: int = 1
     heartbeat_interval_s: float = 5.0
+    prefetch: int = 2
+    """Messages a worker holds ahead of its model at most (POLYBOT_PREFETCH overrides it).
+    Here the embedded AWS answers from the same two cores as the bot and the workers:
+    every call a worker has in flight takes a share of the emulator from the bot's
+    StartExecution, so a deeper pipeline buys nothing here and costs the webhook its
+    deadline (measured: the fault suite's burst of 200 photos, answered with "can't
+    start" replies at 16). On AWS the calls wait on the network, and the production
+    default (polybot.settings, 16) lets the depth follow the latencies."""
     listen_host: str = "127.0.0.1"
     """Where the embedded AWS and the stand-in listen: "0.0.0.0" lets containers
     (the Lambda container of `make invoke`) reach them too."""
@@ -120,6 +128,7 @@ class PolybotStack:
             model_dir=self.options.model_dir,
             queue_wait_s=self.options.queue_wait_s,
             heartbeat_interval_s=self.options.heartbeat_interval_s,
+            prefetch=int(os.environ.get("POLYBOT_PREFETCH", self.options.prefetch)),
         )
         self.settings = dataclasses.replace(self.settings, extra_models=self._extra_models())
         if self.options.model:

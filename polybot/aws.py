@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 
+DEFAULT_CONNECTIONS = 10
+"""botocore's own pool size: connections a client keeps open for calls at the same time."""
+
+
 @dataclass(frozen=True)
 class CallBudget:
     """How long one AWS call may take, its retries included (botocore's standard mode)."""
@@ -49,13 +53,14 @@ class CallBudget:
         backoff = sum(min(2.0 ** (n - 1), 20.0) for n in range(1, self.attempts))
         return self.attempts * (self.connect_timeout_s + self.read_timeout_s) + backoff
 
-    def config(self) -> Config:
+    def config(self, connections: int = DEFAULT_CONNECTIONS) -> Config:
         from botocore.config import Config
 
         return Config(
             retries={"mode": "standard", "total_max_attempts": self.attempts},
             connect_timeout=self.connect_timeout_s,
             read_timeout=self.read_timeout_s,
+            max_pool_connections=connections,
         )
 
 
@@ -82,22 +87,34 @@ _session_lock = threading.Lock()
 
 
 @overload
-def client(service: Literal["dynamodb"], settings: Settings, budget: CallBudget = ...) -> DynamoDBClient: ...
-@overload
-def client(service: Literal["iam"], settings: Settings, budget: CallBudget = ...) -> IAMClient: ...
-@overload
-def client(service: Literal["s3"], settings: Settings, budget: CallBudget = ...) -> S3Client: ...
+def client(
+    service: Literal["dynamodb"], settings: Settings, budget: CallBudget = ..., connections: int = ...
+) -> DynamoDBClient: ...
 @overload
 def client(
-    service: Literal["secretsmanager"], settings: Settings, budget: CallBudget = ...
+    service: Literal["iam"], settings: Settings, budget: CallBudget = ..., connections: int = ...
+) -> IAMClient: ...
+@overload
+def client(
+    service: Literal["s3"], settings: Settings, budget: CallBudget = ..., connections: int = ...
+) -> S3Client: ...
+@overload
+def client(
+    service: Literal["secretsmanager"], settings: Settings, budget: CallBudget = ..., connections: int = ...
 ) -> SecretsManagerClient: ...
 @overload
-def client(service: Literal["sqs"], settings: Settings, budget: CallBudget = ...) -> SQSClient: ...
+def client(
+    service: Literal["sqs"], settings: Settings, budget: CallBudget = ..., connections: int = ...
+) -> SQSClient: ...
 @overload
-def client(service: Literal["stepfunctions"], settings: Settings, budget: CallBudget = ...) -> SFNClient: ...
+def client(
+    service: Literal["stepfunctions"], settings: Settings, budget: CallBudget = ..., connections: int = ...
+) -> SFNClient: ...
 @overload
-def client(service: str, settings: Settings, budget: CallBudget = ...) -> BaseClient: ...
-def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) -> BaseClient:
+def client(service: str, settings: Settings, budget: CallBudget = ..., connections: int = ...) -> BaseClient: ...
+def client(
+    service: str, settings: Settings, budget: CallBudget = LONG_RUNNING, connections: int = DEFAULT_CONNECTIONS
+) -> BaseClient:
     """A client on the process's one botocore Session.
 
     A new Session parses botocore's endpoint and service data again: about
@@ -109,6 +126,9 @@ def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) 
     clients themselves are. The Session finds the credentials once, as
     botocore does for each Session: static ones (Lambda's, a container's)
     hold for the process's life, an instance role's refresh themselves.
+
+    `connections`: the calls the client makes at the same time (a worker's downloads
+    and uploads in flight); beyond its pool, each call opens a connection of its own.
 
     Typed by service name for the services the project uses (boto3-stubs);
     a name known only at run time gets botocore's BaseClient.
@@ -128,7 +148,7 @@ def client(service: str, settings: Settings, budget: CallBudget = LONG_RUNNING) 
             service,
             region_name=settings.region,
             endpoint_url=settings.aws_endpoint_url or None,
-            config=budget.config(),
+            config=budget.config(connections),
         )
 
 

@@ -107,9 +107,12 @@ class Settings:
     first start and reused. Empty: a folder in the system's temporary directory."""
     threads: int = 0
     """Threads the model runs with; 0 means every core this process may use."""
-    prefetch: int = 2
-    """Messages the worker receives and downloads ahead while the model works
-    (and reports in the background); 0 handles one message at a time, in sequence."""
+    prefetch: int = 16
+    """The most messages the worker receives and downloads ahead while the model
+    works (and uploads and reports in the background): it holds as many as its
+    measured download and model times need, 2 against the local emulator, about
+    ten across a network to AWS (inference.overlap.Depth, docs/performance.md);
+    0 handles one message at a time, in sequence."""
     confidence: float = 0.25
     image_size: int = 640
     heartbeat_interval_s: float = 3.0

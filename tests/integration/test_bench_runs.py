@@ -40,6 +40,10 @@ FIGURES = (
     "transitions_per_photo",
     "lambda_init_ms",
     "machine",
+    "worker_images_per_s_networked",
+    "model_images_per_s",
+    "networked_to_model",
+    "worker_cpu_ms_per_image_outside_model",
 )
 
 
@@ -52,7 +56,7 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
@@ -69,6 +73,10 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     # Counted from a recorded history: each state a photo's execution enters (benchmarks.transitions).
     assert results["transitions_per_photo"] >= 4
     assert results["transitions_per_album_photo"] > 0 and results["transitions_per_429_wait"] > 0
+    assert min(results["worker_images_per_s_networked"], results["model_images_per_s"]) > 0
+    # Every call the latencies name that the worker makes was held back by the network.
+    held_back = results["networked"]["by_prefetch"][str(results["networked"]["prefetch"])]["calls_held_back"]
+    assert {"sqs:ReceiveMessage", "s3:GetObject", "s3:PutObject", "states:SendTaskSuccess"} <= set(held_back)
     assert "worker service p50 / bare PyTorch" in done.stdout  # the table is printed
     init = results["lambda_init_ms"]
     assert {"StageImage", "SendReply", "NotifyFailure", "GatherAlbum", "ForgetChat"} <= set(init)

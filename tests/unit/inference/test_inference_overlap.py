@@ -11,6 +11,7 @@ import io
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,12 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from inference import worker as worker_module
+from inference.decoded_budget import PREFETCHED_PIXELS
 from inference.detector import DetectionOutput, Detectors
+from inference.overlap import START_DEPTH, Depth
 from inference.worker import DetectionWorker
+from polybot import imaging
 from polybot.settings import Settings
 
 
@@ -32,15 +37,21 @@ def photo_bytes() -> bytes:
 class Aws:
     """SQS, S3 and Step Functions in memory, recording each call in order."""
 
-    def __init__(self, messages: int) -> None:
+    def __init__(self, messages: int, pixels: tuple[int, int] = (32, 24)) -> None:
         self.calls: list[tuple[str, str]] = []
         self.lock = threading.Lock()
-        self.waiting = [self._message(i) for i in range(messages)]
+        self.waiting = [self._message(i, pixels) for i in range(messages)]
         self.photo = photo_bytes()
         self.gone: set[str] = set()
+        self.asked: list[int] = []
+        """MaxNumberOfMessages of each receive that found messages."""
+        self.received = 0
+        self.after_receive: Callable[[], None] = lambda: None
+        self.uploads: Any = None
+        """A threading.Barrier each upload waits at, if set."""
 
     @staticmethod
-    def _message(index: int) -> dict[str, Any]:
+    def _message(index: int, pixels: tuple[int, int]) -> dict[str, Any]:
         task = {
             "task_token": f"token-{index}",
             "execution_name": f"tg1_{index}",
@@ -50,8 +61,8 @@ class Aws:
                 "annotated_key": f"annotated/{index}.jpg",
                 "content_type": "image/jpeg",
                 "size_bytes": 700,
-                "width": 32,
-                "height": 24,
+                "width": pixels[0],
+                "height": pixels[1],
                 "stage_ms": 5,
             },
             "options": {"confidence": 0.25, "model": Settings().model, "language": "en"},
@@ -66,10 +77,14 @@ class Aws:
         return [call for call, t in self.calls if t == token]
 
     # SQS
-    def receive_message(self, **_: Any) -> dict[str, Any]:
+    def receive_message(self, MaxNumberOfMessages: int = 1, **_: Any) -> dict[str, Any]:
         with self.lock:
-            taken = self.waiting[:1]
-            del self.waiting[:1]
+            taken = self.waiting[:MaxNumberOfMessages]
+            del self.waiting[:MaxNumberOfMessages]
+            self.received += len(taken)
+            if taken:
+                self.asked.append(MaxNumberOfMessages)
+        self.after_receive()
         for message in taken:
             self.record("receive", message["ReceiptHandle"])
         if not taken:
@@ -85,6 +100,8 @@ class Aws:
         return {"Body": io.BytesIO(self.photo)}
 
     def put_object(self, Key: str, **_: Any) -> None:
+        if self.uploads is not None:
+            self.uploads.wait()
         self.record("upload", "token-" + Key.split("/")[1].split(".")[0])
 
     # Step Functions
@@ -109,21 +126,41 @@ class HeldDetector:
         self.release = threading.Event()
         self.holding = threading.Event()
         self.seen = 0
+        self.finished = 0
 
     def detect(self, image_bgr: np.ndarray, confidence: float | None = None, language: str = "en") -> DetectionOutput:
         self.seen += 1
         if self.seen == 1:
             self.holding.set()
             assert self.release.wait(10)
+        self.finished += 1
         return DetectionOutput([], b"\xff\xd8jpeg", inference_ms=1)
 
 
-def serve(aws: Aws, detector: HeldDetector, prefetch: int, stop: threading.Event) -> threading.Thread:
+def serve(
+    aws: Aws,
+    detector: HeldDetector,
+    prefetch: int,
+    stop: threading.Event,
+    depth: Depth | None = None,
+    ready: Callable[[DetectionWorker], None] = lambda _: None,
+) -> threading.Thread:
+    """The worker serving `aws` on a thread; `depth`: its measurements so far (None: none)."""
     settings = Settings(detection_queue_url="https://queue", queue_wait_s=0, heartbeat_interval_s=60, prefetch=prefetch)
     worker = DetectionWorker(settings, Detectors(settings, detector), sqs=aws, s3=aws, sfn=aws)
+    if depth is not None:
+        worker.depth = depth
+    ready(worker)
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     return thread
+
+
+def measured(most: int, prepare_s: float, model_s: float) -> Depth:
+    depth = Depth(most)
+    depth.prepared(prepare_s)
+    depth.modelled(model_s)
+    return depth
 
 
 def wait_until(condition: Any, timeout_s: float = 10) -> None:
@@ -208,3 +245,122 @@ def test_a_stop_finishes_the_message_on_the_model_and_the_prefetched_one() -> No
         assert aws.of(f"token-{index}")[-2:] == ["success", "delete"]
     assert [c for c, _ in aws.calls].count("receive") == 2, "nothing more is taken after the stop"
     assert len(aws.waiting) == 3, "the rest stay in the queue for other workers"
+
+
+# --- how many messages in flight ------------------------------------------------
+
+
+def test_the_depth_is_what_keeps_the_model_busy_no_more() -> None:
+    assert Depth(16).target == START_DEPTH, "before anything is measured"
+    assert Depth(1).target == 1, "never more than `prefetch`"
+    # Downloads ten times as long as the model's turn: ten on their way, one ready.
+    assert measured(16, prepare_s=0.2, model_s=0.02).target == 11
+    assert measured(8, prepare_s=0.2, model_s=0.02).target == 8
+    # A model slower than the downloads (a busy machine, a larger model): one on deck.
+    assert measured(16, prepare_s=0.05, model_s=0.2).target == 2
+
+
+def test_the_receive_calls_time_counts_too() -> None:
+    depth = measured(16, prepare_s=0.15, model_s=0.02)
+    depth.received(0.05)
+
+    assert depth.target == 11
+
+
+def test_the_depth_follows_the_network_and_the_model() -> None:
+    depth = measured(16, prepare_s=0.2, model_s=0.02)
+    for _ in range(40):  # the network got faster
+        depth.prepared(0.01)
+        depth.modelled(0.02)
+
+    assert depth.target == 2
+
+
+def test_the_worker_takes_the_room_its_depth_leaves_in_one_call_and_holds_no_more() -> None:
+    aws, detector, stop = Aws(messages=20), HeldDetector(), threading.Event()
+    most = 6
+    outstanding: list[int] = []
+    # In the worker after each receive: received, less what the model is done with.
+    aws.after_receive = lambda: outstanding.append(aws.received - detector.finished)
+    thread = serve(aws, detector, prefetch=most, stop=stop, depth=measured(most, prepare_s=1.0, model_s=0.1))
+    assert detector.holding.wait(10)
+    detector.release.set()
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(20)))
+    stop.set()
+    thread.join(10)
+
+    assert aws.asked[0] == most, "all the room in one receive"
+    # `most` waiting at most, and the one on the model.
+    assert max(outstanding) <= most + 1
+    for index in range(20):
+        assert aws.of(f"token-{index}") == ["receive", "download", "heartbeat", "upload", "success", "delete"]
+
+
+def test_a_model_slower_than_its_downloads_has_one_message_on_deck_however_deep_it_may_go() -> None:
+    aws, detector, stop = Aws(messages=12), HeldDetector(), threading.Event()
+    thread = serve(aws, detector, prefetch=16, stop=stop, depth=measured(16, prepare_s=0.01, model_s=1.0))
+    assert detector.holding.wait(10)
+    detector.release.set()
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(12)))
+    stop.set()
+    thread.join(10)
+
+    assert aws.asked[0] == 2
+    assert detector.seen == 12
+
+
+def test_uploads_and_reports_of_several_images_go_out_side_by_side() -> None:
+    aws, detector, stop = Aws(messages=8), HeldDetector(), threading.Event()
+    detector.release.set()
+    # Each upload ends only once four are under way: uploads one or two at a time never get there.
+    aws.uploads = threading.Barrier(4, timeout=10)
+    thread = serve(aws, detector, prefetch=4, stop=stop)
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(8)), timeout_s=30)
+    stop.set()
+    thread.join(10)
+
+    for index in range(8):
+        assert aws.of(f"token-{index}")[-3:] == ["upload", "success", "delete"]
+
+
+def test_images_waiting_for_the_model_hold_two_of_the_largest_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every message says its image has the most pixels StageImage accepts.
+    side = int(imaging.MAX_PIXELS**0.5)
+    aws, detector, stop = Aws(messages=8, pixels=(side, side)), HeldDetector(), threading.Event()
+    decoded = 0
+    in_worker: list[int] = []
+    decode = imaging.decode_image
+
+    def counted(data: bytes, *args: Any) -> Any:
+        nonlocal decoded
+        decoded += 1
+        # Decoded images in the worker now: waiting for the model, or on it.
+        in_worker.append(decoded - detector.finished)
+        return decode(data, *args)
+
+    monkeypatch.setattr(worker_module.imaging, "decode_image", counted)
+    thread = serve(aws, detector, prefetch=6, stop=stop, depth=measured(6, prepare_s=1.0, model_s=0.1))
+    assert detector.holding.wait(10)
+    wait_until(lambda: aws.received >= 7)  # image 0 on the model, six more in hand
+    detector.release.set()
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(8)))
+    stop.set()
+    thread.join(10)
+
+    assert PREFETCHED_PIXELS // (side * side) == 2
+    assert max(in_worker) <= 2 + 1
+    assert detector.seen == 8
+
+
+def test_a_receive_that_waited_for_messages_to_arrive_does_not_deepen_the_worker() -> None:
+    aws, detector, stop = Aws(messages=1), HeldDetector(), threading.Event()
+    detector.release.set()
+    depth = measured(16, prepare_s=0.01, model_s=0.01)
+    thread = serve(aws, detector, prefetch=16, stop=stop, depth=depth)
+    wait_until(lambda: "delete" in aws.of("token-0"))
+    stop.set()
+    thread.join(10)
+
+    # Every receive asked for more than the queue held (on SQS, a long poll waits for them).
+    assert aws.asked == [2]
+    assert depth._receive_s == 0.0
