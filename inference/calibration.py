@@ -5,12 +5,16 @@ from them.
 
 How representative they are: nine real photos of everyday COCO scenes (people,
 a bus, a cat, a cup on a table, motorcycles, a cameraman), 300 to 1280 px,
-colour and one greyscale, plus flips, crops, rescales and exposure changes.
-Far fewer and less varied than COCO's validation images (night scenes, crowds,
-small objects are missing), so `make bench` checks that the int8 model still
-agrees with the PyTorch weights, on photos held out from calibration too.
+colour and one greyscale, plus flips, crops, rescales and exposure changes,
+and composites of them in grids (crowds of small objects). Far fewer and less
+varied than COCO's validation images (night scenes, text, real crowds are
+missing), so `make bench` checks that the int8 model still agrees with the
+PyTorch weights, on photos held out from calibration too.
 
-Used by `inference.export` (calibration set) and `benchmarks` (image set).
+Everything here is deterministic (no random numbers; fixed order), so the
+same packages give the same pixels, the same calibration and the same export.
+Used by `inference.export` (`calibration_photos`) and `benchmarks` (the
+timing set: `variants`; the accuracy set: `accuracy_set`).
 """
 
 from __future__ import annotations

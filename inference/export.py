@@ -5,11 +5,15 @@ runs an export (`onnxruntime`, `openvino`, `openvino-int8`).
 Exports have dynamic input size (each image runs at its own letterboxed
 shape, as Ultralytics' PyTorch predictor does). The int8 model is the FP32
 OpenVINO export quantized by NNCF (post-training, MIXED preset, full bias
-correction), calibrated on `inference.calibration`'s offline photos
-letterboxed exactly as the worker does; the detection head's decoding and the
-few layers in KEEP_FLOAT stay in floating point. Each export sits under a
-folder named after the weights' SHA-256 and this recipe's version, so other
-weights or a changed recipe never reuse a stale export.
+correction), calibrated on `inference.calibration`'s offline images
+letterboxed exactly as the worker does; the detection head's decoding and
+last convolutions (HEAD_KEPT_FLOAT) and the few layers in KEEP_FLOAT stay in
+floating point. Each export sits under a folder named after the weights'
+SHA-256 and this recipe's version, so other weights or a changed recipe never
+reuse a stale export; each OpenVINO export records beside it (`RECORD`) the
+SHA-256 of its IR and of its calibration inputs, checked when it is loaded.
+The same weights, calibration images and library versions give the same IR
+byte for byte (`quantize`).
 
 Run at image build time (inference/Dockerfile's export stage), and by
 `inference.detector` on first start where no export is found (developer
@@ -26,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -70,12 +75,20 @@ high-resolution blocks (1, 2) around them. On `make bench`'s image set this
 took agreement with the PyTorch weights from 0.92 (Ultralytics' own int8
 recipe) to 0.97, extra detections from 4 % to under 1 %, for a few
 milliseconds per image (docs/performance.md)."""
-HEAD_KEPT_FLOAT = tuple(f"{branch}.{level}.2/" for branch in ("cv2", "cv3") for level in range(3))
-"""The detection head's last convolution on each branch (box: cv2, class: cv3)
-at each of its three scales, left in floating point: 1x1 convolutions whose
-outputs are the class logits and box distances themselves, so their
-rounding moves every score near the threshold (issue 20: agreement on the
-accuracy set 0.961 -> 0.969 for under 1 % of the model's work)."""
+HEAD_KEPT_FLOAT = (
+    *(f"{branch}.{scale}.2/" for branch in ("cv2", "cv3") for scale in range(3)),
+    *(f"cv3.{scale}.1." for scale in range(3)),
+)
+"""The detection head's convolutions left in floating point (besides its
+decoding): on each of its three scales, the last 1x1 convolution of both
+branches (cv2: box distances, cv3: class logits), whose outputs are the
+scores themselves, and the class branch's 3x3 convolution before it. About
+an eighth of the model's multiply-adds. Quantized, they made every score a
+little lower (mean -0.013 against PyTorch on `make bench`'s accuracy set),
+so detections near the threshold were lost: agreement 0.961 with the
+whole head quantized, 0.969 keeping the last convolutions, 0.972 (and no
+bias: 25 missed, 25 extra of 880) with these too (issue 20,
+docs/performance.md "Accuracy")."""
 
 
 def sha256(path: Path) -> str:
@@ -153,7 +166,7 @@ def ensure_export(weights: Path, backend: str, export_dir: Path, image_size: int
     with _exclusive(folder.with_suffix(".lock")):
         if target.exists():
             return target, None
-        log.info("exporting %s for %s (once, about a minute; reused from then on) ...", weights.name, backend)
+        log.info("exporting %s for %s (once: a minute or two; reused from then on) ...", weights.name, backend)
         started = time.perf_counter()
         _export(weights, backend, folder, image_size)
         seconds = time.perf_counter() - started
@@ -214,6 +227,7 @@ def _quantized(fp32_model: Path, folder: Path, image_size: int) -> Path:
     if not blobs:
         raise RuntimeError("no packaged photos found to calibrate on (is ultralytics installed?)")
     quantized = quantize(model, blobs, ignored)
+    _name_by_position(quantized)
     folder.mkdir(parents=True)
     ov.save_model(quantized, str(folder / fp32_model.name))
     shutil.copyfile(fp32_model.parent / "metadata.yaml", folder / "metadata.yaml")
@@ -246,6 +260,18 @@ def quantize(model: Any, calibration_blobs: list[np.ndarray], ignored: list[str]
             fast_bias_correction=False,
             ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
         )
+
+
+def _name_by_position(model: Any) -> None:
+    """OpenVINO names each node nobody named after a counter global to the
+    process ("Constant_627157"), so the same quantized graph saved by two
+    processes with different histories (a worker that loaded a model first, a
+    test session) differed in its .xml though not in its weights: such names
+    become the node's position in the graph, the same in every process."""
+    for position, operation in enumerate(model.get_ordered_ops()):
+        kind = operation.get_type_name()
+        if re.fullmatch(rf"{kind}_\d+", operation.get_friendly_name()):
+            operation.set_friendly_name(f"{kind}_{position}")
 
 
 def quiet_export_libraries() -> None:

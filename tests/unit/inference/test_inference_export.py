@@ -74,6 +74,31 @@ def test_calibration_inputs_are_digested_in_order() -> None:
     assert export.calibration_sha256(blobs) != export.calibration_sha256(blobs[::-1])
 
 
+def save_a_small_graph(folder: Path) -> Path:
+    """A graph made afresh (as NNCF makes the quantized one) and saved as the export saves it."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    image = ops.parameter([1, 3, 16, 16], np.float32, name="image")
+    weights = ops.constant(np.ones((8, 3, 3, 3), np.float32))
+    scores = ops.relu(ops.convolution(image, weights, [1, 1], [1, 1], [1, 1], [1, 1]))
+    scores.output(0).set_names({"scores"})  # as the exported graph's inputs and outputs are named
+    model = ov.Model([scores], [image], "small")
+    export._name_by_position(model)
+    ov.save_model(model, str(folder / "model.xml"))
+    return folder / "model.xml"
+
+
+def test_the_same_graph_saved_twice_in_one_process_is_the_same_ir(tmp_path: Path) -> None:
+    """OpenVINO numbers unnamed nodes from a counter global to the process."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+
+    assert export.ir_sha256(save_a_small_graph(tmp_path / "one")) == export.ir_sha256(
+        save_a_small_graph(tmp_path / "two")
+    )
+
+
 QUANTIZE_A_SMALL_MODEL = """
 import json, logging
 import numpy as np, openvino as ov, openvino.opset13 as ops
