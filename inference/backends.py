@@ -231,7 +231,7 @@ class OpenVinoBackend(GraphBackend):
     def float_precision(self) -> str:
         """What the runtime runs floating-point layers in (asked of the compiled model)."""
         request = next(iter(self._compiled.values()))
-        return str(request.get_compiled_model().get_property("INFERENCE_PRECISION_HINT"))
+        return str(request.get_compiled_model().get_property("INFERENCE_PRECISION_HINT").to_string())
 
     def fit(self, image_bgr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, yolo.Letterbox]:
         padded, fitted = yolo.fit(image_bgr, shape)
