@@ -35,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import coldstart, histories, models, pipeline
+from benchmarks import accuracy, coldstart, histories, models, pipeline
 from benchmarks.models import percentile
 from local.polybot_stack import REPO_ROOT, PolybotStack, StackOptions
 from polybot import logs
@@ -138,10 +138,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             backend=chosen["backend"],
             backend_bare_ms_p50=chosen["ms_p50"],
             backend_to_bare=chosen["to_pytorch"],
-            backend_agreement=chosen["agreement"],
-            backend_agreement_held_out=chosen["agreement_held_out"],
-            backend_precision_vs_pytorch=chosen["precision_vs_pytorch"],
         )
+        print("   and its agreement with PyTorch on the accuracy set ...", flush=True)
+        results.update(accuracy.results(accuracy.compare(stack.settings, stack.settings.backend)))
         with pipeline.bot_process(stack) as bot:
             print("2/5 worker cold start, then photos one after another ...", flush=True)
             pipeline.queue_photos(stack, photos_bytes, 1)
@@ -241,7 +240,7 @@ def print_table(r: dict[str, Any]) -> None:
         ("worker backend", r["backend"]),
         ("bare PyTorch model p50 (all cores)", f"{r['bare_model_ms_p50']} ms"),
         ("backend bare p50", f"{r['backend_bare_ms_p50']} ms ({r['backend_to_bare']}x PyTorch)"),
-        ("backend agreement with PyTorch", f"{r['backend_agreement']} (held out {r['backend_agreement_held_out']})"),
+        ("backend agreement with PyTorch", accuracy.table_line(r)),
         ("worker service p50 / p95", f"{r['worker_service_ms_p50']} / {r['worker_service_ms_p95']} ms"),
         ("worker service p50 / bare PyTorch", f"{r['worker_to_bare_ratio']}"),
         ("worker time breakdown p50 (ms)", json.dumps(r["worker_time_breakdown_ms"])),

@@ -159,10 +159,13 @@ class OpenVinoBackend(GraphBackend):
     on one (measured: 0.6 instead of 2.0 ms per image; the same outputs to
     within float rounding in FP32).
 
-    `openvino` asks for FP32 explicitly: on CPUs with bf16 (AVX512_BF16, AMX)
-    OpenVINO would otherwise run FP32 graphs in bf16. `openvino-int8` leaves
-    OpenVINO's default for the layers kept in floating point: bf16 where the
-    CPU has it, else FP32 (docs/performance.md has both agreements)."""
+    Both ask for FP32 explicitly: on CPUs with bf16 (AVX512_BF16, AMX)
+    OpenVINO would otherwise run FP32 graphs, and the layers the int8 model
+    keeps in floating point, in bf16, and the int8 model's answers would
+    depend on the CPU (agreement with PyTorch 0.953 on a Xeon with AMX, 0.984
+    on an EPYC with AVX-512 BF16, 0.976 there with f32: issue 20,
+    docs/performance.md "Accuracy"). `float_precision` reports what the
+    runtime runs them in."""
 
     def __init__(
         self,
@@ -178,9 +181,11 @@ class OpenVinoBackend(GraphBackend):
         self.name = name
         self._core = ov.Core()
         self._model = _reading_uint8_bgr(self._core.read_model(str(model)))
-        self._config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
-        if name == "openvino":
-            self._config["INFERENCE_PRECISION_HINT"] = "f32"
+        self._config: dict[str, Any] = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": threads,
+            "INFERENCE_PRECISION_HINT": "f32",
+        }
         self._compiled: OrderedDict[tuple[int, int], Any] = OrderedDict()
         self._lock = threading.Lock()
         partial = self._model.inputs[0].get_partial_shape()  # N, H, W, C
@@ -221,6 +226,12 @@ class OpenVinoBackend(GraphBackend):
     def threads(self) -> int:
         request = next(iter(self._compiled.values()))
         return int(request.get_compiled_model().get_property("INFERENCE_NUM_THREADS"))
+
+    @property
+    def float_precision(self) -> str:
+        """What the runtime runs floating-point layers in (asked of the compiled model)."""
+        request = next(iter(self._compiled.values()))
+        return str(request.get_compiled_model().get_property("INFERENCE_PRECISION_HINT").to_string())
 
     def fit(self, image_bgr: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, yolo.Letterbox]:
         padded, fitted = yolo.fit(image_bgr, shape)

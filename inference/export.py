@@ -5,11 +5,15 @@ runs an export (`onnxruntime`, `openvino`, `openvino-int8`).
 Exports have dynamic input size (each image runs at its own letterboxed
 shape, as Ultralytics' PyTorch predictor does). The int8 model is the FP32
 OpenVINO export quantized by NNCF (post-training, MIXED preset, full bias
-correction), calibrated on `inference.calibration`'s offline photos
-letterboxed exactly as the worker does; the detection head's decoding and the
-few layers in KEEP_FLOAT stay in floating point. Each export sits under a
-folder named after the weights' SHA-256 and this recipe's version, so other
-weights or a changed recipe never reuse a stale export.
+correction), calibrated on `inference.calibration`'s offline images
+letterboxed exactly as the worker does; the detection head's decoding and
+last convolutions (HEAD_KEPT_FLOAT) and the few layers in KEEP_FLOAT stay in
+floating point. Each export sits under a folder named after the weights'
+SHA-256 and this recipe's version, so other weights or a changed recipe never
+reuse a stale export; each OpenVINO export records beside it (`RECORD`) the
+SHA-256 of its IR and of its calibration inputs, checked when it is loaded.
+The same weights, calibration images and library versions give the same IR
+byte for byte (`quantize`).
 
 Run at image build time (inference/Dockerfile's export stage), and by
 `inference.detector` on first start where no export is found (developer
@@ -24,7 +28,9 @@ import argparse
 import ast
 import fcntl
 import hashlib
+import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -32,16 +38,21 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import yaml
 
 from inference import calibration
 from inference.weights import ModelUnavailable, offline_safe_environment, weights_path
+from polybot import logs
 
 log = logging.getLogger(__name__)
 
-RECIPE = 3
+RECIPE = 4
 """Bump when the export arguments below change: cached exports are then remade."""
 # backend -> (Ultralytics format, extra export arguments, file or folder it writes, model file inside)
 FORMATS: dict[str, tuple[str, dict[str, object], str, str]] = {
@@ -64,6 +75,20 @@ high-resolution blocks (1, 2) around them. On `make bench`'s image set this
 took agreement with the PyTorch weights from 0.92 (Ultralytics' own int8
 recipe) to 0.97, extra detections from 4 % to under 1 %, for a few
 milliseconds per image (docs/performance.md)."""
+HEAD_KEPT_FLOAT = (
+    *(f"{branch}.{scale}.2/" for branch in ("cv2", "cv3") for scale in range(3)),
+    *(f"cv3.{scale}.1." for scale in range(3)),
+)
+"""The detection head's convolutions left in floating point (besides its
+decoding): on each of its three scales, the last 1x1 convolution of both
+branches (cv2: box distances, cv3: class logits), whose outputs are the
+scores themselves, and the class branch's 3x3 convolution before it. About
+an eighth of the model's multiply-adds. Quantized, they made every score a
+little lower (mean -0.013 against PyTorch on `make bench`'s accuracy set),
+so detections near the threshold were lost: agreement 0.961 with the
+whole head quantized, 0.969 keeping the last convolutions, 0.972 (and no
+bias: 25 missed, 25 extra of 880) with these too (issue 20,
+docs/performance.md "Accuracy")."""
 
 
 def sha256(path: Path) -> str:
@@ -103,6 +128,7 @@ def exported_model(weights: Path, backend: str, export_dir: Path, image_size: in
     extra); and the seconds the export took (None: it was there)."""
     found = model_file(weights, backend, export_dir)
     if found.exists():
+        check_record(found)
         return found, None
     try:
         offline_safe_environment()
@@ -140,6 +166,7 @@ def ensure_export(weights: Path, backend: str, export_dir: Path, image_size: int
     with _exclusive(folder.with_suffix(".lock")):
         if target.exists():
             return target, None
+        log.info("exporting %s for %s (once: a minute or two; reused from then on) ...", weights.name, backend)
         started = time.perf_counter()
         _export(weights, backend, folder, image_size)
         seconds = time.perf_counter() - started
@@ -149,6 +176,7 @@ def ensure_export(weights: Path, backend: str, export_dir: Path, image_size: int
 
 def _export(weights: Path, backend: str, folder: Path, image_size: int) -> None:
     fmt, arguments, written, _ = FORMATS[backend]
+    quiet_export_libraries()
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / written.format(stem=weights.stem)
     with tempfile.TemporaryDirectory(dir=folder) as work_dir:
@@ -169,14 +197,15 @@ def _export(weights: Path, backend: str, folder: Path, image_size: int) -> None:
 
                 model = YOLO(str(source), task="detect")
                 produced = Path(model.export(format=fmt, imgsz=image_size, dynamic=True, batch=1, **arguments))
+            if backend == "openvino":
+                write_record(produced / FORMATS[backend][3].format(stem=weights.stem), backend)
         if final.exists():
             shutil.rmtree(final) if final.is_dir() else final.unlink()
         produced.rename(final)
 
 
 def _quantized(fp32_model: Path, folder: Path, image_size: int) -> Path:
-    """The FP32 OpenVINO model quantized to int8 by NNCF into `folder`."""
-    import nncf
+    """The FP32 OpenVINO model quantized to int8 by NNCF into `folder`, with its record."""
     import openvino as ov
 
     from inference import yolo
@@ -185,7 +214,7 @@ def _quantized(fp32_model: Path, folder: Path, image_size: int) -> Path:
     operations = model.get_ordered_ops()
     # As Ultralytics does: the head's box decoding (DFL, anchors) and the class sigmoids stay in floating point.
     head = [op.get_friendly_name() for op in operations if op.get_type_name() == "Sigmoid"][-1].split("/", 1)[0]
-    keep = (f"{head}/", f"{head}.dfl", *KEEP_FLOAT)
+    keep = (f"{head}/", f"{head}.dfl", *(f"{head}.{branch}" for branch in HEAD_KEPT_FLOAT), *KEEP_FLOAT)
     ignored = [
         op.get_friendly_name()
         for op in operations
@@ -197,20 +226,158 @@ def _quantized(fp32_model: Path, folder: Path, image_size: int) -> Path:
         blobs.append(yolo.letterbox(photo.image_bgr, yolo.input_shape(height, width, image_size))[0])
     if not blobs:
         raise RuntimeError("no packaged photos found to calibrate on (is ultralytics installed?)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantized = nncf.quantize(
-            model,
-            nncf.Dataset(blobs),
-            preset=nncf.QuantizationPreset.MIXED,
-            subset_size=len(blobs),
-            fast_bias_correction=False,
-            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
-        )
+    quantized = quantize(model, blobs, ignored)
+    _name_by_position(quantized)
     folder.mkdir(parents=True)
     ov.save_model(quantized, str(folder / fp32_model.name))
     shutil.copyfile(fp32_model.parent / "metadata.yaml", folder / "metadata.yaml")
+    write_record(folder / fp32_model.name, "openvino-int8", calibration_sha256(blobs), len(blobs))
     return folder
+
+
+def quantize(model: Any, calibration_blobs: list[np.ndarray], ignored: list[str]) -> Any:
+    """`model` (an OpenVINO model) quantized to int8 by NNCF with this recipe,
+    calibrated on `calibration_blobs` (the model's inputs, in order), the
+    operations named in `ignored` left in floating point.
+
+    Deterministic: every calibration blob is used, in order (subset_size = all
+    of them, so NNCF draws no random subset), statistics are min/max and means
+    over all of them, computed by OpenVINO in FP32 whatever the CPU
+    (NNCF's engine forces f32), and nothing here depends on the thread count:
+    the same model and blobs give the same IR, byte for byte (`ir_sha256`;
+    tests/integration/test_int8_export_reproducible.py). Quiet: NNCF's INFO
+    lines and progress bars are off (`quiet_export_libraries`)."""
+    import nncf
+
+    quiet_export_libraries()
+    with warnings.catch_warnings(), _progress_bars_off():
+        warnings.simplefilter("ignore")
+        return nncf.quantize(
+            model,
+            nncf.Dataset(calibration_blobs),
+            preset=nncf.QuantizationPreset.MIXED,
+            subset_size=len(calibration_blobs),
+            fast_bias_correction=False,
+            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
+        )
+
+
+def _name_by_position(model: Any) -> None:
+    """OpenVINO names each node nobody named after a counter global to the
+    process ("Constant_627157"), so the same quantized graph saved by two
+    processes with different histories (a worker that loaded a model first, a
+    test session) differed in its .xml though not in its weights: such names
+    become the node's position in the graph, the same in every process."""
+    for position, operation in enumerate(model.get_ordered_ops()):
+        kind = operation.get_type_name()
+        if re.fullmatch(rf"{kind}_\d+", operation.get_friendly_name()):
+            operation.set_friendly_name(f"{kind}_{position}")
+
+
+def quiet_export_libraries() -> None:
+    """The libraries an export runs through our logging at WARNING and above:
+    NNCF adds its own stdout handler at INFO when first imported (about sixty
+    lines per export, one per operation it leaves unquantized), so it is
+    imported first, then adopted; torch warns on import that this machine has
+    no CUDA, which no export needs. Runs as each export starts."""
+    logging.getLogger(TORCH_IMPORT_NOTICES).setLevel(logging.ERROR)
+    import nncf  # noqa: F401 - imported first: its import resets its logger
+    import openvino  # noqa: F401
+
+    for library in QUIETED_LIBRARIES:
+        logs.adopt(library)
+
+
+QUIETED_LIBRARIES = ("nncf", "openvino")
+TORCH_IMPORT_NOTICES = "torch.utils.cpp_extension"
+
+
+@contextmanager
+def _progress_bars_off() -> Iterator[None]:
+    """NNCF's progress bars (rich, on the process's shared console) silenced
+    while it quantizes; `ensure_export` logs one line before and one after."""
+    from rich import get_console
+
+    console = get_console()
+    before, console.quiet = console.quiet, True
+    try:
+        yield
+    finally:
+        console.quiet = before
+
+
+def calibration_sha256(blobs: list[np.ndarray]) -> str:
+    """A digest of the calibration inputs, in order (shape, type and values)."""
+    digest = hashlib.sha256()
+    for blob in blobs:
+        digest.update(f"{blob.shape}{blob.dtype}".encode())
+        digest.update(np.ascontiguousarray(blob).tobytes())
+    return digest.hexdigest()
+
+
+def ir_sha256(model: Path) -> str:
+    """A digest of an OpenVINO IR, what the runtime loads: its .xml (graph,
+    names, NNCF's recorded parameters) and .bin (weights, quantization scales).
+    The metadata.yaml beside them is left out: Ultralytics writes the export's
+    date into it."""
+    digest = hashlib.sha256()
+    for part in (model, model.with_suffix(".bin")):
+        content = part.read_bytes()
+        digest.update(f"{part.suffix}:{len(content)}:".encode())
+        digest.update(content)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """What an OpenVINO export was made from, and the digest of what it is;
+    `RECORD` beside its model file."""
+
+    backend: str
+    recipe: int
+    ir_sha256: str
+    calibration_sha256: str
+    calibration_images: int
+    versions: dict[str, str | None]
+
+
+RECORD = "export.json"
+
+
+def write_record(model: Path, backend: str, calibration: str = "", calibration_images: int = 0) -> ExportRecord:
+    record = ExportRecord(backend, RECIPE, ir_sha256(model), calibration, calibration_images, _versions())
+    (model.parent / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def read_record(model: Path) -> ExportRecord | None:
+    """The record beside an OpenVINO model file (None: there is none, e.g. an ONNX export)."""
+    path = model.parent / RECORD
+    if model.suffix != ".xml" or not path.is_file():
+        return None
+    return ExportRecord(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def check_record(model: Path) -> ExportRecord | None:
+    """The export's record, after checking that its files are still the ones
+    recorded (not changed, truncated or mixed with another export's)."""
+    record = read_record(model)
+    if record is not None and (found := ir_sha256(model)) != record.ir_sha256:
+        raise ModelUnavailable(
+            f"The export {model} is not the one recorded in {RECORD} beside it (IR sha256 {found[:16]}, "
+            f"recorded {record.ir_sha256[:16]}): delete {model.parent} to have it exported again."
+        )
+    return record
+
+
+def _versions() -> dict[str, str | None]:
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {package: version(package) for package in ("nncf", "openvino", "ultralytics", "torch")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,17 +142,22 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def reproduced(reference: Boxes, candidate: Boxes, min_iou: float = 0.5) -> int:
-    """How many reference boxes the candidate reproduces: same class, IoU >=
-    `min_iou`, each candidate box used once, most confident reference first."""
+    """How many reference boxes the candidate reproduces (`matched`)."""
+    return sum(matched(reference, candidate, min_iou))
+
+
+def matched(reference: Boxes, candidate: Boxes, min_iou: float = 0.5) -> list[bool]:
+    """For each reference box, whether the candidate reproduces it: same class,
+    IoU >= `min_iou`, each candidate box used once, most confident reference first."""
     overlap = box_iou(reference.xyxy, candidate.xyxy)
     used: set[int] = set()
-    hits = 0
+    hits = [False] * len(reference)
     for i in np.argsort(-reference.confidence):
         for j in np.argsort(-overlap[i]):
             if overlap[i, j] < min_iou:
                 break
             if int(j) not in used and reference.class_id[i] == candidate.class_id[j]:
                 used.add(int(j))
-                hits += 1
+                hits[int(i)] = True
                 break
     return hits

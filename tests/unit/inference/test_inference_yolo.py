@@ -77,3 +77,13 @@ def test_reproduced_counts_same_class_overlapping_boxes_once() -> None:
 
     assert yolo.reproduced(reference, candidate) == 1  # one person box for two; the bus is not a car
     assert yolo.reproduced(candidate, reference) == 1
+
+
+def test_one_candidate_box_reproduces_one_reference_box_only() -> None:
+    twins = yolo.Boxes(
+        np.array([[10, 10, 50, 50], [11, 10, 51, 50]], np.float32), np.array([0.3, 0.9], np.float32), np.array([0, 0])
+    )
+    one = yolo.Boxes(np.array([[10, 10, 50, 50]], np.float32), np.array([0.8], np.float32), np.array([0]))
+
+    assert yolo.matched(twins, one) == [False, True]
+    assert yolo.reproduced(twins, one) == 1
