@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.preferences import ChatPreferences, Choices
 from local.containers import REPO_ROOT, host_address, require_docker, sam_cli
 from local.polybot_stack import PolybotStack, StackOptions, sample_images
 from local.stack import load_template
@@ -85,10 +86,21 @@ def functions() -> dict[str, str]:
 
 
 def provide_what_the_event_needs(stack: PolybotStack, event: dict[str, Any]) -> None:
-    """The Telegram file a request names, the annotated image a reply sends, and
-    the photos of the album GatherAlbum gathers (the event's and the next one)."""
+    """The Telegram file a request names, the annotated image a reply sends, the
+    photos of the album GatherAlbum gathers (the event's and the next one), and
+    what ForgetChat deletes: the chat's settings and a photo's original and
+    annotated image, beside another chat's photo it must leave alone."""
     assert stack.telegram is not None
     photo = sample_images()[0].read_bytes()
+    if "forget" in event:
+        chat = event["forget"]["chat_id"]
+        choices = Choices.from_settings(stack.settings)
+        ChatPreferences(stack.client("dynamodb"), stack.settings.results_table, choices).change(
+            chat, "confidence", choices.confidences[-1]
+        )
+        s3 = stack.client("s3")
+        for key in (f"originals/tg{chat}_79.jpg", f"annotated/tg{chat}_79.jpg", f"originals/tg{chat + 1}_79.jpg"):
+            s3.put_object(Bucket=stack.settings.images_bucket, Key=key, Body=photo, ContentType="image/jpeg")
     request: ImageRequest = event.get("request", {})
     if "started_at" in event:
         albums = Albums(stack.client("dynamodb"), stack.settings.results_table)
@@ -171,7 +183,7 @@ def sam_local_invoke(function: str, event_path: Path, environment: dict[str, str
 
 
 def invoke(function: str, template: Path = BUILT_TEMPLATE) -> Invocation:
-    """Run `function` (StageImage, GatherAlbum, SendReply, NotifyFailure) with its sample event."""
+    """Run `function` (StageImage, GatherAlbum, SendReply, NotifyFailure, ForgetChat) with its sample event."""
     require_docker()
     events = functions()
     if function not in events:
@@ -201,7 +213,7 @@ def invoke(function: str, template: Path = BUILT_TEMPLATE) -> Invocation:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.invoke", description=__doc__)
-    parser.add_argument("function", help="StageImage, GatherAlbum, SendReply or NotifyFailure")
+    parser.add_argument("function", help="StageImage, GatherAlbum, SendReply, NotifyFailure or ForgetChat")
     parser.add_argument("--log-level", default="WARNING", help="level of the JSON log lines on stderr")
     parser.add_argument("--json", action="store_true", help="print what happened as one JSON object (tests read it)")
     args = parser.parse_args(argv)

@@ -131,7 +131,7 @@ def event(name: str) -> dict[str, Any]:
 
 
 def test_every_function_has_a_sample_event() -> None:
-    assert set(functions()) == {"StageImage", "GatherAlbum", "SendReply", "NotifyFailure"}
+    assert set(functions()) == {"StageImage", "GatherAlbum", "SendReply", "NotifyFailure", "ForgetChat"}
     assert all(Path(path).is_file() for path in functions().values())
 
 
@@ -182,3 +182,18 @@ def test_notify_failure_tells_the_user_why(sam_build: Path, report: dict[str, An
     assert sent["text"].endswith(f"(ref {sample['execution_name']})")
     assert result["response"]["kind"] == "failure_notice"
     report["sam_local_invoke_s"] = {**report.get("sam_local_invoke_s", {}), "NotifyFailure": result["seconds"]}
+
+
+def test_forget_chat_deletes_the_chats_records_and_images_and_says_so(sam_build: Path, report: dict[str, Any]) -> None:
+    result = invoke("ForgetChat")
+    forget = event("forget_chat.json")["forget"]
+    chat = forget["chat_id"]
+
+    # local/invoke.py gave the chat its settings and one photo's two images, and the next chat a photo.
+    assert result["response"]["kind"] == "forgotten", result["response"]
+    assert (result["response"]["items"], result["response"]["images"]) == (1, 2)
+    assert not [key for key in result["stored_keys"] if f"/tg{chat}_" in key]
+    assert [key for key in result["stored_keys"] if f"/tg{chat + 1}_" in key], "another chat's image is left alone"
+    [told] = result["telegram_sent"]  # the confirmation message is not the stand-in's: a new message
+    assert told["chat_id"] == chat and told["text"].startswith("Done: nothing of this chat is kept any more.")
+    report["sam_local_invoke_s"] = {**report.get("sam_local_invoke_s", {}), "ForgetChat": result["seconds"]}
