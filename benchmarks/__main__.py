@@ -274,7 +274,8 @@ def _networked_lines(n: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "one worker across AWS's latencies: images/s",
             f"{n['worker_images_per_s_networked']} (model alone {n['model_images_per_s']}: "
-            f"{n['networked_to_model']}x; model busy {n['model_busy_share']})",
+            f"{n['networked_to_model']}x; model busy {n['model_busy_share']}; "
+            f"cores: worker {n['cpus']['worker_and_model']}, AWS {n['cpus']['aws_and_bench']})",
         ),
         (
             "worker CPU per image outside the model",

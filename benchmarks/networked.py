@@ -31,6 +31,16 @@ Figures (one JSON line; `benchmarks.__main__` puts them in latest.json):
 
 The model alone runs just before and just after the worker (its figures are
 the mean of the two), on the same machine with the embedded AWS idle.
+
+The cores are split as in production, where AWS answers from other machines
+(`CoreSplit`, recorded as `cpus`): the embedded AWS and this process (which
+fills the queue and reads the logs) on one half of the cores this process may
+use, the worker on the other half, and the model alone on the worker's half
+with the threads the worker's model has (asserted: the value each runtime
+reports in force, not the setting). So the model alone and the model in the
+worker have the same core(s) and threads, and moto's CPU is not the worker's.
+With a single core the split is impossible: everything shares it, as before,
+and `cpus.shared` says so.
 Called by `benchmarks.__main__` in a process of its own.
 """
 
@@ -39,9 +49,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +90,42 @@ heartbeat goes beside the decoding and the model; the delete after the report)."
 
 _MODEL_FIGURES = ("images_per_s", "inference_images_per_s", "cpu_ms_per_image")
 
+_MODEL_THREADS = re.compile(r"model \S+ on \S+ with (\d+) threads")
+"""The worker's log line that says the threads its model runs with (inference.detector)."""
+
+
+@dataclass(frozen=True)
+class CoreSplit:
+    """Which CPUs run what: `aws` the embedded AWS and the bench's own process,
+    `worker` the worker and the model alone. `shared`: fewer than two cores,
+    everything on the same ones."""
+
+    aws: tuple[int, ...]
+    worker: tuple[int, ...]
+
+    @property
+    def shared(self) -> bool:
+        return bool(set(self.aws) & set(self.worker))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"aws_and_bench": list(self.aws), "worker_and_model": list(self.worker), "shared": self.shared}
+
+
+def core_split(cpus: set[int] | None = None) -> CoreSplit:
+    """Half of `cpus` (this process's affinity by default) for the embedded AWS and
+    the bench, the other half (the larger, with an odd count) for the worker; with
+    one CPU, that one for all."""
+    available = sorted(cpus if cpus is not None else os.sched_getaffinity(0))
+    if len(available) < 2:
+        return CoreSplit(tuple(available), tuple(available))
+    half = len(available) // 2
+    return CoreSplit(tuple(available[:half]), tuple(available[half:]))
+
+
+def pinned(cpus: tuple[int, ...], module_argv: list[str]) -> list[str]:
+    """The argv (after the interpreter) that runs `-m module ...` on `cpus` only."""
+    return ["-m", "benchmarks.pinned", ",".join(map(str, cpus)), *module_argv]
+
 
 def _cpu_s(pid: int) -> float:
     """CPU time (user + system, every thread) a process has used so far."""
@@ -85,23 +133,29 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(images: int, depths: list[int]) -> dict[str, Any]:
+def run(images: int, depths: list[int], split: CoreSplit) -> dict[str, Any]:
+    """`split`: this process is already on `split.aws` (the embedded AWS inherits it)."""
     embedded = EmbeddedAws()
     embedded.start()
     deployed = throughput.deploy(embedded)
     worker_settings = deployed.worker_settings()
     by_depth: dict[int, dict[str, Any]] = {}
     try:
-        alone = [_model_alone(worker_settings, images)]
+        alone = [_model_alone(worker_settings, images, split)]
         for depth in depths:
             embedded.latency.set({})  # the set-up at the emulator's own pace
             deployed.queue(images, f"net{depth}")
             embedded.latency.set(AWS_LATENCY_MS)
-            by_depth[depth] = _serve(embedded, worker_settings, depth, len(deployed.photos), images)
+            by_depth[depth] = _serve(embedded, worker_settings, depth, len(deployed.photos), images, split)
             by_depth[depth]["calls_held_back"] = embedded.latency.state()["delayed"]
-        alone.append(_model_alone(worker_settings, images))
+        alone.append(_model_alone(worker_settings, images, split))
     finally:
         embedded.stop()
+    threads = {figures["threads"] for figures in alone} | {figures["model_threads"] for figures in by_depth.values()}
+    # The comparison holds only if the model alone and the worker's model ran with
+    # the same threads (each as its runtime reported it in force).
+    if len(threads) != 1:
+        raise RuntimeError(f"the model alone and the worker's model ran with different threads: {sorted(threads)}")
     default = by_depth[Settings().prefetch] if Settings().prefetch in by_depth else by_depth[depths[-1]]
     # The mean of the runs just before and just after the worker's: a busy machine's
     # share of the cores changes by the minute.
@@ -123,13 +177,17 @@ def run(images: int, depths: list[int]) -> dict[str, Any]:
         "critical_path_ms": sum(AWS_LATENCY_MS[call] for call in CRITICAL_PATH),
         "by_prefetch": {str(depth): figures for depth, figures in by_depth.items()},
         "model_threads": alone[0]["threads"],
+        "cpus": split.as_dict(),
     }
 
 
-def _serve(embedded: EmbeddedAws, settings: Settings, prefetch: int, warm_up: int, images: int) -> dict[str, Any]:
+def _serve(
+    embedded: EmbeddedAws, settings: Settings, prefetch: int, warm_up: int, images: int, split: CoreSplit
+) -> dict[str, Any]:
     environment = {**settings.as_env(), "POLYBOT_LOG_LEVEL": "INFO", "POLYBOT_PREFETCH": str(prefetch)}
-    with pipeline.process(["-m", "inference"], environment) as worker:
+    with pipeline.process(pinned(split.worker, ["-m", "inference"]), environment) as worker:
         worker.wait_for("worker serving")
+        model_threads = [int(found.group(1)) for line in worker.lines if (found := _MODEL_THREADS.search(line))]
         ready = worker.wait_for("served in", count=warm_up, timeout_s=600)
         cpu_ready, aws_ready = _cpu_s(worker.popen.pid), _cpu_s(embedded.pid)
         done = worker.wait_for("served in", count=warm_up + images, timeout_s=600)
@@ -142,6 +200,7 @@ def _serve(embedded: EmbeddedAws, settings: Settings, prefetch: int, warm_up: in
     model_ms = sum(s.get("inference_ms", 0) + s.get("draw_ms", 0) + s.get("encode_ms", 0) for s in served)
     return {
         "prefetch": prefetch,
+        "model_threads": model_threads[0],
         "images": images,
         "seconds": round(seconds, 2),
         "images_per_s": round(images / seconds, 1),
@@ -156,11 +215,15 @@ def _serve(embedded: EmbeddedAws, settings: Settings, prefetch: int, warm_up: in
     }
 
 
-def _model_alone(settings: Settings, images: int) -> dict[str, Any]:
-    """`measure_model` in a process of its own, at the worker's priority, with its settings."""
+def _model_alone(settings: Settings, images: int, split: CoreSplit) -> dict[str, Any]:
+    """`measure_model` in a process of its own, at the worker's priority, with its
+    settings, on the worker's CPUs."""
     environment = {**os.environ, **settings.as_env(), "POLYBOT_LOG_LEVEL": "ERROR"}
     child = subprocess.Popen(  # noqa: S603 - our own module, no shell
-        [sys.executable, "-m", "benchmarks.networked", "--model-alone", "--images", str(images)],
+        [
+            sys.executable,
+            *pinned(split.worker, ["-m", "benchmarks.networked", "--model-alone", "--images", str(images)]),
+        ],
         cwd=REPO_ROOT,
         env=environment,
         stdout=subprocess.PIPE,
@@ -179,6 +242,7 @@ def measure_model(images: int) -> dict[str, Any]:
     """The worker's model step on the image set as the worker sees it (decoded from
     the same JPEGs, in the same order), one image after another."""
     from benchmarks import models
+    from inference.backends import cores
     from inference.detector import Detector
     from polybot import imaging
 
@@ -187,6 +251,10 @@ def measure_model(images: int) -> dict[str, Any]:
     decoded = [imaging.decode_image(photo) for photo in models.image_set_as_jpeg()]
     for image in decoded:  # every input shape compiled, as in the worker's warm-up
         detector.detect(image, settings.confidence, "en")
+    # The threads in force after the warm-up (runtimes reset them on first use), as the
+    # worker's settings ask: every core this process may use unless set.
+    if detector.threads != (settings.threads or cores()):
+        raise RuntimeError(f"the model runs {detector.threads} threads, not {settings.threads or cores()}")
     order = [decoded[n % len(decoded)] for n in range(images)]
     started, cpu = time.perf_counter(), time.process_time()
     for image in order:
@@ -218,8 +286,10 @@ def main() -> None:
         json.dump(measure_model(args.images), sys.stdout)
     else:
         pipeline.yield_to_the_measured()  # this process and its embedded AWS stand for AWS
+        split = core_split()
+        os.sched_setaffinity(0, split.aws)  # before the embedded AWS starts: it inherits them
         depths = sorted({int(d) for d in args.depths.split(",") if d.strip()})
-        json.dump(run(args.images, depths), sys.stdout)
+        json.dump(run(args.images, depths, split), sys.stdout)
     print()
 
 
