@@ -139,6 +139,7 @@ class EmbeddedAws:
         self._process: subprocess.Popen[str] | None = None
         self._port = 0
         self._log_path: Path | None = None
+        self._environment_before: dict[str, str | None] = {}
 
     @property
     def port(self) -> int:
@@ -172,7 +173,9 @@ class EmbeddedAws:
         )
         os.close(handle)
         self._port = self._wait_until_listening()
-        os.environ.update({"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS})
+        pointed = {"AWS_ENDPOINT_URL": self.endpoint_url, **CREDENTIALS}
+        self._environment_before = {name: os.environ.get(name) for name in pointed}
+        os.environ.update(pointed)
         response = requests.post(
             f"{self.endpoint_url}/moto-api/config",
             json={"stepfunctions": {"execute_state_machine": True}},
@@ -200,6 +203,14 @@ class EmbeddedAws:
         return self._log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
+        # This process pointed its AWS at this server: point it back where it was, so
+        # another embedded AWS started before (a test session's stack) is reached again.
+        if self._port and os.environ.get("AWS_ENDPOINT_URL") == self.endpoint_url:
+            for name, value in self._environment_before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         if self._process is not None:
             self._process.terminate()
             try:

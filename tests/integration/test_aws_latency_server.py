@@ -4,6 +4,7 @@ answers each request on a thread of its own), and each still gets AWS's answer."
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 
@@ -48,3 +49,20 @@ def test_downloads_held_back_by_the_network_wait_side_by_side(embedded: Embedded
     assert bodies == [b"jpeg"] * 8
     assert state["delayed"] == {"s3:GetObject": 8}
     assert state["peak_waiting"] >= 4, "calls in flight at once are not held back one after another"
+
+
+def test_an_embedded_aws_stopped_gives_the_process_back_the_one_it_pointed_at_before() -> None:
+    # The test session's stack starts one first; a test (or the bench) starting and stopping
+    # its own must not leave the session's clients pointing at a server that is gone.
+    outer, inner = EmbeddedAws(), EmbeddedAws()
+    outer.start()
+    try:
+        inner.start()
+        assert os.environ["AWS_ENDPOINT_URL"] == inner.endpoint_url
+        inner.stop()
+        assert os.environ["AWS_ENDPOINT_URL"] == outer.endpoint_url
+        sqs = aws.client("sqs", Settings.from_env(), aws.LONG_RUNNING)
+        assert "QueueUrl" in sqs.create_queue(QueueName="reached")
+    finally:
+        inner.stop()
+        outer.stop()
