@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -131,20 +129,9 @@ def compare(settings: Settings, backend: str) -> dict[str, Any]:
 
 
 def _detections_in_process(settings: Settings, backend: str) -> tuple[list[yolo.Boxes], dict[int, str], dict[str, Any]]:
-    from benchmarks.pipeline import at_normal_priority
+    from benchmarks.pipeline import module_answer
 
-    with subprocess.Popen(  # noqa: S603 - our own module, no shell
-        [sys.executable, "-m", "benchmarks.accuracy", backend],
-        env={**os.environ, **settings.as_env()},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as child:
-        at_normal_priority(child.pid)
-        stdout, stderr = child.communicate(timeout=900)
-    if child.returncode != 0:
-        raise RuntimeError(f"the accuracy run of {backend} failed:\n{stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result = module_answer("benchmarks.accuracy", backend, settings, timeout_s=900)
     boxes = [
         yolo.Boxes(np.array(xyxy, np.float32).reshape(-1, 4), np.array(confidence, np.float32), np.array(classes, int))
         for xyxy, confidence, classes in result.pop("boxes")

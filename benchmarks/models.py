@@ -14,9 +14,7 @@ extra boxes). Called by `benchmarks.__main__`.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -110,22 +108,9 @@ def compare_backends(settings: Settings, repeats: int, backends: tuple[str, ...]
 
 
 def _measure_in_process(settings: Settings, backend: str) -> dict[str, Any]:
-    from benchmarks.pipeline import at_normal_priority
+    from benchmarks.pipeline import module_answer
 
-    with subprocess.Popen(  # noqa: S603 - our own module, no shell
-        [sys.executable, "-m", "benchmarks.models", backend],
-        env={**os.environ, **settings.as_env()},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as child:
-        at_normal_priority(child.pid)
-        stdout, stderr = child.communicate(timeout=600)
-    done = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
-    if done.returncode != 0:
-        raise RuntimeError(f"measuring {backend} failed:\n{done.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return module_answer("benchmarks.models", backend, settings, timeout_s=600)
 
 
 def measure(backend_name: str) -> dict[str, Any]:

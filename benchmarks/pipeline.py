@@ -24,10 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from local.polybot_stack import REPO_ROOT, PolybotStack
 from local.trace import trace
 from polybot import naming
+
+if TYPE_CHECKING:
+    from polybot.settings import Settings
 
 SERVED = re.compile(r"served in \d+ ms: (\{.*\})")
 
@@ -128,6 +132,24 @@ def yield_to_the_measured() -> None:
 def at_normal_priority(pid: int) -> None:
     with suppress(PermissionError):
         os.setpriority(os.PRIO_PROCESS, pid, 0)
+
+
+def module_answer(module: str, backend: str, settings: Settings, timeout_s: float) -> dict[str, Any]:
+    """`python -m <module> <backend>` in a process of its own at normal priority,
+    with `settings` in its environment: the JSON of its last line."""
+    with subprocess.Popen(  # noqa: S603 - our own module, no shell
+        [sys.executable, "-m", module, backend],
+        env={**os.environ, **settings.as_env()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        at_normal_priority(child.pid)
+        stdout, stderr = child.communicate(timeout=timeout_s)
+    if child.returncode != 0:
+        raise RuntimeError(f"python -m {module} {backend} failed:\n{stderr[-4000:]}")
+    answer: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return answer
 
 
 def free_port() -> int:
