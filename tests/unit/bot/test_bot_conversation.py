@@ -9,10 +9,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 import telebot
-from moto import mock_aws
 from PIL import Image
 from telebot import types
 
@@ -23,6 +21,7 @@ from local.telegram_standin import TelegramStandIn
 from polybot import i18n, naming
 from polybot.albums import Added, Albums
 from polybot.settings import Settings
+from tests.auxil.moto_results import moto_results
 from tests.auxil.requests import image_request
 from tests.unit.conftest import STANDIN_TOKEN
 
@@ -63,34 +62,8 @@ def jpeg(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "image_id", "AttributeType": "S"},
-                {"AttributeName": "chat_id", "AttributeType": "N"},
-                {"AttributeName": "received_at", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "ByChat",
-                    "KeySchema": [
-                        {"AttributeName": "chat_id", "KeyType": "HASH"},
-                        {"AttributeName": "received_at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        yield dynamodb, s3
+    with moto_results(monkeypatch, TABLE, BUCKET) as clients:
+        yield clients
 
 
 @pytest.fixture

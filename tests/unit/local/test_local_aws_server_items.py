@@ -14,13 +14,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
 import local.aws_server  # noqa: F401  (the emulator's patches to moto, as its process has them)
 from polybot.albums import Added, Albums
+from tests.auxil.moto_results import moto_results
 from tests.auxil.requests import image_request
 
 TABLE = "results"
@@ -32,18 +31,8 @@ where the emulator lets it (with the lock the second cannot: the first goes on).
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-        )
-        yield client
+    with moto_results(monkeypatch, TABLE) as (dynamodb, _):
+        yield dynamodb
 
 
 def test_two_photos_added_to_one_album_at_once_both_land_and_one_is_first(

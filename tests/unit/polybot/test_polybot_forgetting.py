@@ -9,10 +9,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from bot.preferences import ChatPreferences, Choices
 from bot.quota import ChatQuota
@@ -25,6 +23,7 @@ from polybot.forgetting import ChatRecords, Deleted
 from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from tests.auxil.chat_records import Kept, scan
+from tests.auxil.moto_results import moto_results
 from tests.auxil.requests import image_request
 
 TABLE, BUCKET = "results", "images"
@@ -35,30 +34,8 @@ START: ForgetProgress = {"kind": "deleting", "passes": 0, "items": 0, "images": 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "image_id", "AttributeType": "S"},
-                {"AttributeName": "chat_id", "AttributeType": "N"},
-            ],
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "ByChatItems",
-                    "KeySchema": [{"AttributeName": "chat_id", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-        )
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        yield dynamodb, s3
+    with moto_results(monkeypatch, TABLE, BUCKET) as clients:
+        yield clients
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from bot.preferences import ChatPreferences, Choices
 from bot.quota import ChatQuota
@@ -18,6 +16,7 @@ from polybot import naming, retention
 from polybot.albums import Albums
 from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
+from tests.auxil.moto_results import moto_results
 from tests.auxil.requests import image_request
 
 TABLE = "results"
@@ -27,18 +26,8 @@ DAYS = 3
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
-        )
-        yield client
+    with moto_results(monkeypatch, TABLE) as (dynamodb, _):
+        yield dynamodb
 
 
 def test_an_end_is_the_retention_after_now_or_sooner_where_an_item_is_needed_for_less() -> None:
