@@ -2,9 +2,11 @@
 table, and how it says it in the reader's language.
 
 Every analysed image has its item under its own execution name `tg<chat>_<message>`
-(written by the workflow: detections, annotated_key, received_at, or `failure`
-when it got no result; SendReply adds `photo_file_id`). /history lists the
-chat's last ten through the table's ByChat index (newest first); Details lists
+(written by the workflow: detections, image_width, annotated_key, received_at,
+an album photo's media_group_id, or `failure` when it got no result; SendReply
+adds `photo_file_id`). /history lists the chat's analyses a page at a time
+through the table's ByChat index (newest first, an album one entry; older/newer
+buttons), or only those where one class was found (/history dog); Details lists
 one image's detections, or each photo's of an album (polybot.albums). The state
 lives only in DynamoDB, so any bot process, restarted or not, answers; its
 items reach the rest of the bot as ImageResult records.
@@ -59,6 +61,8 @@ class ImageResult:
     """The annotated photo as Telegram keeps it, once sent (polybot/reply_ledger.py)."""
     media_group_id: str | None = None
     """The album it was analysed with (its item names it since issue 19; older ones do not)."""
+    image_width: int | None = None
+    """The width SendReply's summary placed objects by ("a cat on the left"); older items lack it."""
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> ImageResult:
@@ -74,6 +78,7 @@ class ImageResult:
             annotated_key=_text(values, "annotated_key"),
             photo_file_id=_text(values, "photo_file_id"),
             media_group_id=_text(values, "media_group_id"),
+            image_width=int(values["image_width"]) if "image_width" in values else None,
         )
 
     def found(self, class_name: str) -> bool:
@@ -104,10 +109,14 @@ chat_of = naming.chat_of
 
 
 def result_summary(result: ImageResult, language: str) -> str:
-    """One image's result in a line: what was seen, "nothing recognised" or "no result"."""
+    """One image's result in a line: what was seen, "nothing recognised" or "no result".
+    The sentence SendReply sent (summary.describe of the same detections at the same
+    width, so "a cat on the left" too), in `language`: a group's members each read
+    the history in their own."""
     if result.failed or result.detections is None:
         return i18n.text("history.failed", language)
-    return summary.describe(result.detections, language) or i18n.text("history.nothing_found", language)
+    described = summary.describe(result.detections, language, result.image_width)
+    return described or i18n.text("history.nothing_found", language)
 
 
 def result_details(result: ImageResult | None, language: str) -> str:
@@ -116,11 +125,12 @@ def result_details(result: ImageResult | None, language: str) -> str:
     return summary.details(result.detections, language)
 
 
-def _when(result: ImageResult, language: str) -> str:
+def _when(result: ImageResult, language: str, now: datetime | None = None) -> str:
+    """When the image was received: "5 minutes ago", "today 09:27 UTC" (polybot.i18n.when)."""
     if result.received_at is None:
         return "?"
     try:
-        return i18n.when(datetime.fromisoformat(result.received_at.replace("Z", "+00:00")), language)
+        return i18n.when(datetime.fromisoformat(result.received_at.replace("Z", "+00:00")), language, now)
     except ValueError:
         return "?"
 
@@ -234,8 +244,8 @@ class Page:
         return [photo for entry in self.entries for photo in entry.photos]
 
 
-def _entry_lines(number: int, entry: Entry, language: str) -> list[str]:
-    when = _when(entry.newest, language)
+def _entry_lines(number: int, entry: Entry, language: str, now: datetime | None) -> list[str]:
+    when = _when(entry.newest, language, now)
     if not entry.is_album:
         summary_text = result_summary(entry.photos[0], language)
         return [i18n.text("history.line", language, index=number, when=when, summary=summary_text)]
@@ -259,7 +269,7 @@ def _one(class_name: str, language: str) -> str:
     return i18n.counted(class_name, 1, language)
 
 
-def page_text(page: Page, language: str) -> str:
+def page_text(page: Page, language: str, now: datetime | None = None) -> str:
     """The page's message: its title, an entry a line (an album's photos under it), and
     "showing the first N found" when the read was cut short."""
     if not page.entries:
@@ -268,7 +278,7 @@ def page_text(page: Page, language: str) -> str:
         return i18n.text("history.empty", language)
     lines = [page_title(page, language)]
     for number, entry in enumerate(page.entries, start=1):
-        lines += _entry_lines(number, entry, language)
+        lines += _entry_lines(number, entry, language, now)
     if page.cut_short:
         lines += ["", i18n.text("history.cut_short", language, read=page.read, found=len(page.photos))]
     return summary.shorten("\n".join(lines), summary.TEXT_LIMIT)
@@ -302,9 +312,9 @@ def page_buttons(page: Page, language: str) -> InlineKeyboardMarkup | None:
     return markup
 
 
-def history_text(results: list[ImageResult], language: str) -> str:
+def history_text(results: list[ImageResult], language: str, now: datetime | None = None) -> str:
     """The chat's `results` as one page (each its own entry)."""
-    return page_text(Page([Entry([r]) for r in results], None, None), language)
+    return page_text(Page([Entry([r]) for r in results], None, None), language, now)
 
 
 def history_buttons(results: list[ImageResult], language: str) -> InlineKeyboardMarkup | None:

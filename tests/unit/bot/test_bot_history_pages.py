@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,10 +18,14 @@ from telebot import types
 
 from bot import handlers, history
 from bot.history import Cursor, PageRequest, Results
+from local.polybot_stack import REPO_ROOT
 from local.telegram_standin import TelegramStandIn
-from polybot import callbacks, i18n, naming
+from polybot import callbacks, i18n, naming, summary
 from polybot.albums import Albums
 from tests.auxil.moto_results import moto_results
+
+_ASL = json.loads((REPO_ROOT / "statemachines" / "image_pipeline.asl.json").read_text())
+ASL_STATES = {**_ASL["States"], **_ASL["States"]["AnalyseAlbum"]["ItemProcessor"]["States"]}
 
 TABLE = "results"
 CHAT = 4242
@@ -142,7 +147,7 @@ def test_an_album_is_one_entry_with_its_photos_in_album_order(dynamodb: Any, res
     assert names(first) == [[111 - i] for i in range(10)]
     assert names(second) == [[101], [100], list(range(10, 20))]
     text = history.page_text(second, "en").splitlines()
-    assert text[3] == "3. 1 May 00:00: album, 10 photos:"
+    assert text[3] == "3. 1 May 2024 00:00 UTC: album, 10 photos:"
     assert text[4] == "    3.1. nothing recognised" and len(text) == 14
     buttons = [b.text for row in history.page_buttons(second, "en").keyboard for b in row]  # type: ignore[union-attr]
     assert buttons == ["🖼 1", "🖼 2", *(f"🖼 3.{k}" for k in range(1, 11)), "Newer ▶"]
@@ -221,8 +226,8 @@ def test_older_and_newer_edit_the_listing_in_place(
     run(chat_bot, telegram)
     shown = telegram.message(CHAT, listing)
     assert (shown.text or "").splitlines()[1:] == [
-        "1. 1 May 00:01: nothing recognised",
-        "2. 1 May 00:00: nothing recognised",
+        "1. 1 May 2024 00:01 UTC: nothing recognised",
+        "2. 1 May 2024 00:00 UTC: nothing recognised",
     ]
     assert [label for label, _ in shown.buttons] == ["🖼 1", "🖼 2", "Newer ▶"]
 
@@ -265,3 +270,74 @@ def test_history_of_an_unknown_word_says_which_words_it_understands(
 
     assert near == "I don't know “zebrra”. Did you mean zebra? Try /history zebra."
     assert far is not None and far.startswith("I don't know “qwxyz”.") and "person, dog, cat" in far
+
+
+# --- times, and the sentence that was sent --------------------------------------------------
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", ["5 minutes ago", "today 10:00 UTC", "yesterday 16:00 UTC", "2 Dec 12:00 UTC", "31 Oct 2025 12:00 UTC"]),
+        ("es", ["hace 5 minutos", "hoy 10:00 UTC", "ayer 16:00 UTC", "2 dic 12:00 UTC", "31 oct 2025 12:00 UTC"]),
+        (
+            "ru",
+            [
+                "5 минут назад",
+                "сегодня 10:00 UTC",
+                "вчера 16:00 UTC",
+                "2 дек. 12:00 UTC",
+                "31 окт. 2025\u202fг. 12:00 UTC",
+            ],
+        ),
+    ],
+)
+def test_a_time_is_relative_while_recent_else_says_its_zone(language: str, said: list[str]) -> None:
+    ago = [timedelta(minutes=5), timedelta(hours=2), timedelta(hours=20), timedelta(days=3), timedelta(days=400)]
+
+    assert [i18n.when(NOW - d, language, NOW) for d in ago] == said
+
+
+def test_every_history_line_says_when_in_a_way_that_needs_no_time_zone(results: Results, dynamodb: Any) -> None:
+    for i, minutes in enumerate((3, 150, 60 * 30)):
+        moment = NOW - timedelta(minutes=minutes)
+        name = naming.execution_name(CHAT, i + 1)
+        dynamodb.put_item(
+            TableName=TABLE,
+            Item={
+                "image_id": {"S": name},
+                "chat_id": {"N": str(CHAT)},
+                "received_at": {"S": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")},
+                "detections": {"S": "[]"},
+            },
+        )
+
+    lines = history.page_text(results.page(CHAT), "en", NOW).splitlines()[1:]
+
+    assert [line.split(": ")[0] for line in lines] == [
+        "1. 3 minutes ago",
+        "2. today 09:30 UTC",
+        "3. yesterday 06:00 UTC",
+    ]
+
+
+def test_history_says_the_sentence_the_reply_sent_position_included(dynamodb: Any, results: Results) -> None:
+    # A cat well to the left of a 1200-pixel-wide photo, as SendReply summed it up.
+    found = [{"label": "cat", "class_id": 15, "confidence": 0.9, "box": [10, 10, 200, 300]}]
+    sent = summary.caption(found, "en", 1200)
+    name = put(dynamodb, 1, 1, found)
+    # The width PersistResults stores with the detections is the one SendReply summed up by.
+    for state in ("PersistResults", "PersistPhotoResults"):
+        assert ASL_STATES[state]["Parameters"]["Item"]["image_width"] == {"N.$": "States.JsonToString($.staged.width)"}
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key={"image_id": {"S": name}},
+        UpdateExpression="SET image_width = :w",
+        ExpressionAttributeValues={":w": {"N": "1200"}},
+    )
+
+    [line] = history.page_text(results.page(CHAT), "en", NOW).splitlines()[1:]
+
+    assert "on the left" in sent and line.endswith(": " + sent)
