@@ -153,6 +153,26 @@ def test_an_album_is_one_entry_with_its_photos_in_album_order(dynamodb: Any, res
     assert buttons == ["🖼 1", "🖼 2", *(f"🖼 3.{k}" for k in range(1, 11)), "Newer ▶"]
 
 
+def test_a_page_starts_no_new_entry_past_twenty_photos_and_never_splits_an_album(
+    dynamodb: Any, results: Results
+) -> None:
+    # Newest first: a photo, an album of 10, another album of 10, then five photos.
+    for i in range(5):
+        put(dynamodb, 100 + i, i)
+    for position in range(10):
+        put(dynamodb, 200 + position, 10, album="B")
+    for position in range(10):
+        put(dynamodb, 300 + position, 20, album="C")
+    put(dynamodb, 400, 30)
+
+    first = results.page(CHAT)
+    second = results.page(CHAT, PageRequest(history.OLDER, first.older))  # type: ignore[arg-type]
+
+    assert names(first) == [[400], list(range(300, 310)), list(range(200, 210))]
+    assert len(first.photos) == 21 and first.older is not None
+    assert names(second) == [[104 - i] for i in range(5)]
+
+
 def test_a_class_lists_only_the_analyses_that_found_it(dynamodb: Any, results: Results) -> None:
     put(dynamodb, 1, 1, [dog()])
     put(dynamodb, 2, 2, [hot_dog()])  # "dog" is in its JSON, but no dog was found
@@ -238,6 +258,23 @@ def test_older_and_newer_edit_the_listing_in_place(
     assert telegram.message(CHAT, listing).edits == ["editMessageText", "editMessageText"]
     assert older.answered and newer.answered
     assert [m.message_id for m in telegram.sent if m.chat_id == CHAT] == [listing], "no new message"
+
+
+def test_a_tap_that_finds_nothing_that_way_leaves_the_listing_and_says_so(
+    chat_bot: telebot.TeleBot, telegram: TelegramStandIn, dynamodb: Any
+) -> None:
+    for i in range(11):
+        put(dynamodb, 100 + i, i)
+    listing = say(chat_bot, telegram, "/history")
+    before = telegram.message(CHAT, listing).text
+    # What the older page held is gone (retention, /forget) before the tap.
+    dynamodb.delete_item(TableName=TABLE, Key={"image_id": {"S": naming.execution_name(CHAT, 100)}})
+
+    query = telegram.user_taps(CHAT, listing, "◀ Older")
+    run(chat_bot, telegram)
+
+    assert query.answer == "There is nothing more that way."
+    assert telegram.message(CHAT, listing).text == before and telegram.message(CHAT, listing).edits == []
 
 
 @pytest.mark.parametrize(
