@@ -28,6 +28,7 @@ give way to StartExecution and to telling the user what happened.
 from __future__ import annotations
 
 import copy
+import difflib
 import logging
 import threading
 from collections.abc import Callable
@@ -52,9 +53,9 @@ from bot.deadline import (
     DeadlineExceeded,
     current,
 )
-from bot.history import ImageResult, Results, chat_of, history_buttons, history_text, result_summary
+from bot.history import ImageResult, PageRequest, Results, chat_of, page_buttons, page_text, result_summary
 from bot.preferences import Choices
-from polybot import callbacks, contracts, i18n, logs, naming, retention, summary
+from polybot import callbacks, contracts, i18n, logs, naming, retention, summary, vocabulary
 from polybot.albums import Added, Albums
 from polybot.contracts.messages import ForgetRequest, ImageRequest
 from polybot.errors import ContractViolation
@@ -540,9 +541,55 @@ def show_settings(bot: telebot.TeleBot, chats: Chats, message: types.Message) ->
 
 
 def show_history(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
+    """/history: the newest page of the chat's analyses; /history <class> ("/history dogs",
+    "/history@polybot perro"): only those where that class was found."""
     language = language_of(message.from_user)
-    results = chats.results.recent(message.chat.id) if chats.results is not None else []
-    bot.reply_to(message, history_text(results, language), reply_markup=history_buttons(results, language))
+    words = (util.extract_arguments(message.text or "") or "").strip()
+    class_name = ""
+    if words:
+        named = vocabulary.class_named(words, language)
+        if named is None:
+            bot.reply_to(message, unknown_class_text(words, language))
+            return
+        class_name = named
+    if chats.results is None:
+        bot.reply_to(message, i18n.text("history.empty", language))
+        return
+    page = chats.results.page(message.chat.id, class_name=class_name)
+    bot.reply_to(message, page_text(page, language), reply_markup=page_buttons(page, language))
+
+
+def unknown_class_text(words: str, language: str) -> str:
+    """What /history <words> says when the words name none of the model's classes:
+    the nearest names it knows, or a few examples."""
+    labels = {i18n.label(name, language): name for name in i18n.class_names(language)}
+    nearest = difflib.get_close_matches(words.lower(), list(labels), n=3, cutoff=0.6)
+    examples = nearest or [i18n.label(name, language) for name in UNKNOWN_CLASS_EXAMPLES]
+    key = "history.unknown_class_nearest" if nearest else "history.unknown_class"
+    return i18n.text(key, language, words=words, names=i18n.join(examples, language), first=examples[0])
+
+
+UNKNOWN_CLASS_EXAMPLES = ("person", "dog", "cat", "car", "bus", "bicycle")
+"""The class names /history <words> offers when the words are not near any."""
+
+
+def turn_page(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: int, data: str, language: str) -> str | None:
+    """An Older/Newer tap: the /history message edited in place into that page."""
+    if chats.results is None:
+        return i18n.text("callback.expired", language)
+    try:
+        request = PageRequest.parse(data)
+    except ValueError:
+        return i18n.text("callback.expired", language)
+    page = chats.results.page(chat, request)
+    if not page.entries:
+        return i18n.text("history.no_more", language)
+    try:
+        bot.edit_message_text(page_text(page, language), chat, message_id, reply_markup=page_buttons(page, language))
+    except ApiTelegramException as exc:
+        if NOT_MODIFIED not in str(exc.description or "").lower():
+            raise
+    return None
 
 
 # --- what is kept: /start, /help, /privacy, /forget ------------------------------
@@ -665,6 +712,8 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         if addressing.in_group(message) and not is_admin(bot, chat, None, call.from_user):
             return i18n.text("group.admins_only", language)
         return confirm_forget(bot, chats, message, data, language)
+    if data.startswith(callbacks.HISTORY_PAGE):
+        return turn_page(bot, chats, chat, message.message_id, data, language)
     name = data[len(callbacks.DETAILS) :]
     # Buttons are the bot's own; a crafted one naming another chat's image is refused.
     if chats.results is None or chat_of(name) != chat:

@@ -10,6 +10,10 @@ DETAILS = "d:"
 """The Details button: "d:<execution name>" lists what was found in that image, or in each photo of that album."""
 HISTORY = "h:"
 """A /history button: "h:<execution name>" sends that annotated image again."""
+HISTORY_PAGE = "p:"
+"""A /history page button: "p:<o|n><message id>:<class>:<received_at>" edits the listing
+into the page older (o) or newer (n) than that image, only images where <class> (a model
+class name, or nothing) was found (bot/history.py, PageRequest)."""
 SETTINGS = "s:"
 """A /settings button: "s:<field>:<value>" changes that preference."""
 FORGET = "f:"

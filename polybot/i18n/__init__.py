@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -119,12 +119,29 @@ def percent(fraction: float, language: str) -> str:
     return str(format_percent(fraction, locale=_locale(language)))
 
 
-def when(moment: datetime, language: str) -> str:
-    """A short date and time ("29 Nov 09:27"), in UTC."""
-    from babel.dates import format_skeleton, format_time
+RELATIVE_WITHIN = timedelta(hours=1)
+"""Closer to now than this, a time is said relatively ("5 minutes ago")."""
+
+
+def when(moment: datetime, language: str, now: datetime | None = None) -> str:
+    """When something happened, plain about its zone: Telegram does not tell a bot
+    its user's time zone, so a time is relative while recent ("5 minutes ago",
+    "hace 5 minutos"), else stated in UTC and said so: "today 09:27 UTC",
+    "yesterday 09:27 UTC", "29 Nov 09:27 UTC", "29 Nov 2024 09:27 UTC" (another year)."""
+    from babel.dates import format_skeleton, format_time, format_timedelta
 
     locale = _locale(language)
-    return f"{format_skeleton('MMMd', moment, locale=locale)} {format_time(moment, 'short', locale=locale)}"
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    ago = now - moment
+    if timedelta(0) <= ago < RELATIVE_WITHIN:
+        return str(format_timedelta(-ago, add_direction=True, locale=locale))
+    time = format_time(moment, "short", locale=locale)
+    days = (now.date() - moment.date()).days
+    if days in (0, 1):
+        return text("when.today" if days == 0 else "when.yesterday", language, time=time)
+    skeleton = "MMMd" if moment.year == now.year else "yMMMd"
+    return text("when.date", language, date=format_skeleton(skeleton, moment, locale=locale), time=time)
 
 
 def class_names(language: str = DEFAULT_LANGUAGE) -> list[str]:

@@ -195,7 +195,11 @@ def test_an_album_photo_is_analysed_with_every_rule_of_a_single_photo(single: st
             text = text.replace(f'"{name}"', f'"{twin}"')
         return text
 
-    assert comparable(STATES[single]) == comparable(PHOTO_STATES[photo])
+    photo_state = json.loads(json.dumps(PHOTO_STATES[photo]))
+    # Besides: an album photo's item names its album (for /history), which a single image has not.
+    if photo == "PersistPhotoResults":
+        assert photo_state["Parameters"]["Item"].pop("media_group_id") == {"S.$": "$.request.media_group_id"}
+    assert comparable(STATES[single]) == comparable(photo_state)
 
 
 def test_a_failure_is_recorded_under_the_image_name_without_replacing_a_result() -> None:

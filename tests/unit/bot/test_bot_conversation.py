@@ -397,9 +397,9 @@ def test_history_lists_the_last_ten_newest_first_and_resends_an_image(
     lines = (listing.text or "").splitlines()
     assert lines[0] == i18n.text("history.title", "en")
     assert len(lines) == 11
-    assert lines[1] == "1. 2 May 09:30: I see a bus and 2 people, and maybe a traffic light."
+    assert lines[1] == "1. 2 May 2024 09:30 UTC: I see a bus and 2 people, and maybe a traffic light."
     assert lines[2].endswith("no result") and lines[3].endswith("nothing recognised")
-    assert listing.buttons == [("🖼 1", f"h:{shown}")]
+    assert listing.buttons == [("🖼 1", f"h:{shown}"), ("◀ Older", "p:o104::2024-05-01T10:04:00.000Z")]
 
     query = tap(bot, telegram, listing.message_id, "🖼 1")
 
