@@ -1,7 +1,7 @@
 """The callback_data of Polybot's inline buttons: a prefix that says what a tap
 does, then what it does it to. The workflow puts a Details button on its answers
-(functions/send_reply.py); the bot puts buttons on its /history and /settings
-messages, and answers every tap (bot/handlers.py).
+(functions/send_reply.py); the bot puts buttons on its Details (a crop per
+object), /history and /settings messages, and answers every tap (bot/handlers.py).
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ DETAILS = "d:"
 """The Details button: "d:<execution name>" lists what was found in that image, or in each photo of that album."""
 HISTORY = "h:"
 """A /history button: "h:<execution name>" sends that annotated image again."""
+CROP = "c:"
+"""A crop button under Details: "c:<execution name of one image>:<index into its stored detections>"
+sends that object cut from the original (bot/crops.py)."""
 SETTINGS = "s:"
 """A /settings button: "s:<field>:<value>" changes that preference."""
 FORGET = "f:"
