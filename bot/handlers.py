@@ -46,6 +46,8 @@ from bot import addressing, crops, settings_menu, texts
 from bot.addressing import Identity, Route
 from bot.deadline import (
     CROP_CUT_S,
+    CROP_SEND_S,
+    CROP_SEND_TIMEOUT_S,
     PREFERENCES_S,
     QUOTA_S,
     TELEGRAM_CALL_S,
@@ -785,8 +787,8 @@ def send_crop(
         return None
     if not 0 <= index < len(result.detections):
         return expired
-    # The read, the cut (CPU, not bounded by a timeout) and the answer must all fit, or none is tried.
-    current().require(WEBHOOK_AWS_CALL_S + CROP_CUT_S, untimed_call_s(), "a crop")
+    # The read, the cut (CPU, not bounded by a timeout) and sending it must all fit, or none is tried.
+    current().require(WEBHOOK_AWS_CALL_S + CROP_CUT_S, CROP_SEND_S, "a crop")
     original = original_image(chats, result)
     if original is None:
         bot.send_message(chat, i18n.text("crop.gone", language), reply_parameters=quote)
@@ -796,15 +798,16 @@ def send_crop(
     caption = crops.caption(detection, language)
     if crop.as_photo:
         try:
-            bot.send_photo(chat, crop.jpeg, caption=caption, reply_parameters=quote)
+            bot.send_photo(chat, crop.jpeg, caption=caption, reply_parameters=quote, timeout=CROP_SEND_TIMEOUT_S)
             return None
         except ApiTelegramException as exc:
             if exc.error_code != 400:
                 raise
             # Telegram judged it no photo after all (its limits, measured its way): a file then.
             log.info("the crop was refused as a photo (%s); sending it as a file", exc.description)
+            current().require(CROP_SEND_S, what="the crop as a file")
     document = types.InputFile(io.BytesIO(crop.jpeg), file_name=f"{name}-{index + 1}.jpg")
-    bot.send_document(chat, document, caption=caption, reply_parameters=quote)
+    bot.send_document(chat, document, caption=caption, reply_parameters=quote, timeout=CROP_SEND_TIMEOUT_S)
     return None
 
 

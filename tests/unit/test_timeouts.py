@@ -23,6 +23,7 @@ import requests
 import telebot
 from botocore.exceptions import ReadTimeoutError
 from PIL import Image
+from telebot import apihelper
 from telebot.apihelper import ApiTelegramException
 
 from bot import app as webhook_app
@@ -612,3 +613,25 @@ def test_a_button_whose_calls_all_answer_at_their_slowest_still_does_what_it_say
 
     # The read and the Details; the query's answer (a courtesy) is what gave way.
     assert [call.rsplit(" ", 2)[0] for call in watch.calls] == ["dynamodb GetItem", "send_message"]
+
+
+def test_a_crop_whose_aws_calls_answer_at_once_is_sent_and_its_tap_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The original's read, the cut and the upload fit the deadline together
+    (bot/deadline.py CROP_*), so a crop is not refused whenever AWS is quick."""
+    watch = Stopwatch(aws_answers=True, telegram_answers=True)
+    monkeypatch.setattr(watch, "aws", lambda name, budget: watch.calls.append(f"{name} 0 s"))
+    # The timeouts make_bot sets for every call (the callback answer's worst case).
+    monkeypatch.setattr(apihelper, "CONNECT_TIMEOUT", SETTINGS.telegram_connect_timeout_s)
+    monkeypatch.setattr(apihelper, "READ_TIMEOUT", SETTINGS.telegram_read_timeout_s)
+
+    assert walk_any_update(UPDATES["tap on a crop of a photo's object"], watch, False, monkeypatch) == 200
+
+    assert [call.rsplit(" ", 2)[0] for call in watch.calls] == [
+        "dynamodb GetItem",
+        "s3 GetObject",
+        "send_photo",
+        "answer_callback_query",
+    ]
+    assert watch.now <= deadline.WEBHOOK_BUDGET_S

@@ -385,7 +385,7 @@ def test_album_details_offer_the_largest_objects_of_all_its_photos_reading_each_
 ) -> None:
     album = naming.album_execution_name(CHAT, "777")
     for message_id in (20, 21, 22):
-        request = {
+        request: Any = {
             "chat_id": CHAT,
             "message_id": message_id,
             "file_id": f"f{message_id}",
