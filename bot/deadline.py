@@ -47,6 +47,9 @@ WEBHOOK_AWS_CALL_S = aws.IN_WEBHOOK.worst_case_s
 CROP_CUT_S = 5.0
 """The most cutting one crop out of its original may take (bot/crops.py): decoding
 a 100-megapixel JPEG and encoding all of it again measured 2.3 s on two busy cores."""
+CROP_WAIT_S = 1.0
+"""How long a crop waits for another being cut in the same process (bot/crops.py
+cuts one at a time) before its tap is answered "try again"."""
 CROP_SEND_TIMEOUT_S = 5
 """telebot's `timeout` (connect and read) for sending a crop: with the original's read
 and the cut, it fits the deadline (the settings' 13 s would not)."""

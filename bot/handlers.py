@@ -48,6 +48,7 @@ from bot.deadline import (
     CROP_CUT_S,
     CROP_SEND_S,
     CROP_SEND_TIMEOUT_S,
+    CROP_WAIT_S,
     PREFERENCES_S,
     QUOTA_S,
     TELEGRAM_CALL_S,
@@ -787,14 +788,19 @@ def send_crop(
         return None
     if not 0 <= index < len(result.detections):
         return expired
-    # The read, the cut (CPU, not bounded by a timeout) and sending it must all fit, or none is tried.
-    current().require(WEBHOOK_AWS_CALL_S + CROP_CUT_S, CROP_SEND_S, "a crop")
+    # The read, the cut (CPU, not bounded by a timeout, after waiting for another) and
+    # sending it must all fit, or none is tried.
+    current().require(WEBHOOK_AWS_CALL_S + CROP_WAIT_S + CROP_CUT_S, CROP_SEND_S, "a crop")
     original = original_image(chats, result)
     if original is None:
         bot.send_message(chat, i18n.text("crop.gone", language), reply_parameters=quote)
         return None
     detection = result.detections[index]
-    crop = crops.cut(original, detection["box"])
+    try:
+        crop = crops.cut(original, detection["box"], wait_s=CROP_WAIT_S)
+    except crops.CutterBusy:
+        log.info("another crop is being cut; this tap is asked again")
+        return i18n.text("callback.try_again", language)
     caption = crops.caption(detection, language)
     if crop.as_photo:
         try:

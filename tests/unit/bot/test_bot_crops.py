@@ -427,3 +427,20 @@ def test_details_of_an_image_whose_original_is_not_recorded_has_no_crop_buttons(
     details = details_of(bot, telegram, name)
 
     assert details.text.startswith(i18n.text("details.title", "en")) and details.buttons == []
+
+
+def test_one_crop_is_cut_at_a_time_and_a_tap_meanwhile_is_asked_again(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    name = analysed(aws, 10, TWO_OBJECTS[:1], encoded(scene(3000, 2000, (1000, 500, 1400, 1300))))
+    details = details_of(bot, telegram, name)
+
+    with crops._CUTTING:  # another thread's cut under way
+        with pytest.raises(crops.CutterBusy):
+            crops.cut(b"", [0, 0, 1, 1], wait_s=0.01)
+        meanwhile = tap(bot, telegram, details.message_id, "✂ 1. person 92%")
+    after = tap(bot, telegram, details.message_id, "✂ 1. person 92%")
+
+    assert meanwhile.answer == i18n.text("callback.try_again", "en")
+    assert after.answered and after.answer is None
+    assert [m.kind for m in telegram.replies_to(CHAT, details.message_id)] == ["photo"]
