@@ -619,9 +619,15 @@ def test_a_crop_whose_aws_calls_answer_at_once_is_sent_and_its_tap_answered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The original's read, the cut and the upload fit the deadline together
-    (bot/deadline.py CROP_*), so a crop is not refused whenever AWS is quick."""
+    (bot/deadline.py CROP_*), so a crop is not refused whenever AWS is quick
+    (here: each call answers in half a second)."""
     watch = Stopwatch(aws_answers=True, telegram_answers=True)
-    monkeypatch.setattr(watch, "aws", lambda name, budget: watch.calls.append(f"{name} 0 s"))
+
+    def quick(name: str, budget: aws.CallBudget) -> None:
+        watch.calls.append(f"{name} 0.5 s")
+        watch.now += 0.5
+
+    monkeypatch.setattr(watch, "aws", quick)
     # The timeouts make_bot sets for every call (the callback answer's worst case).
     monkeypatch.setattr(apihelper, "CONNECT_TIMEOUT", SETTINGS.telegram_connect_timeout_s)
     monkeypatch.setattr(apihelper, "READ_TIMEOUT", SETTINGS.telegram_read_timeout_s)
