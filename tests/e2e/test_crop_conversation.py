@@ -164,3 +164,33 @@ def test_a_crop_of_a_forgotten_image_says_why_not(stack: PolybotStack, telegram:
     said = tap_crop(telegram, chat_id, details, details.buttons[0][0])
 
     assert said.kind == "text" and said.text == i18n.text("crop.gone", "en")
+
+
+def test_an_albums_details_offer_its_largest_objects_across_its_photos(
+    stack: PolybotStack, telegram: TelegramStandIn, chat_id: int
+) -> None:
+    photos = telegram.user_sends_album(chat_id, [ultralytics_asset("zidane.jpg"), ultralytics_asset("bus.jpg")])
+    album = naming.album_execution_name(chat_id, photos[0]["media_group_id"])
+    assert stack.wait_for_execution(album, timeout_s=ANSWER_S)["status"] == "SUCCEEDED"
+    [overview] = [m for m in telegram.replies_to(chat_id, photos[0]["message_id"]) if m.kind == "text"]
+
+    telegram.user_taps(chat_id, overview.message_id, i18n.text("details.button", "en"))
+
+    [details] = telegram.replies_to(chat_id, overview.message_id)
+    found = {number: stored(stack, chat_id, p["message_id"]) for number, p in enumerate(photos, start=1)}
+    every = [
+        (area(d), number, naming.execution_name(chat_id, photos[number - 1]["message_id"]), index)
+        for number, (detections, _) in found.items()
+        for index, d in enumerate(detections)
+    ]
+    largest = sorted(every, key=lambda e: -e[0])[: crops.MAX_BUTTONS]
+    assert [data for _, data in details.buttons] == [f"{callbacks.CROP}{name}:{i}" for _, _, name, i in largest]
+    for (text, _), (_, number, _, _) in zip(details.buttons, largest, strict=True):
+        assert text.startswith(f"✂ {number}."), "each button names its photo"
+
+    _, number, _, index = largest[0]
+    crop = tap_crop(telegram, chat_id, details, details.buttons[0][0])
+
+    detections, original = found[number]
+    assert crop.kind == "photo"
+    assert_cut_from(original, crop.photo or b"", detections[index]["box"])
