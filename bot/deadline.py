@@ -44,6 +44,18 @@ QUOTA_S = aws.COUNTING.worst_case_s
 WEBHOOK_AWS_CALL_S = aws.IN_WEBHOOK.worst_case_s
 """StartExecution, an album's item (bot/service.py wires the clients)."""
 
+CROP_CUT_S = 4.0
+"""The most cutting one crop out of its original may take (bot/crops.py): decoding
+a 100-megapixel JPEG and encoding all of it again measured 2.3 s on two busy cores."""
+CROP_WAIT_S = 0.5
+"""How long a crop waits for another being cut in the same process (bot/crops.py
+cuts one at a time) before its tap is answered "try again"."""
+CROP_SEND_TIMEOUT_S = 5
+"""telebot's `timeout` (connect and read) for sending a crop: with the original's read
+(9 s at worst), the wait and the cut, it fits the deadline after a quick read of the
+results item (23.5 s; the settings' 13 s would not fit)."""
+CROP_SEND_S = 2 * CROP_SEND_TIMEOUT_S
+
 
 class DeadlineExceeded(RuntimeError):
     """A required call would not end before the webhook must answer: the update

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import io
 import logging
 import threading
 from collections.abc import Callable
@@ -42,9 +43,13 @@ from telebot import apihelper, types, util
 from telebot.apihelper import ApiTelegramException
 from telebot.types import ReplyParameters
 
-from bot import addressing, settings_menu, texts
+from bot import addressing, crops, settings_menu, texts
 from bot.addressing import Identity, Route
 from bot.deadline import (
+    CROP_CUT_S,
+    CROP_SEND_S,
+    CROP_SEND_TIMEOUT_S,
+    CROP_WAIT_S,
     PREFERENCES_S,
     QUOTA_S,
     TELEGRAM_CALL_S,
@@ -53,7 +58,16 @@ from bot.deadline import (
     DeadlineExceeded,
     current,
 )
-from bot.history import ImageResult, PageRequest, Results, chat_of, page_buttons, page_text, result_summary
+from bot.history import (
+    ImageResult,
+    PageRequest,
+    Results,
+    chat_of,
+    is_image_item,
+    page_buttons,
+    page_text,
+    result_summary,
+)
 from bot.preferences import Choices
 from polybot import callbacks, contracts, i18n, logs, naming, retention, summary, vocabulary
 from polybot.albums import Added, Albums
@@ -714,13 +728,17 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         return confirm_forget(bot, chats, message, data, language)
     if data.startswith(callbacks.HISTORY_PAGE):
         return turn_page(bot, chats, chat, message.message_id, data, language)
+    quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    if data.startswith(callbacks.CROP):
+        return send_crop(bot, chats, chat, data, language, quote)
     name = data[len(callbacks.DETAILS) :]
     # Buttons are the bot's own; a crafted one naming another chat's image is refused.
     if chats.results is None or chat_of(name) != chat:
         return expired
-    quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
     if data.startswith(callbacks.DETAILS):
-        bot.send_message(chat, chats.results.details(name, language), reply_parameters=quote)
+        results = chats.results.reading_once()
+        text = results.details(name, language)
+        bot.send_message(chat, text, reply_parameters=quote, reply_markup=crop_buttons(results, name, language))
         return None
     if data.startswith(callbacks.HISTORY):
         result = chats.results.image(name)
@@ -776,6 +794,91 @@ def resend(
 def annotated_image(chats: Chats, result: ImageResult) -> bytes | None:
     key = result.annotated_key
     if not key or chats.s3 is None or not key.startswith(naming.ANNOTATED_PREFIX):
+        return None
+    try:
+        data: bytes = chats.s3.get_object(Bucket=chats.images_bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "AccessDenied"):
+            raise
+        return None
+    return data
+
+
+# --- a crop per object (bot/crops.py) ------------------------------------------
+
+
+def crop_buttons(results: Results, name: str, language: str) -> types.InlineKeyboardMarkup | None:
+    """The crop buttons under the Details of `name` (an image, or an album), for the
+    objects whose original is kept; a courtesy: none where the items cannot be read
+    in time (`results` reads each item once, so after the Details they cost nothing)."""
+    try:
+        analysed = results.analysed(name)
+    except (DeadlineExceeded, BotoCoreError, ClientError) as exc:
+        log.warning("no crop buttons: the results could not be read (%s)", type(exc).__name__)
+        return None
+    images = [
+        (photo, own, result.detections)
+        for photo, own, result in analysed
+        if result is not None and result.detections and result.original_key
+    ]
+    return crops.buttons(crops.targets(images), language)
+
+
+def send_crop(
+    bot: telebot.TeleBot, chats: Chats, chat: int, data: str, language: str, quote: ReplyParameters
+) -> str | None:
+    """A tap on a crop button: the object cut from the original, in answer to the
+    Details message, as a photo, or as a file where a photo would be shrunk or
+    refused; a plain message where the image is no longer kept. Each tap sends it
+    again (bot/crops.py)."""
+    expired = i18n.text("callback.expired", language)
+    try:
+        name, index = crops.parse(data)
+    except ValueError:
+        return expired
+    # Buttons are the bot's own; a crafted one naming another chat's image is refused.
+    if chats.results is None or chat_of(name) != chat or not is_image_item(name):
+        return expired
+    result = chats.results.image(name)
+    if result is None or result.detections is None or not result.original_key:
+        # Forgotten (/forget), past its retention, or never analysed: nothing to cut from.
+        bot.send_message(chat, i18n.text("crop.gone", language), reply_parameters=quote)
+        return None
+    if not 0 <= index < len(result.detections):
+        return expired
+    # The read, the cut (CPU, not bounded by a timeout, after waiting for another) and
+    # sending it must all fit, or none is tried.
+    current().require(WEBHOOK_AWS_CALL_S + CROP_WAIT_S + CROP_CUT_S, CROP_SEND_S, "a crop")
+    original = original_image(chats, result)
+    if original is None:
+        bot.send_message(chat, i18n.text("crop.gone", language), reply_parameters=quote)
+        return None
+    detection = result.detections[index]
+    try:
+        crop = crops.cut(original, detection["box"], wait_s=CROP_WAIT_S)
+    except crops.CutterBusy:
+        log.info("another crop is being cut; this tap is asked again")
+        return i18n.text("callback.try_again", language)
+    caption = crops.caption(detection, language)
+    if crop.as_photo:
+        try:
+            bot.send_photo(chat, crop.jpeg, caption=caption, reply_parameters=quote, timeout=CROP_SEND_TIMEOUT_S)
+            return None
+        except ApiTelegramException as exc:
+            if exc.error_code != 400:
+                raise
+            # Telegram judged it no photo after all (its limits, measured its way): a file then.
+            log.info("the crop was refused as a photo (%s); sending it as a file", exc.description)
+            current().require(CROP_SEND_S, what="the crop as a file")
+    document = types.InputFile(io.BytesIO(crop.jpeg), file_name=f"{name}-{index + 1}.jpg")
+    bot.send_document(chat, document, caption=caption, reply_parameters=quote, timeout=CROP_SEND_TIMEOUT_S)
+    return None
+
+
+def original_image(chats: Chats, result: ImageResult) -> bytes | None:
+    """The original a result was found in, from the images bucket; None where it is gone."""
+    key = result.original_key
+    if not key or chats.s3 is None or not key.startswith(naming.ORIGINALS_PREFIX):
         return None
     try:
         data: bytes = chats.s3.get_object(Bucket=chats.images_bucket, Key=key)["Body"].read()

@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from telebot.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -57,6 +57,8 @@ class ImageResult:
     failed: bool
     """The workflow recorded a failure for it."""
     annotated_key: str | None
+    original_key: str | None
+    """The original in the images bucket (StageImage's), which a crop is cut from (bot/crops.py)."""
     photo_file_id: str | None
     """The annotated photo as Telegram keeps it, once sent (polybot/reply_ledger.py)."""
     media_group_id: str | None = None
@@ -76,6 +78,7 @@ class ImageResult:
             detections=detections,
             failed="failure" in values,
             annotated_key=_text(values, "annotated_key"),
+            original_key=_text(values, "original_key"),
             photo_file_id=_text(values, "photo_file_id"),
             media_group_id=_text(values, "media_group_id"),
             image_width=int(values["image_width"]) if "image_width" in values else None,
@@ -427,6 +430,20 @@ class Results:
         item = answer.get("Item")
         return ImageResult.from_item(item) if item is not None else None
 
+    def reading_once(self) -> Results:
+        """These results for one update, each item read from the table once: Details
+        and its crop buttons read the same items."""
+        once = cast("DynamoDBClient", _ReadOnce(self.dynamodb))
+        return Results(once, self.table, Albums(once, self.table, self.albums.retention_days))
+
+    def analysed(self, name: str) -> list[tuple[int | None, str, ImageResult | None]]:
+        """(photo number, execution name, result) of the image `name`, or of each
+        photo of the album `name` in order (numbered from 1); none for an album no longer kept."""
+        if naming.ALBUM_INFIX not in name:
+            return [(None, name, self.image(name))]
+        names = [naming.execution_name(photo["chat_id"], photo["message_id"]) for photo in self.albums.photos(name)]
+        return [(number, own, self.image(own)) for number, own in enumerate(names, start=1)]
+
     def details(self, name: str, language: str) -> str:
         """The Details of one image, or of each photo of an album, in `language`."""
         if naming.ALBUM_INFIX not in name:
@@ -439,3 +456,21 @@ class Results:
             own = self.image(naming.execution_name(photo["chat_id"], photo["message_id"]))
             parts.append(i18n.text("album.line", language, index=index, summary=result_details(own, language)))
         return summary.shorten("\n\n".join(parts), summary.TEXT_LIMIT)
+
+
+class _ReadOnce:
+    """A DynamoDB client that asks GetItem once per item and answers again from
+    memory: for one update only (a later tap must see /forget's deletions)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._read: dict[str, Any] = {}
+
+    def get_item(self, **params: Any) -> Any:
+        key = json.dumps(params, sort_keys=True)
+        if key not in self._read:
+            self._read[key] = self._client.get_item(**params)
+        return self._read[key]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)

@@ -1,7 +1,7 @@
 """The callback_data of Polybot's inline buttons: a prefix that says what a tap
 does, then what it does it to. The workflow puts a Details button on its answers
-(functions/send_reply.py); the bot puts buttons on its /history and /settings
-messages, and answers every tap (bot/handlers.py).
+(functions/send_reply.py); the bot puts buttons on its Details (a crop per
+object), /history and /settings messages, and answers every tap (bot/handlers.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ HISTORY_PAGE = "p:"
 """A /history page button: "p:<o|n><message id>:<class>:<received_at>" edits the listing
 into the page older (o) or newer (n) than that image, only images where <class> (a model
 class name, or nothing) was found (bot/history.py, PageRequest)."""
+CROP = "c:"
+"""A crop button under Details: "c:<execution name of one image>:<index into its stored detections>"
+sends that object cut from the original (bot/crops.py)."""
 SETTINGS = "s:"
 """A /settings button: "s:<field>:<value>" changes that preference."""
 FORGET = "f:"

@@ -327,3 +327,25 @@ def photo_rendition(
         if buffer.tell() <= max_bytes:
             return buffer.getvalue()
     raise ValueError("no JPEG quality brings this rendition under the photo size limit")
+
+
+def open_upright(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """The image decoded and turned upright by its EXIF orientation, as decode_image
+    sees it: the pixels the model's boxes are in (a crop per object, bot/crops.py)."""
+    image, _ = _open_supported(data, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+            ImageOps.exif_transpose(image, in_place=True)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageNotDecodable(f"the image data is damaged: {exc}") from exc
+    return image
+
+
+def rgb_region(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    """The region `box` (left, top, right, bottom) of an image from open_upright, in
+    8-bit RGB converted as decode_image converts (wide grey scaled by the whole image's
+    range, alpha dropped): only the region is converted."""
+    region = _eight_bit(image.crop(box), _wide_top(image))
+    return region if region.mode == "RGB" else region.convert("RGB")

@@ -154,6 +154,7 @@ class BotApiMethods:
     def send_photo(self, params: Params, files: Uploads) -> Any:
         photo = self._upload(params.get("photo"), files, "photo")
         rules.check_photo(photo)
+        photo = rules.as_kept(photo)
         caption = rules.caption(params.get("caption"))
         sent = SentMessage(
             "sendPhoto", int(params["chat_id"]), 0, caption=caption, photo=photo, reply_markup=rules.markup(params)
@@ -181,7 +182,7 @@ class BotApiMethods:
         for item in rules.media_group(params):
             photo = self._upload(item.get("media"), files, "photo")
             rules.check_photo(photo)
-            items.append((photo, rules.caption(item.get("caption"))))
+            items.append((rules.as_kept(photo), rules.caption(item.get("caption"))))
         group = secrets.token_hex(6)
         messages = []
         for photo, caption in items:
@@ -219,6 +220,7 @@ class BotApiMethods:
         markup = rules.markup(params)
         if media["type"] == "photo":
             rules.check_photo(data)
+            data = rules.as_kept(data)
         with self.state.change():
             if media["type"] == "photo":
                 shown.photo, shown.document = data, None

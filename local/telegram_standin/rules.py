@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from polybot.summary import CAPTION_LIMIT, TEXT_LIMIT
-from polybot.telegram import PHOTO_MAX_BYTES, PHOTO_MAX_RATIO, PHOTO_MAX_SIDES, UPLOAD_MAX_BYTES
+from polybot.telegram import PHOTO_MAX_BYTES, PHOTO_MAX_RATIO, PHOTO_MAX_SIDES, PHOTO_SHOWN_SIDE, UPLOAD_MAX_BYTES
 
 CALLBACK_DATA_MAX_BYTES = 64
 MEDIA_GROUP_SIZES = range(2, 11)
@@ -135,6 +135,21 @@ def check_photo(photo: bytes) -> None:
         raise Refused("Bad Request: IMAGE_PROCESS_FAILED") from None
     if width + height > PHOTO_MAX_SIDES or max(width, height) > PHOTO_MAX_RATIO * min(width, height):
         raise Refused("Bad Request: PHOTO_INVALID_DIMENSIONS")
+
+
+def as_kept(photo: bytes) -> bytes:
+    """A photo as Telegram keeps and shows it (after check_photo): re-encoded as a
+    JPEG no longer than PHOTO_SHOWN_SIDE on its long side when it is larger, so a
+    photo sent larger arrives smaller, as in any Telegram client."""
+    with Image.open(io.BytesIO(photo)) as image:
+        if max(image.size) <= PHOTO_SHOWN_SIDE:
+            return photo
+        scale = PHOTO_SHOWN_SIDE / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        shown = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    shown.save(buffer, "JPEG", quality=87)
+    return buffer.getvalue()
 
 
 def check_upload(data: bytes) -> None:

@@ -316,7 +316,7 @@ def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform
         return {(a, r) for s in statements for a in s["Action"] for r in s["Resource"]}
 
     # What the code does, call by call: bot/pipeline.py, bot/service.py, bot/quota.py,
-    # bot/preferences.py, bot/history.py, polybot/albums.py;
+    # bot/preferences.py, bot/history.py, bot/handlers.py (crops), polybot/albums.py;
     # inference/worker.py (the S3 prefixes are polybot/naming.py's).
     assert granted(bot) == {
         ("states:StartExecution", outputs["ImagePipelineArn"]),
@@ -325,6 +325,7 @@ def test_role_statements_are_scoped_to_the_stack(plan: dict[str, Any], terraform
         ("dynamodb:UpdateItem", outputs["ResultsTableArn"]),
         ("dynamodb:Query", f"{outputs['ResultsTableArn']}/index/ByChat"),
         ("s3:GetObject", f"{bucket}/{naming.ANNOTATED_PREFIX}*"),
+        ("s3:GetObject", f"{bucket}/{naming.ORIGINALS_PREFIX}*"),
     }
     assert granted(yolo) == {
         ("sqs:ReceiveMessage", outputs["DetectionQueueArn"]),

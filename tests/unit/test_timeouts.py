@@ -10,6 +10,7 @@ them at run time are checked by the fault suite (tests/faults).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import pytest
 import requests
 import telebot
 from botocore.exceptions import ReadTimeoutError
+from PIL import Image
+from telebot import apihelper
 from telebot.apihelper import ApiTelegramException
 
 from bot import app as webhook_app
@@ -428,9 +431,10 @@ def _results_items() -> dict[str, dict[str, Any]]:
     """What the walk's results table holds: one photo's result (kept by Telegram
     and in the bucket) and an album of the most photos, each with a result."""
     result = {
-        "detections": {"S": "[]"},
+        "detections": {"S": json.dumps([{"label": "cat", "class_id": 15, "confidence": 0.9, "box": [1, 1, 8, 8]}])},
         "photo_file_id": {"S": "annotated-photo"},
         "annotated_key": {"S": f"{naming.ANNOTATED_PREFIX}{PHOTO_NAME}.jpg"},
+        "original_key": {"S": f"{naming.ORIGINALS_PREFIX}{PHOTO_NAME}.jpg"},
     }
     items: dict[str, dict[str, Any]] = {PHOTO_NAME: {"image_id": {"S": PHOTO_NAME}, **result}}
     album: dict[str, Any] = {"image_id": {"S": f"album:{ALBUM_NAME}"}}
@@ -486,7 +490,17 @@ class SlowClient:
 
     def get_object(self, **_: Any) -> dict[str, Any]:
         self._call("GetObject")
-        return {"Body": SimpleNamespace(read=lambda: b"jpeg")}
+        return {"Body": SimpleNamespace(read=lambda: _A_JPEG)}
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+_A_JPEG = _jpeg()
+"""What the walk's bucket holds: an annotated image, or the original a crop is cut from."""
 
 
 def _text(text: str) -> dict[str, Any]:
@@ -499,6 +513,7 @@ TAPS = {
     "Details of a photo": f"{callbacks.DETAILS}{PHOTO_NAME}",
     "Details of an album": f"{callbacks.DETAILS}{ALBUM_NAME}",
     "an image of /history again": f"{callbacks.HISTORY}{PHOTO_NAME}",
+    "a crop of a photo's object": f"{callbacks.CROP}{PHOTO_NAME}:0",
     "a setting": f"{callbacks.SETTINGS}confidence:0.6",
 }
 
@@ -525,7 +540,14 @@ def walk_any_update(update: dict[str, Any], watch: Stopwatch, first_update: bool
             raise ApiTelegramException("sendPhoto", None, {"error_code": 400, "description": "Bad Request"})
         return answer
 
-    for method in ("reply_to", "send_message", "edit_message_text", "delete_message", "answer_callback_query"):
+    for method in (
+        "reply_to",
+        "send_message",
+        "send_document",
+        "edit_message_text",
+        "delete_message",
+        "answer_callback_query",
+    ):
         setattr(bot, method, lambda *_, _name=method, timeout=None, **__: watch.telegram(_name, timeout))
     bot.send_photo = send_photo  # type: ignore[method-assign]
 
@@ -591,3 +613,31 @@ def test_a_button_whose_calls_all_answer_at_their_slowest_still_does_what_it_say
 
     # The read and the Details; the query's answer (a courtesy) is what gave way.
     assert [call.rsplit(" ", 2)[0] for call in watch.calls] == ["dynamodb GetItem", "send_message"]
+
+
+def test_a_crop_whose_aws_calls_answer_at_once_is_sent_and_its_tap_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The original's read, the cut and the upload fit the deadline together
+    (bot/deadline.py CROP_*), so a crop is not refused whenever AWS is quick
+    (here: each call answers in half a second)."""
+    watch = Stopwatch(aws_answers=True, telegram_answers=True)
+
+    def quick(name: str, budget: aws.CallBudget) -> None:
+        watch.calls.append(f"{name} 0.5 s")
+        watch.now += 0.5
+
+    monkeypatch.setattr(watch, "aws", quick)
+    # The timeouts make_bot sets for every call (the callback answer's worst case).
+    monkeypatch.setattr(apihelper, "CONNECT_TIMEOUT", SETTINGS.telegram_connect_timeout_s)
+    monkeypatch.setattr(apihelper, "READ_TIMEOUT", SETTINGS.telegram_read_timeout_s)
+
+    assert walk_any_update(UPDATES["tap on a crop of a photo's object"], watch, False, monkeypatch) == 200
+
+    assert [call.rsplit(" ", 2)[0] for call in watch.calls] == [
+        "dynamodb GetItem",
+        "s3 GetObject",
+        "send_photo",
+        "answer_callback_query",
+    ]
+    assert watch.now <= deadline.WEBHOOK_BUDGET_S

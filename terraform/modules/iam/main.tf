@@ -67,6 +67,13 @@ data "aws_iam_policy_document" "bot" {
     resources = ["${var.images_bucket_arn}/${var.annotated_prefix}*"]
   }
 
+  # A crop per object (bot/crops.py) is cut from the original a Details button's image was found in.
+  statement {
+    sid       = "CropFromOriginals"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.images_bucket_arn}/${var.originals_prefix}*"]
+  }
+
   dynamic "statement" {
     for_each = length(var.kms_key_arns) > 0 ? [1] : []
     content {

@@ -31,7 +31,7 @@ variable "results_table_arn" {
 
 variable "originals_prefix" {
   type        = string
-  description = "Key prefix of the originals in the images bucket, which the workers read (polybot/naming.py)."
+  description = "Key prefix of the originals in the images bucket, which the workers read and the bot crops objects from (polybot/naming.py)."
   default     = "originals/"
 }
 

@@ -45,6 +45,7 @@ def test_an_analysed_images_item_becomes_its_record() -> None:
         detections=DETECTIONS,
         failed=False,
         annotated_key="annotated/tg4242_77.jpg",
+        original_key="originals/tg4242_77.jpg",
         photo_file_id="AgACAgIAAxkBAAIB",
     )
 

@@ -86,6 +86,13 @@ def test_a_photo_has_at_most_10_mb_width_plus_height_10000_and_ratio_20() -> Non
     assert "IMAGE_PROCESS_FAILED" in refusal(lambda: rules.check_photo(b"%PDF-1.7 not a picture"))
 
 
+def test_a_photo_is_kept_as_telegram_shows_it_no_longer_than_2560_pixels() -> None:
+    small, tall = png((2560, 100)), png((3000, 6000))
+
+    assert rules.as_kept(small) == small
+    assert rules.image_size(rules.as_kept(tall)) == (1280, 2560)
+
+
 def test_uploads_over_50_mb_and_downloads_over_the_limit_are_refused() -> None:
     rules.check_upload(b"x")
     assert refusal(lambda: rules.check_upload(b"\0" * (50 * 1024 * 1024 + 1)), code=413) == "Request Entity Too Large"
