@@ -21,7 +21,7 @@ import pytest
 
 from local.polybot_stack import PolybotStack
 from local.telegram_standin import SentMessage, TelegramStandIn
-from polybot import i18n, naming, questions
+from polybot import i18n, naming, questions, summary
 from polybot.questions import Question
 from tests.auxil.images import ultralytics_asset
 
@@ -158,3 +158,24 @@ def test_a_find_that_finds_nothing_says_so_in_words(
 
     assert answer.kind == "text"
     assert answer.text == questions.counting(Question("find", "dog"), [], language)
+
+
+UNKNOWN = {"en": "how many tigers?", "es": "¿cuántos tigres hay?", "ru": "сколько тигров?"}
+TIGERS = {"en": "tigers", "es": "tigres", "ru": "тигров"}
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_caption_asking_for_a_thing_the_model_does_not_know_names_the_nearest_and_sums_up(
+    stack: PolybotStack, telegram: TelegramStandIn, chat_id: int, language: str
+) -> None:
+    telegram.user_speaks(chat_id, language)
+    photo = telegram.user_sends_photo(chat_id, ultralytics_asset("bus.jpg"), caption=UNKNOWN[language])
+
+    answer = answer_to(telegram, chat_id, photo["message_id"])
+
+    said, usual = (answer.caption or "").split("\n\n", 1)
+    assert said == questions.unknown(Question("unknown", "cat", TIGERS[language]), language)
+    assert TIGERS[language] in said and i18n.counted("cat", 1, language) in said
+    detections = detections_of(stack, chat_id, photo["message_id"])
+    original, _ = stored_images(stack, chat_id, photo["message_id"])
+    assert usual == summary.caption(detections, language, original.shape[1]), "then the photo's usual summary"
