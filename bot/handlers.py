@@ -392,11 +392,19 @@ def answer_about_last_photo(
     """The answer to `question` about the chat's last analysed photo, from the
     detections the workflow stored (bot/history.py): nothing is analysed again.
     A find is answered with the count alone (the stored annotated image shows
-    every class). No photo yet, or none with a result: said so."""
+    every class). No photo yet, none with a result, or a results table that does
+    not answer: said so."""
     language = language_of(message.from_user)
     if question is None:
         return
-    last = chats.results.recent(message.chat.id, 1) if chats.results is not None else []
+    try:
+        last = chats.results.recent(message.chat.id, 1) if chats.results is not None else []
+    except (BotoCoreError, ClientError) as exc:
+        # The table did not answer within its budget (boto3 retried): the user asks again;
+        # a redelivery would only wait on the same table.
+        log.warning("could not read the chat's last photo (%s)", type(exc).__name__)
+        bot.reply_to(message, i18n.text("question.unavailable", language))
+        return
     if not last:
         bot.reply_to(message, i18n.text("question.no_photo", language))
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import telebot
+from botocore.exceptions import ClientError
 
 from local.telegram_standin import BOT_USER, TelegramStandIn
 from polybot import i18n, naming
@@ -110,3 +111,16 @@ def test_in_a_group_a_text_question_is_answered_only_when_addressed(
 
     assert telegram.replies_to(GROUP, unaddressed["message_id"]) == []
     assert [m.text for m in telegram.replies_to(GROUP, addressed["message_id"])] == ["I count 2 people."]
+
+
+def test_a_text_question_when_the_results_table_does_not_answer_is_told_to_ask_again(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, chats: Any, monkeypatch: Any
+) -> None:
+    def unavailable(*_: Any, **__: Any) -> Any:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "Query")
+
+    monkeypatch.setattr(chats.results, "recent", unavailable)
+    asked = telegram.user_sends_text(CHAT, "how many people?")
+    run(bot, telegram)
+
+    assert [m.text for m in telegram.replies_to(CHAT, asked["message_id"])] == [i18n.text("question.unavailable", "en")]
