@@ -102,6 +102,8 @@ RELATED: Mapping[str, Mapping[str, str]] = {
 }  # fmt: skip
 """Words for things the model does not know -> the class nearest to them it knows."""
 
+MIN_THING = 3
+"""Letters an unknown thing has at least: "count me in" and "how many of us" ask about nothing."""
 CLOSE_ENOUGH = 0.75
 """difflib's ratio from which a word's stem counts as close to a class name's ("dogz" ~ "dog")."""
 
@@ -162,7 +164,7 @@ def _thing_after(text: str, end: int, language: str) -> str | None:
     for word in vocabulary.words(text[end:]):
         if word.text in fillers:
             continue
-        if word.text in _NOT_THINGS[language] or word.text.isdigit():
+        if word.text in _NOT_THINGS[language] or len(word.text) < MIN_THING or not word.text.isalpha():
             return None
         return word.text
     return None
