@@ -365,6 +365,9 @@ def answer_addressed(bot: telebot.TeleBot, chats: Chats, message: types.Message,
         # (the answer in their language, the photo counted as theirs).
         asked = copy.copy(replied)
         asked.from_user = message.from_user
+        if message.text and questions.parse(message.text, language_of(message.from_user)) is not None:
+            # "@polybot how many people?" in reply to a photo: the asker's question, not the photo's caption.
+            asked.caption = message.text
         start_analysis(bot, chats, asked)
         return
     question = asked_in_text(message)

@@ -124,3 +124,16 @@ def test_a_text_question_when_the_results_table_does_not_answer_is_told_to_ask_a
     run(bot, telegram)
 
     assert [m.text for m in telegram.replies_to(CHAT, asked["message_id"])] == [i18n.text("question.unavailable", "en")]
+
+
+def test_a_question_replying_to_a_photo_in_a_group_rides_in_that_photos_request(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
+) -> None:
+    telegram.group_opens(GROUP, {ADA: "creator"})
+    photo = telegram.user_sends_photo(GROUP, jpeg(), "from Saturday", by=ADA)
+    telegram.user_sends_text(GROUP, f"{US} find the dogs", by=ADA, reply_to=photo["message_id"])
+    run(bot, telegram)
+
+    request = request_of(pipeline, GROUP, photo["message_id"])
+    assert request["question"] == {"kind": "find", "class_name": "dog", "asked": "dogs"}
+    assert request["only"] == ["dog"]
