@@ -69,7 +69,7 @@ from bot.history import (
     result_summary,
 )
 from bot.preferences import Choices
-from polybot import callbacks, contracts, i18n, logs, naming, retention, summary, vocabulary
+from polybot import callbacks, contracts, i18n, logs, naming, questions, retention, summary, vocabulary
 from polybot.albums import Added, Albums
 from polybot.contracts.messages import ForgetRequest, ImageRequest
 from polybot.errors import ContractViolation
@@ -354,6 +354,10 @@ def register(bot: telebot.TeleBot, chats: Chats) -> None:
     def not_an_image(message: types.Message) -> None:
         say(bot, message, "not_an_image_file")
 
+    @bot.message_handler(content_types=["text"], func=lambda message: asked_in_text(message) is not None)
+    def question(message: types.Message) -> None:
+        answer_about_last_photo(bot, chats, message, asked_in_text(message))
+
     @bot.message_handler(func=lambda message: True, content_types=list(util.content_type_media))
     def hint(message: types.Message) -> None:
         say(bot, message, "hint")
@@ -376,9 +380,57 @@ def answer_addressed(bot: telebot.TeleBot, chats: Chats, message: types.Message,
         # (the answer in their language, the photo counted as theirs).
         asked = copy.copy(replied)
         asked.from_user = message.from_user
+        if message.text and questions.parse(message.text, language_of(message.from_user)) is not None:
+            # "@polybot how many people?" in reply to a photo: the asker's question, not the photo's caption.
+            asked.caption = message.text
         start_analysis(bot, chats, asked)
         return
+    question = asked_in_text(message)
+    if question is not None:
+        answer_about_last_photo(bot, chats, message, question)
+        return
     say(bot, message, "group.detect_usage" if addressing.in_group(message) else "hint")
+
+
+# --- a question about the last photo ---------------------------------------------
+
+
+def asked_in_text(message: types.Message) -> questions.Question | None:
+    """The question a text asks about a photo ("how many dogs?"), in its sender's
+    language first; None for any other text (a command among them)."""
+    text = addressing.text_of(message)
+    if not text or text.startswith("/"):
+        return None
+    return questions.parse(text, language_of(message.from_user))
+
+
+def answer_about_last_photo(
+    bot: telebot.TeleBot, chats: Chats, message: types.Message, question: questions.Question | None
+) -> None:
+    """The answer to `question` about the chat's last analysed photo, from the
+    detections the workflow stored (bot/history.py): nothing is analysed again.
+    A find is answered with the count alone (the stored annotated image shows
+    every class). No photo yet, none with a result, or a results table that does
+    not answer: said so."""
+    language = language_of(message.from_user)
+    if question is None:
+        return
+    try:
+        last = chats.results.recent(message.chat.id, 1) if chats.results is not None else []
+    except (BotoCoreError, ClientError) as exc:
+        # The table did not answer within its budget (boto3 retried): the user asks again;
+        # a redelivery would only wait on the same table.
+        log.warning("could not read the chat's last photo (%s)", type(exc).__name__)
+        bot.reply_to(message, i18n.text("question.unavailable", language))
+        return
+    if not last:
+        bot.reply_to(message, i18n.text("question.no_photo", language))
+        return
+    result = last[0]
+    if result.failed or result.detections is None:
+        bot.reply_to(message, i18n.text("question.no_result", language))
+        return
+    bot.reply_to(message, questions.answer(question, list(result.detections), language))
 
 
 # --- images ------------------------------------------------------------------
@@ -405,6 +457,19 @@ def within_quota(chats: Chats, chat_id: int, then_s: float) -> bool:
     return True
 
 
+def asked_in_caption(message: types.Message, language: str) -> dict[str, Any]:
+    """The ImageRequest's `question` (and `only`, for a find) that the photo's caption
+    asks (polybot.questions); nothing when it asks none. An album's photos are
+    answered together and get none (choice: a caption there is one photo's)."""
+    question = questions.parse(message.caption, language)
+    if question is None:
+        return {}
+    asked: dict[str, Any] = {"question": question.as_message()}
+    if question.only:
+        asked["only"] = question.only
+    return asked
+
+
 def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     """Analyse the image of `message` (a photo, an image file). In a group an image
     is analysed on its own, album or not: only the photos addressed to the bot are its to answer."""
@@ -416,6 +481,8 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
     try:
         fields = image_request(message, retention_days=chats.retention_days, alone=alone)
         fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
+        if not in_album:
+            fields.update(asked_in_caption(message, fields["preferences"]["language"]))
         request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:
         # Redelivering this update cannot make it readable: answer it now.

@@ -2,6 +2,11 @@
 in their language, or with "nothing recognised" and a tip; and an album with
 one answer for all its photos (or one per photo, as the chat prefers).
 
+A caption that asked a question (ImageRequest.question, polybot.questions) is
+answered: a count ("I count 4 people"), a find (the image the worker drew with
+that class alone, and its count; text alone when none was found), a thing the
+model does not know (said, with the nearest it knows, then the usual summary).
+
 The answer is the bot's progress message, edited (its id came in the
 request, ImageRequest.progress_message_id): into
 the annotated photo with its summary and a Details button, or into text. With
@@ -30,9 +35,10 @@ from typing import TYPE_CHECKING, Any, cast
 from functions import services
 from functions.refusals import refusing
 from functions.services import FunctionServices
-from polybot import aws, callbacks, contracts, i18n, logs, summary
+from polybot import aws, callbacks, contracts, i18n, logs, questions, summary
 from polybot.contracts.messages import (
     AlbumPhoto,
+    Detection,
     DetectionResult,
     ImageRequest,
     ReplyOutcome,
@@ -149,8 +155,14 @@ def send_reply(
 
     language = request["preferences"]["language"]
     detections = detection["detections"]
-    text = summary.caption(detections, language, staged["width"])
-    if not detections:
+    asked = request.get("question")
+    question = questions.Question.from_message(asked) if asked else None
+    if question is None:
+        text = summary.caption(detections, language, staged["width"])
+    else:
+        text = questions.answer(question, list(detections), language, staged["width"])
+    if not detections or (question is not None and question.only and not _drawn(detections, question.only)):
+        # Nothing found, or none of what a find asked for: the annotated image would show nothing.
         message_id = once.send("reply", lambda: answer_with_text(bot, request, progress_id, text))
         return {"kind": "nothing_found", "message_id": message_id}
     image = shown(s3, staged, detection)
@@ -160,6 +172,11 @@ def send_reply(
         # The photo had to be scaled: the full resolution goes along as a file.
         send_document(bot, request, once, "document", image.document, once.execution_name)
     return {"kind": "annotated_photo", "message_id": message_id}
+
+
+def _drawn(detections: list[Detection], only: list[str]) -> list[Detection]:
+    """The detections the worker drew when told to draw `only` these classes."""
+    return [d for d in detections if d["label"] in only]
 
 
 def _photo_text(photo: AlbumPhoto, language: str, max_download_bytes: int) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -58,7 +58,11 @@ class ObjectDetector(Protocol):
     name: str
 
     def detect(
-        self, image_bgr: np.ndarray, confidence: float | None = None, language: str = i18n.DEFAULT_LANGUAGE
+        self,
+        image_bgr: np.ndarray,
+        confidence: float | None = None,
+        language: str = i18n.DEFAULT_LANGUAGE,
+        only: Collection[str] = (),
     ) -> DetectionOutput: ...
 
 
@@ -152,10 +156,16 @@ class Detector:
         return self.backend.threads
 
     def detect(
-        self, image_bgr: np.ndarray, confidence: float | None = None, language: str = i18n.DEFAULT_LANGUAGE
+        self,
+        image_bgr: np.ndarray,
+        confidence: float | None = None,
+        language: str = i18n.DEFAULT_LANGUAGE,
+        only: Collection[str] = (),
     ) -> DetectionOutput:
         """The detections of at least `confidence` (None: the model's threshold), the
-        image annotated with their labels in `language`, as JPEG."""
+        image annotated with their labels in `language`, as JPEG; with `only`, the
+        image shows the detections of those classes alone (a find question), and
+        the detections returned are all of them still (later questions count them)."""
         started = time.perf_counter()
         boxes = self.backend.predict(image_bgr, confidence)
         inference_ms = _ms_since(started)
@@ -174,7 +184,8 @@ class Detector:
             detections = [d for d in detections if d["confidence"] >= confidence]
         detections.sort(key=lambda d: d["confidence"], reverse=True)
         started = time.perf_counter()
-        annotated = drawing.annotate(image_bgr, detections, language, self.font)
+        drawn = [d for d in detections if d["label"] in only] if only else detections
+        annotated = drawing.annotate(image_bgr, drawn, language, self.font)
         draw_ms = _ms_since(started)
         started = time.perf_counter()
         ok, jpeg = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])

@@ -237,7 +237,8 @@ class DetectionWorker:
         with logs.correlate(job.task["execution_name"]):
             try:
                 detector = self._detectors.get(options["model"])
-                output = detector.detect(job.image, options["confidence"], options["language"])
+                only = options.get("only") or ()
+                output = detector.detect(job.image, options["confidence"], options["language"], only)
             except Exception as exc:
                 job.outcome = _as_outcome(exc)
                 return

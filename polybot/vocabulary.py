@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -97,6 +97,12 @@ def _names(language: str) -> dict[tuple[str, ...], str]:
             if run:
                 names.setdefault(run, class_name)
     return names
+
+
+def names(language: str) -> Mapping[tuple[str, ...], str]:
+    """Every stemmed run of words that names a class in `language` -> the class (polybot.questions
+    measures an unknown word's closeness to them)."""
+    return _names(language)
 
 
 def _languages(prefer: str) -> list[str]:

@@ -125,6 +125,10 @@ def validate(message: Literal["Preferences"], data: object) -> messages.Preferen
 
 
 @overload
+def validate(message: Literal["Question"], data: object) -> messages.Question: ...
+
+
+@overload
 def validate(message: Literal["Refusal"], data: object) -> messages.Refusal: ...
 
 

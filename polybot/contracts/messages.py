@@ -10,6 +10,18 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypeAlias, TypedDict
 
+OnlyItem: TypeAlias = str
+
+
+class Question(TypedDict):
+    """What the user asked about this image, in its caption (polybot.questions): count one class, find it (the image shows it alone), or a thing the model does not know (class_name: the nearest class it knows, null when none is near). Absent: no question, the usual answer."""
+
+    kind: Literal["count", "find", "unknown"]
+    class_name: str | None
+    """The model's class name (COCO), as a Detection's label"""
+    asked: str
+    """The user's words for it"""
+
 
 class Preferences(TypedDict):
     """The chat's preferences when the image arrived (bot/preferences.py keeps them, /settings changes them): the replies' language, the detection threshold and model, how an album is answered."""
@@ -50,6 +62,8 @@ class DetectionOptions(TypedDict):
     confidence: float
     model: str
     language: Literal["en", "es", "ru"]
+    only: NotRequired[list[str]]
+    """Draw only the detections of these classes (ImageRequest.only); empty or absent: all. The result's detections are all of them either way"""
 
 
 class Detection(TypedDict):
@@ -192,6 +206,9 @@ class ImageRequest(TypedDict):
     progress_message_id: NotRequired[int | None]
     """The bot's progress message ("Looking at your photo…"), sent before the execution started: the workflow edits it into the answer. Null or absent: the answer is a new message"""
     preferences: Preferences
+    question: NotRequired[Question]
+    only: NotRequired[list[OnlyItem]]
+    """The classes the annotated image shows alone (the class a find question asks for): the workflow passes them to the worker as DetectionOptions.only. Absent or empty: every detection is drawn"""
 
 
 class ExecutionInput(TypedDict):

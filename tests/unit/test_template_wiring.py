@@ -137,8 +137,9 @@ def test_the_functions_install_the_projects_runtime_dependencies_with_the_same_b
     declared = _requirement_names(project)
     lambda_requirements = _requirement_names((ROOT / "functions" / "requirements.txt").read_text().splitlines())
     # boto3 comes with the Lambda runtime; the rest of the project's list serves
-    # the other parts (flask and snowballstemmer: the bot; pyyaml: the local stack).
-    provided_or_unused = {"boto3", "flask", "snowballstemmer", "pyyaml"}
+    # the other parts (flask: the bot; pyyaml: the local stack; snowballstemmer: the
+    # bot's grammar of questions, polybot.vocabulary, which SendReply never imports).
+    provided_or_unused = {"boto3", "flask", "pyyaml", "snowballstemmer"}
 
     assert set(lambda_requirements) == set(declared) - provided_or_unused
     for name, bounds in lambda_requirements.items():
@@ -177,7 +178,9 @@ def test_the_detection_task_message_has_the_fields_the_worker_requires(state_nam
     definitions = contracts.schema_document()["$defs"]
 
     assert {key.removesuffix(".$") for key in body} == set(definitions["DetectionTask"]["required"])
-    # The chat's preferences, as the request carries them, are the worker's options.
+    # The chat's preferences, as the request carries them, are the worker's options,
+    # with the classes a find question draws alone (an empty array where the request has none).
+    assert options.pop("only") == "$.request.only[*]"
     assert set(options) == set(definitions["DetectionOptions"]["required"])
     assert options == {key: f"$.request.preferences.{key}" for key in options}
     assert set(options) <= set(definitions["Preferences"]["properties"])

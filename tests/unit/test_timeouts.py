@@ -508,7 +508,7 @@ def _text(text: str) -> dict[str, Any]:
     return {"text": text, "entities": entities}
 
 
-COMMANDS = {name: _text(name) for name in ("/start", "/help", "/settings", "/history", "hello")}
+COMMANDS = {name: _text(name) for name in ("/start", "/help", "/settings", "/history", "hello", "how many people?")}
 TAPS = {
     "Details of a photo": f"{callbacks.DETAILS}{PHOTO_NAME}",
     "Details of an album": f"{callbacks.DETAILS}{ALBUM_NAME}",

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 import pytest
 
-from inference import drawing
-from inference.detector import DetectionOutput, Detectors
+from inference import drawing, yolo
+from inference.detector import DetectionOutput, Detector, Detectors
 from polybot import i18n
 from polybot.errors import ModelNotOffered
 from polybot.settings import Settings
@@ -25,7 +26,9 @@ class NamedDetector:
         self.name = name
         self.calls: list[tuple[float | None, str]] = []
 
-    def detect(self, image_bgr: Any, confidence: float | None = None, language: str = "en") -> DetectionOutput:
+    def detect(
+        self, image_bgr: Any, confidence: float | None = None, language: str = "en", only: Any = ()
+    ) -> DetectionOutput:
         self.calls.append((confidence, language))
         return DetectionOutput([], b"", 1)
 
@@ -82,3 +85,38 @@ def test_the_configured_font_comes_first(tmp_path: Path) -> None:
     assert i18n.label_font_path(str(shipped)) == shipped
     assert i18n.label_font_path(str(tmp_path / "missing.ttf")) == i18n.label_font_path()
     assert Settings.from_env({"POLYBOT_LABEL_FONT": str(shipped)}).label_font == str(shipped)
+
+
+class TwoThings:
+    """A backend that finds a person on the left and a bus on the right."""
+
+    names: ClassVar[dict[int, str]] = {0: "person", 5: "bus"}
+    PERSON = (20, 20, 100, 200)
+    BUS = (160, 30, 300, 200)
+
+    def predict(self, image_bgr: Any, confidence: float | None = None) -> yolo.Boxes:
+        return yolo.Boxes(np.array([self.PERSON, self.BUS], dtype=np.float32), np.array([0.9, 0.8]), np.array([0, 5]))
+
+
+def outline_change(original: np.ndarray, annotated: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """How much the box's outline differs between the two images (mean absolute, 0-255)."""
+    x1, y1, x2, y2 = box
+    edges = [annotated[y, x1:x2] for y in (y1, y2)] + [annotated[y1:y2, x] for x in (x1, x2)]
+    plain = [original[y, x1:x2] for y in (y1, y2)] + [original[y1:y2, x] for x in (x1, x2)]
+    return float(np.mean([np.abs(a.astype(int) - p.astype(int)).mean() for a, p in zip(edges, plain, strict=True)]))
+
+
+@pytest.mark.parametrize(("only", "drawn"), [((), {"person", "bus"}), (["bus"], {"bus"}), (["person"], {"person"})])
+def test_a_find_draws_its_class_alone_and_returns_every_detection(only: Any, drawn: set[str]) -> None:
+    detector = object.__new__(Detector)
+    detector.backend = TwoThings()  # type: ignore[assignment]
+    detector.font = drawing.label_font()
+    image = np.full((240, 320, 3), 120, dtype=np.uint8)
+
+    output = detector.detect(image, 0.25, "en", only)
+
+    annotated = cv2.imdecode(np.frombuffer(output.annotated_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert sorted(d["label"] for d in output.detections) == ["bus", "person"]
+    boxes = {"person": TwoThings.PERSON, "bus": TwoThings.BUS}
+    changed = {label for label, box in boxes.items() if outline_change(image, annotated, box) > 20}
+    assert changed == drawn

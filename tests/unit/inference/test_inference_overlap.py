@@ -127,8 +127,12 @@ class HeldDetector:
         self.holding = threading.Event()
         self.seen = 0
         self.finished = 0
+        self.only: list[list[str]] = []
 
-    def detect(self, image_bgr: np.ndarray, confidence: float | None = None, language: str = "en") -> DetectionOutput:
+    def detect(
+        self, image_bgr: np.ndarray, confidence: float | None = None, language: str = "en", only: Any = ()
+    ) -> DetectionOutput:
+        self.only.append(list(only))
         self.seen += 1
         if self.seen == 1:
             self.holding.set()
@@ -184,6 +188,20 @@ def test_each_message_is_downloaded_beaten_and_deleted_after_its_report(prefetch
         # answered before anything is uploaded or reported.
         assert aws.of(f"token-{index}") == ["receive", "download", "heartbeat", "upload", "success", "delete"]
     assert detector.seen == 6
+
+
+def test_the_classes_a_task_draws_alone_reach_the_detector() -> None:
+    aws, detector, stop = Aws(messages=2), HeldDetector(), threading.Event()
+    detector.release.set()
+    first = json.loads(aws.waiting[0]["Body"])
+    first["options"]["only"] = ["dog"]
+    aws.waiting[0]["Body"] = json.dumps(first)
+    thread = serve(aws, detector, prefetch=0, stop=stop)
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(2)))
+    stop.set()
+    thread.join(10)
+
+    assert detector.only == [["dog"], []], "a find's class, then every class (no `only` in the options)"
 
 
 def test_a_task_nobody_awaits_is_never_uploaded_nor_reported() -> None:

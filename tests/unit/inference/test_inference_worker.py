@@ -31,7 +31,7 @@ class IdleQueue:
 class UnusedDetector:
     name = "unused"
 
-    def detect(self, image_bgr: Any, confidence: float | None = None, language: str = "en") -> Any:
+    def detect(self, image_bgr: Any, confidence: float | None = None, language: str = "en", only: Any = ()) -> Any:
         raise AssertionError("an empty queue has nothing to detect")
 
 

@@ -61,6 +61,7 @@ FORGETTING: dict[str, Any] = {"kind": "deleting", "passes": 0, "items": 0, "imag
 SAMPLES: dict[str, dict[str, Any]] = {
     "ImageRequest": REQUEST,
     "Preferences": REQUEST["preferences"],
+    "Question": {"kind": "unknown", "class_name": "cat", "asked": "tigres"},
     "ExecutionInput": {"request": REQUEST, "album": {"media_group_id": "13579"}},
     "StagedImage": STAGED,
     "DetectionTask": {"task_token": "AQCEAAAAKgAAAA", "execution_name": NAME, "image": STAGED, "options": OPTIONS},
@@ -138,6 +139,8 @@ BROKEN: list[tuple[str, tuple[Any, ...], Any, str]] = [
     ("ForgetInput", ("forgetting", "items"), -1, "forgetting/items"),
     ("ForgetChatInput", ("progress",), DELETE, "(root)"),
     ("ForgetFailedInput", ("failure",), DELETE, "(root)"),
+    ("Question", ("kind",), "explain", "kind"),
+    ("Question", ("class_name",), "", "class_name"),
     ("ForgetOutcome", ("kind",), "finished", "(root)"),
 ]
 
