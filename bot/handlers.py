@@ -156,6 +156,8 @@ class Chats:
     """Where it is kept (/privacy)."""
     forgetting: Forgetting | None = None
     """Starts /forget's deletion (the workflow's ForgetChat branch); None where nothing is kept."""
+    max_download_bytes: int = field(default_factory=lambda: Settings().max_download_bytes)
+    """The largest file the bot may download (getFile): a larger one is refused at once."""
 
 
 class WhoAmI:
@@ -390,10 +392,35 @@ def within_quota(chats: Chats, chat_id: int, then_s: float) -> bool:
     return True
 
 
+def file_size(message: types.Message) -> int:
+    """The size Telegram gave the message's file (the largest photo size, or the
+    document); 0 where it gave none."""
+    if message.photo:
+        return max(message.photo, key=lambda p: p.width * p.height).file_size or 0
+    return (message.document.file_size if message.document else None) or 0
+
+
+def refuse_too_large(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> bool:
+    """Refuses, at once, a file larger than the bot may download: its size came in the
+    update, so neither a progress message nor an execution (whose StageImage would
+    refuse it the same) is needed. True when refused. In an album, the file is left
+    out of the album's answer, and said so here."""
+    size = file_size(message)
+    if size <= chats.max_download_bytes:
+        return False
+    log.info("file of %d bytes is over the download limit; refused at once", size)
+    language_code = message.from_user.language_code if message.from_user else None
+    megabytes = chats.max_download_bytes // (1024 * 1024)
+    bot.reply_to(message, texts.say("failure.FileTooLarge", language_code, megabytes=megabytes))
+    return True
+
+
 def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     """Analyse the image of `message` (a photo, an image file). In a group an image
     is analysed on its own, album or not: only the photos addressed to the bot are its to answer."""
     deadline = current()
+    if refuse_too_large(bot, chats, message):
+        return
     alone = addressing.in_group(message)
     in_album = bool(message.media_group_id) and chats.albums is not None and not alone
     # An album's photo also adds itself to the album's item first (a required call).

@@ -20,6 +20,7 @@ from typing import Any
 
 from polybot import i18n
 from polybot.errors import USER_INPUT_ERRORS, ModelNotOffered
+from polybot.settings import MAX_IMAGE_PIXELS
 
 CAPTION_LIMIT = 1024
 """Telegram's limit on a photo caption, in characters."""
@@ -145,7 +146,13 @@ def details(detections: Iterable[Mapping[str, Any]], language: str = "en", limit
 def failure_reason(error: str, language: str, max_download_bytes: int) -> str:
     """What the user reads when their image got no result because of `error` (polybot.errors):
     the error's own text where the catalogs have one (what the user sent, a model not
-    offered), else "something went wrong on my side"."""
+    offered), else "something went wrong on my side". The limits the user met are
+    stated: the download limit in megabytes, the pixel limit in megapixels."""
     if error in USER_INPUT_ERRORS or error == ModelNotOffered.__name__:
-        return i18n.text(f"failure.{error}", language, megabytes=max_download_bytes // (1024 * 1024))
+        return i18n.text(
+            f"failure.{error}",
+            language,
+            megabytes=max_download_bytes // (1024 * 1024),
+            megapixels=MAX_IMAGE_PIXELS // 1_000_000,
+        )
     return i18n.text("failure.try_again", language)

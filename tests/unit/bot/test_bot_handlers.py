@@ -16,6 +16,7 @@ from bot import handlers, texts
 from local.telegram_standin import TelegramStandIn
 from polybot import contracts, i18n
 from polybot.settings import Settings
+from polybot.telegram import make_bot
 
 KEPT = {language: texts.keeping(language, Settings().retention_days, Settings().region) for language in i18n.LANGUAGES}
 """What /start and /help say of how long and where things are kept, in each language."""
@@ -210,6 +211,53 @@ def test_an_image_document_starts_the_pipeline(
     [request] = pipeline.requests
     assert request["source"] == "document"
     assert telegram.calls == ["sendMessage"]
+
+
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("limit", "size", "shown"),
+    [
+        (20 * MB, int(23.7 * 1000 * 1000), "20 MB"),  # the issue's 23.7 MB document, against the Bot API's limit
+        (20 * MB, 20 * MB + 1, "20 MB"),
+        (50 * MB, 60 * MB, "50 MB"),  # a self-hosted Bot API server's limit, as configured
+    ],
+    ids=["23.7MB", "one-byte-over", "configured-limit"],
+)
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_file_over_the_download_limit_is_refused_at_once_without_progress_or_execution(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    limit: int,
+    size: int,
+    shown: str,
+    language: str,
+) -> None:
+    """Its size is in the update: neither "Looking at your photo…" nor an execution
+    that StageImage would end with the same refusal."""
+    limited = make_bot(bot.token, Settings(telegram_api_url=telegram.api_url))
+    handlers.register(limited, handlers.Chats(pipeline, max_download_bytes=limit))
+    message = telegram_message({"document": {**PNG_DOCUMENT, "file_size": size}})
+    message["from"]["language_code"] = language
+
+    deliver(limited, message)
+
+    assert pipeline.requests == []
+    reply = i18n.text("failure.FileTooLarge", language, megabytes=limit // MB)
+    assert shown.split()[0] in reply
+    assert [(method, params["text"]) for method, params in telegram.api_calls] == [("sendMessage", reply)]
+
+
+def test_a_file_at_the_download_limit_is_analysed(
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, telegram: TelegramStandIn, telegram_message: Message
+) -> None:
+    deliver(bot, telegram_message({"document": {**PNG_DOCUMENT, "file_size": Settings().max_download_bytes}}))
+
+    assert len(pipeline.requests) == 1
+    assert telegram.api_calls[0][1]["text"] == i18n.text("progress", "en")
 
 
 def test_a_redelivered_image_starts_nothing_and_takes_back_its_progress_message(
