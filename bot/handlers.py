@@ -210,7 +210,8 @@ def say(bot: telebot.TeleBot, message: types.Message, key: str, **kwargs: Any) -
 
 
 def is_image_document(message: types.Message) -> bool:
-    return bool(message.document and (message.document.mime_type or "").startswith("image/"))
+    """A file that may be an image (addressing.may_be_image): its bytes decide, in StageImage."""
+    return bool(message.document and addressing.may_be_image(message.document.mime_type))
 
 
 def image_request(

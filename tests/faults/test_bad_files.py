@@ -35,9 +35,18 @@ DAMAGED = "file seems damaged"
 TOO_MANY_PIXELS = "too many pixels for me to analyse: I take up to 100 megapixels"
 TOO_LARGE = "larger than 20 MB"
 
-# (what, file name, MIME type, bytes, what the answer must say)
-FILES: list[tuple[str, str, str, Callable[[], bytes], str]] = [
-    ("a PDF named .jpg", "scan.jpg", "image/jpeg", lambda: b"%PDF-1.7\n" + bytes(2000), NOT_AN_IMAGE),
+
+def bus() -> bytes:
+    return ultralytics_asset("bus.jpg")
+
+
+def pdf() -> bytes:
+    return b"%PDF-1.7\n" + bytes(2000)
+
+
+# (what, file name, MIME type (None: the update has none), bytes, what the answer must say)
+FILES: list[tuple[str, str, str | None, Callable[[], bytes], str]] = [
+    ("a PDF named .jpg", "scan.jpg", "image/jpeg", pdf, NOT_AN_IMAGE),
     ("a 0-byte file", "empty.jpg", "image/jpeg", lambda: b"", NOT_AN_IMAGE),
     ("a truncated JPEG", "torn.jpg", "image/jpeg", lambda: ultralytics_asset("bus.jpg")[:40_000], DAMAGED),
     ("a decompression bomb (12000×12000 PNG, a few kB)", "bomb.png", "image/png", decompression_bomb, TOO_MANY_PIXELS),
@@ -47,6 +56,11 @@ FILES: list[tuple[str, str, str, Callable[[], bytes], str]] = [
     ("a 16-bit grayscale PNG", "bus-gray16.png", "image/png", lambda: sixteen_bit_gray("bus.jpg"), "bus"),
     ("a CMYK JPEG", "bus-cmyk.jpg", "image/jpeg", lambda: in_mode("bus.jpg", "CMYK", "JPEG"), "bus"),
     ("a WebP", "bus.webp", "image/webp", lambda: in_mode("bus.jpg", "RGB", "WEBP"), "bus"),
+    # A type that says nothing: the bytes decide, an image analysed, anything else refused plainly.
+    ("a JPEG as application/octet-stream", "IMG_0001.jpg", "application/octet-stream", bus, "bus"),
+    ("a JPEG as binary/octet-stream", "IMG_0002", "binary/octet-stream", bus, "bus"),
+    ("a JPEG without a MIME type", "IMG_0003", None, bus, "bus"),
+    ("a PDF as application/octet-stream", "scan.bin", "application/octet-stream", pdf, NOT_AN_IMAGE),
     ("a 1×1 image", "dot.png", "image/png", lambda: plain_image(1, 1), "did not recognise"),
     ("a 20:1 panorama (4000×200)", "pano.jpg", "image/jpeg", lambda: resized("bus.jpg", (4000, 200)), "I "),
 ]
@@ -59,7 +73,7 @@ def test_every_file_ends_in_one_answer_the_result_or_a_plain_reason(
     faults: FaultSession,
     what: str,
     file_name: str,
-    mime_type: str,
+    mime_type: str | None,
     make: Callable[[], bytes],
     answer: str,
 ) -> None:

@@ -153,10 +153,29 @@ def test_received_at_in_another_zone_is_still_a_valid_timestamp(
         ({"document": PNG_DOCUMENT}, True),
         ({"document": {**PNG_DOCUMENT, "mime_type": "image/jpeg", "file_name": "a.jpg"}}, True),
         ({"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "a.pdf"}}, False),
-        ({"document": {k: v for k, v in PNG_DOCUMENT.items() if k != "mime_type"}}, False),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "text/plain", "file_name": "a.txt"}}, False),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "video/mp4", "file_name": "a.mp4"}}, False),
+        # A type that says nothing: the bytes decide (StageImage sniffs the format).
+        ({"document": {k: v for k, v in PNG_DOCUMENT.items() if k != "mime_type"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "application/octet-stream", "file_name": "IMG_1.jpg"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "binary/octet-stream", "file_name": "IMG_1"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "Application/Octet-Stream", "file_name": "IMG_1"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "", "file_name": "IMG_1"}}, True),
         ({"text": "hello"}, False),
     ],
-    ids=["png", "jpeg", "pdf", "no-mime-type", "text"],
+    ids=[
+        "png",
+        "jpeg",
+        "pdf",
+        "text-plain",
+        "video",
+        "no-mime-type",
+        "octet-stream",
+        "binary-octet-stream",
+        "octet-stream-capitalised",
+        "empty-mime-type",
+        "text",
+    ],
 )
 def test_is_image_document(telegram_message: Message, content: dict[str, Any], expected: bool) -> None:
     assert handlers.is_image_document(message_of(telegram_message(content))) is expected
@@ -258,6 +277,27 @@ def test_a_file_at_the_download_limit_is_analysed(
 
     assert len(pipeline.requests) == 1
     assert telegram.api_calls[0][1]["text"] == i18n.text("progress", "en")
+
+
+@pytest.mark.parametrize("mime_type", ["application/octet-stream", "binary/octet-stream", None])
+def test_a_file_of_unknown_type_starts_the_pipeline_for_its_bytes_to_decide(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    mime_type: str | None,
+) -> None:
+    document = {**PNG_DOCUMENT, "file_name": "IMG_0001.jpg", "mime_type": mime_type}
+    if mime_type is None:
+        del document["mime_type"]
+
+    deliver(bot, telegram_message({"document": document}))
+
+    [request] = pipeline.requests
+    assert (request["source"], request["mime_type"]) == ("document", mime_type)
+    assert [(method, params["text"]) for method, params in telegram.api_calls] == [
+        ("sendMessage", i18n.text("progress", "en"))
+    ]
 
 
 def test_a_redelivered_image_starts_nothing_and_takes_back_its_progress_message(
@@ -395,6 +435,14 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
             {"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "cv.pdf"}},
             i18n.text("not_an_image_file", "en"),
         ),
+        (
+            {"document": {**PNG_DOCUMENT, "mime_type": "text/plain", "file_name": "notes.txt"}},
+            i18n.text("not_an_image_file", "en"),
+        ),
+        (
+            {"document": {**PNG_DOCUMENT, "mime_type": "video/mp4", "file_name": "clip.mp4"}},
+            i18n.text("not_an_image_file", "en"),
+        ),
         ({"text": "what can you do?"}, i18n.text("hint", "en")),
         (
             {
@@ -411,7 +459,7 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
             i18n.text("hint", "en"),
         ),
     ],
-    ids=["start", "help", "pdf-document", "text", "sticker"],
+    ids=["start", "help", "pdf-document", "text-document", "video-document", "text", "sticker"],
 )
 def test_anything_else_gets_one_reply_and_starts_nothing(
     bot: telebot.TeleBot,
