@@ -563,8 +563,9 @@ def tell_unavailable(bot: telebot.TeleBot, message: types.Message, progress: int
 def show_settings(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     language = language_of(message.from_user)
     preferences = chats.preferences.get(message.chat.id, language)
-    keyboard = settings_menu.settings_keyboard(preferences, chats.preferences.choices, language)
-    bot.reply_to(message, settings_menu.settings_text(preferences, language), reply_markup=keyboard)
+    choices = chats.preferences.choices
+    keyboard = settings_menu.settings_keyboard(preferences, choices, language)
+    bot.reply_to(message, settings_menu.settings_text(preferences, language, choices.models), reply_markup=keyboard)
 
 
 def show_history(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
@@ -685,6 +686,10 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         return expired
     chat = message.chat.id
     if data.startswith(callbacks.SETTINGS):
+        # A row's header says what the row is for, to anyone, and changes nothing.
+        explained = settings_menu.about(data, language)
+        if explained is not None:
+            return explained
         if addressing.in_group(message) and not is_admin(bot, chat, None, call.from_user):
             return i18n.text("group.admins_only", language)
         return change_setting(bot, chats, chat, message.message_id, data, language)
@@ -719,10 +724,11 @@ def change_setting(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: in
         log.warning("could not change a preference (%s)", type(exc).__name__)
         return i18n.text("settings.unavailable", language)
     preferences = chats.preferences.get(chat, language)
-    keyboard = settings_menu.settings_keyboard(preferences, chats.preferences.choices, language)
+    choices = chats.preferences.choices
+    keyboard = settings_menu.settings_keyboard(preferences, choices, language)
     try:
         bot.edit_message_text(
-            settings_menu.settings_text(preferences, language), chat, message_id, reply_markup=keyboard
+            settings_menu.settings_text(preferences, language, choices.models), chat, message_id, reply_markup=keyboard
         )
     except ApiTelegramException as exc:
         if NOT_MODIFIED not in str(exc.description or "").lower():

@@ -36,6 +36,12 @@ NARROW = 0.5
 """...unless it is wider than half the picture."""
 
 
+def hedged_between(threshold: float) -> bool:
+    """Whether some detections a chat with this threshold is told of are hedged
+    with "maybe": those between the threshold and CONFIDENT, if there is room."""
+    return threshold < CONFIDENT
+
+
 @dataclass(frozen=True)
 class Group:
     """The detections of one class, all confident or all uncertain."""
