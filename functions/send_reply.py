@@ -149,7 +149,7 @@ def send_reply(
 
     language = request["preferences"]["language"]
     detections = detection["detections"]
-    text = summary.caption(detections, language, staged["width"])
+    text = summary.caption(detections, language, staged["width"], image_height=staged["height"])
     if not detections:
         message_id = once.send("reply", lambda: answer_with_text(bot, request, progress_id, text))
         return {"kind": "nothing_found", "message_id": message_id}
@@ -165,7 +165,8 @@ def send_reply(
 def _photo_text(photo: AlbumPhoto, language: str, max_download_bytes: int) -> str:
     if "failure" in photo:
         return summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
-    return summary.caption(photo["detection"]["detections"], language, photo["staged"]["width"])
+    staged = photo["staged"]
+    return summary.caption(photo["detection"]["detections"], language, staged["width"], image_height=staged["height"])
 
 
 def send_album_reply(

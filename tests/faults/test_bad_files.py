@@ -23,6 +23,7 @@ from tests.auxil.images import (
     plain_image,
     resized,
     sixteen_bit_gray,
+    text_screenshot,
     ultralytics_asset,
 )
 from tests.auxil.pipeline import function_errors, metric_filter_counts, only_reply, wait_for_execution
@@ -62,6 +63,9 @@ FILES: list[tuple[str, str, str | None, Callable[[], bytes], str]] = [
     ("a JPEG without a MIME type", "IMG_0003", None, bus, "bus"),
     ("a PDF as application/octet-stream", "scan.bin", "application/octet-stream", pdf, NOT_AN_IMAGE),
     ("a 1×1 image", "dot.png", "image/png", lambda: plain_image(1, 1), "did not recognise"),
+    # Nothing found, and why: an image too small to make things out, or text (which is not read).
+    ("a 16×21 image", "icon.png", "image/png", lambda: plain_image(16, 21), "only 16×21 pixels"),
+    ("a screenshot of text", "screenshot.png", "image/png", text_screenshot, "not text"),
     ("a 20:1 panorama (4000×200)", "pano.jpg", "image/jpeg", lambda: resized("bus.jpg", (4000, 200)), "I "),
 ]
 
