@@ -51,14 +51,29 @@ def in_group(message: types.Message | types.InaccessibleMessage) -> bool:
     return getattr(message.chat, "type", None) in GROUP_CHATS
 
 
+GENERIC_MIME_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+"""What a client says of a file whose type it does not know (or nothing): a real
+JPEG arrives so from some apps and file managers. Such a file may be an image,
+and only its bytes tell: StageImage reads them (polybot.imaging sniffs the
+format) and refuses a non-image there, with the workflow's plain refusal."""
+
+
+def may_be_image(mime_type: str | None) -> bool:
+    """Whether a file with this MIME type is worth fetching to look at its bytes:
+    an image type, or one that says nothing. A type that names something else
+    (application/pdf, text/*, video/*) is refused by the bot at once."""
+    essence = str(mime_type or "").split(";", 1)[0].strip().lower()
+    return essence.startswith("image/") or essence in GENERIC_MIME_TYPES
+
+
 def has_image(message: types.Message | None) -> bool:
-    """A photo, or an image sent as a file."""
+    """A photo, or a file that may be an image (may_be_image)."""
     if not isinstance(message, types.Message):
         return False
     if message.photo:
         return True
     document = message.document
-    return isinstance(document, types.Document) and str(document.mime_type or "").startswith("image/")
+    return isinstance(document, types.Document) and may_be_image(document.mime_type)
 
 
 def text_of(message: types.Message) -> str | None:

@@ -171,6 +171,8 @@ class Chats:
     """Where it is kept (/privacy)."""
     forgetting: Forgetting | None = None
     """Starts /forget's deletion (the workflow's ForgetChat branch); None where nothing is kept."""
+    max_download_bytes: int = field(default_factory=lambda: Settings().max_download_bytes)
+    """The largest file the bot may download (getFile): a larger one is refused at once."""
 
 
 class WhoAmI:
@@ -223,7 +225,8 @@ def say(bot: telebot.TeleBot, message: types.Message, key: str, **kwargs: Any) -
 
 
 def is_image_document(message: types.Message) -> bool:
-    return bool(message.document and (message.document.mime_type or "").startswith("image/"))
+    """A file that may be an image (addressing.may_be_image): its bytes decide, in StageImage."""
+    return bool(message.document and addressing.may_be_image(message.document.mime_type))
 
 
 def image_request(
@@ -470,10 +473,35 @@ def asked_in_caption(message: types.Message, language: str) -> dict[str, Any]:
     return asked
 
 
+def file_size(message: types.Message) -> int:
+    """The size Telegram gave the message's file (the largest photo size, or the
+    document); 0 where it gave none."""
+    if message.photo:
+        return max(message.photo, key=lambda p: p.width * p.height).file_size or 0
+    return (message.document.file_size if message.document else None) or 0
+
+
+def refuse_too_large(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> bool:
+    """Refuses, at once, a file larger than the bot may download: its size came in the
+    update, so neither a progress message nor an execution (whose StageImage would
+    refuse it the same) is needed. True when refused. In an album, the file is left
+    out of the album's answer, and said so here."""
+    size = file_size(message)
+    if size <= chats.max_download_bytes:
+        return False
+    log.info("file of %d bytes is over the download limit; refused at once", size)
+    language_code = message.from_user.language_code if message.from_user else None
+    megabytes = chats.max_download_bytes // (1024 * 1024)
+    bot.reply_to(message, texts.say("failure.FileTooLarge", language_code, megabytes=megabytes))
+    return True
+
+
 def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     """Analyse the image of `message` (a photo, an image file). In a group an image
     is analysed on its own, album or not: only the photos addressed to the bot are its to answer."""
     deadline = current()
+    if refuse_too_large(bot, chats, message):
+        return
     alone = addressing.in_group(message)
     in_album = bool(message.media_group_id) and chats.albums is not None and not alone
     # An album's photo also adds itself to the album's item first (a required call).
@@ -617,8 +645,9 @@ def tell_unavailable(bot: telebot.TeleBot, message: types.Message, progress: int
 def show_settings(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
     language = language_of(message.from_user)
     preferences = chats.preferences.get(message.chat.id, language)
-    keyboard = settings_menu.settings_keyboard(preferences, chats.preferences.choices, language)
-    bot.reply_to(message, settings_menu.settings_text(preferences, language), reply_markup=keyboard)
+    choices = chats.preferences.choices
+    keyboard = settings_menu.settings_keyboard(preferences, choices, language)
+    bot.reply_to(message, settings_menu.settings_text(preferences, language, choices.models), reply_markup=keyboard)
 
 
 def show_history(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
@@ -785,6 +814,10 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         return expired
     chat = message.chat.id
     if data.startswith(callbacks.SETTINGS):
+        # A row's header says what the row is for, to anyone, and changes nothing.
+        explained = settings_menu.about(data, language)
+        if explained is not None:
+            return explained
         if addressing.in_group(message) and not is_admin(bot, chat, None, call.from_user):
             return i18n.text("group.admins_only", language)
         return change_setting(bot, chats, chat, message.message_id, data, language)
@@ -825,10 +858,11 @@ def change_setting(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: in
         log.warning("could not change a preference (%s)", type(exc).__name__)
         return i18n.text("settings.unavailable", language)
     preferences = chats.preferences.get(chat, language)
-    keyboard = settings_menu.settings_keyboard(preferences, chats.preferences.choices, language)
+    choices = chats.preferences.choices
+    keyboard = settings_menu.settings_keyboard(preferences, choices, language)
     try:
         bot.edit_message_text(
-            settings_menu.settings_text(preferences, language), chat, message_id, reply_markup=keyboard
+            settings_menu.settings_text(preferences, language, choices.models), chat, message_id, reply_markup=keyboard
         )
     except ApiTelegramException as exc:
         if NOT_MODIFIED not in str(exc.description or "").lower():

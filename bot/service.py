@@ -130,7 +130,12 @@ def chats(settings: Settings) -> handlers.Chats:
     pipeline = ImagePipeline(aws.client("stepfunctions", settings, aws.IN_WEBHOOK), settings.state_machine_arn)
     table = settings.results_table
     if not table:
-        return handlers.Chats(pipeline, retention_days=settings.retention_days, region=settings.region)
+        return handlers.Chats(
+            pipeline,
+            retention_days=settings.retention_days,
+            region=settings.region,
+            max_download_bytes=settings.max_download_bytes,
+        )
     reply_s = settings.telegram_connect_timeout_s + settings.telegram_read_timeout_s
     dynamodb = aws.client("dynamodb", settings, aws.IN_WEBHOOK)
     reading = cast("DynamoDBClient", Guarded(dynamodb, aws.IN_WEBHOOK.worst_case_s, reply_s))
@@ -153,6 +158,7 @@ def chats(settings: Settings) -> handlers.Chats:
         retention_days=settings.retention_days,
         region=settings.region,
         forgetting=pipeline,
+        max_download_bytes=settings.max_download_bytes,
     )
 
 

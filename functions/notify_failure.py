@@ -19,12 +19,26 @@ from functions import services
 from functions.refusals import refusing
 from polybot import aws, contracts, i18n, logs, summary
 from polybot.contracts.messages import ReplyOutcome
-from polybot.errors import TelegramRateLimited
+from polybot.errors import USER_CAUSED_ERRORS, TelegramRateLimited
 
 
 def plain_message(error: str, max_download_bytes: int, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """What the user reads for a failure named `error` (see polybot.errors)."""
     return summary.failure_reason(error, language, max_download_bytes)
+
+
+def notice(error: str, execution_name: str, language: str, max_download_bytes: int, *, forgotten: bool) -> str:
+    """The whole notice: the reason, and for a failure of ours the execution's name,
+    which lets support find it in the console. What the user caused (a file we do
+    not read, polybot.errors.USER_CAUSED_ERRORS; a /forget that deleted the image
+    while it was analysed) is no case for support: a reference there only looks
+    like an error code the user should do something with."""
+    if forgotten:
+        return i18n.text("failure.forgotten", language)
+    text = plain_message(error, max_download_bytes, language)
+    if error in USER_CAUSED_ERRORS:
+        return text
+    return text + "\n" + i18n.text("failure.reference", language, name=execution_name)
 
 
 @refusing
@@ -40,13 +54,10 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
         wired = services.current()
         ledger, bot = wired.ledger, wired.bot
         forgotten = wired.records.forgotten_since(request["chat_id"], request["received_at"])
-        if forgotten:
-            # /forget deleted the image's original while it was analysed: that, not an error of ours, is why.
-            text = i18n.text("failure.forgotten", language)
-        else:
-            text = plain_message(job["failure"]["Error"], wired.settings.max_download_bytes, language)
-        # The reference lets support find the execution by name in the console.
-        text += "\n" + i18n.text("failure.reference", language, name=name)
+        # forgotten: /forget deleted the image's original while it was analysed: that, not an error of ours, is why.
+        text = notice(
+            job["failure"]["Error"], name, language, wired.settings.max_download_bytes, forgotten=bool(forgotten)
+        )
         once = ledger.once(name)
         # Once the result went out in the progress message, the reason comes on its own.
         progress_id = None if "reply" in once.recorded else request.get("progress_message_id")

@@ -158,7 +158,7 @@ def send_reply(
     asked = request.get("question")
     question = questions.Question.from_message(asked) if asked else None
     if question is None:
-        text = summary.caption(detections, language, staged["width"])
+        text = summary.caption(detections, language, staged["width"], image_height=staged["height"])
     else:
         text = questions.answer(question, list(detections), language, staged["width"])
     if not detections or (question is not None and question.only and not _drawn(detections, question.only)):
@@ -182,7 +182,8 @@ def _drawn(detections: list[Detection], only: list[str]) -> list[Detection]:
 def _photo_text(photo: AlbumPhoto, language: str, max_download_bytes: int) -> str:
     if "failure" in photo:
         return summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
-    return summary.caption(photo["detection"]["detections"], language, photo["staged"]["width"])
+    staged = photo["staged"]
+    return summary.caption(photo["detection"]["detections"], language, staged["width"], image_height=staged["height"])
 
 
 def send_album_reply(

@@ -19,13 +19,14 @@ from pi_heif import register_heif_opener
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from polybot.errors import ImageNotDecodable, ImageTooLarge, NotAnImage
+from polybot.settings import MAX_IMAGE_PIXELS
 
 # iPhones save HEIC; sent "as a file" it arrives as such. Registering it here
 # also keeps Pillow's behaviour the same with and without Ultralytics, which
 # patches Image.open to try HEIF on its own.
 register_heif_opener()
 
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = MAX_IMAGE_PIXELS
 """A 48-megapixel phone photo passes; a decompression bomb does not."""
 
 # Formats the detector reads, by Pillow's name. MPO is how Pillow names many

@@ -17,6 +17,11 @@ TELEGRAM_DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024
 """What the public Bot API lets a bot download (`getFile`); a self-hosted Bot
 API server lifts it, so the limit is a setting."""
 
+MAX_IMAGE_PIXELS = 100_000_000
+"""The most pixels an image may have to be analysed (polybot.imaging): a
+48-megapixel phone photo passes; a decompression bomb does not. Here, not in
+polybot.imaging, so that the texts stating it (polybot.summary) need no Pillow."""
+
 # Environment variable for each field. AWS's credentials (and AWS_ENDPOINT_URL)
 # are read by boto3 itself and not repeated here.
 ENV_VARS: dict[str, str] = {

@@ -20,6 +20,7 @@ from typing import Any
 
 from polybot import i18n
 from polybot.errors import USER_INPUT_ERRORS, ModelNotOffered
+from polybot.settings import MAX_IMAGE_PIXELS
 
 CAPTION_LIMIT = 1024
 """Telegram's limit on a photo caption, in characters."""
@@ -33,6 +34,16 @@ SIDE = 1 / 3
 """A single object whose centre lies in the outer third of the width is "on the left/right"..."""
 NARROW = 0.5
 """...unless it is wider than half the picture."""
+TINY_SIDE = 64
+"""An image whose shorter side has fewer pixels is too small to make things out
+(the model sees a 16×21 icon blown up tenfold): when nothing is found there, the
+answer says so and names this size, instead of only "nothing recognised"."""
+
+
+def hedged_between(threshold: float) -> bool:
+    """Whether some detections a chat with this threshold is told of are hedged
+    with "maybe": those between the threshold and CONFIDENT, if there is room."""
+    return threshold < CONFIDENT
 
 
 @dataclass(frozen=True)
@@ -112,12 +123,37 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def caption(detections: Iterable[Mapping[str, Any]], language: str = "en", image_width: int | None = None) -> str:
+def caption(
+    detections: Iterable[Mapping[str, Any]],
+    language: str = "en",
+    image_width: int | None = None,
+    *,
+    image_height: int | None = None,
+) -> str:
     """The answer's text: the description, or "nothing recognised" with a tip; within a caption's limit."""
     sentence = describe(detections, language, image_width)
     if not sentence:
         sentence = i18n.text("summary.nothing", language) + "\n\n" + i18n.text("summary.tip", language)
+        sentence = _with_why_nothing(sentence, language, image_width, image_height)
     return shorten(sentence, CAPTION_LIMIT)
+
+
+def is_tiny(width: int | None, height: int | None) -> bool:
+    """Whether an image is too small to make things out in (TINY_SIDE); unknown sizes are not."""
+    return bool(width and height) and min(width or 0, height or 0) < TINY_SIDE
+
+
+def _with_why_nothing(text: str, language: str, width: int | None, height: int | None) -> str:
+    """The nothing-found `text` with what may explain it: a tiny image says its size
+    first; and the answer always says that text is not read. No heuristic guesses
+    whether a picture holds text (a screenshot, a scanned page): a text detector is
+    a second model, and a cheap guess (edges, contrast) misfires on textures, while
+    the sentence is true of every image."""
+    if is_tiny(width, height):
+        tiny = i18n.text("summary.tiny", language, width=width, height=height, side=TINY_SIDE)
+        said, gap, tip = text.partition("\n\n")  # right after "nothing recognised", before the tip
+        text = said + "\n\n" + tiny + gap + tip
+    return text + "\n\n" + i18n.text("summary.not_text", language)
 
 
 def details(detections: Iterable[Mapping[str, Any]], language: str = "en", limit: int = TEXT_LIMIT) -> str:
@@ -145,7 +181,13 @@ def details(detections: Iterable[Mapping[str, Any]], language: str = "en", limit
 def failure_reason(error: str, language: str, max_download_bytes: int) -> str:
     """What the user reads when their image got no result because of `error` (polybot.errors):
     the error's own text where the catalogs have one (what the user sent, a model not
-    offered), else "something went wrong on my side"."""
+    offered), else "something went wrong on my side". The limits the user met are
+    stated: the download limit in megabytes, the pixel limit in megapixels."""
     if error in USER_INPUT_ERRORS or error == ModelNotOffered.__name__:
-        return i18n.text(f"failure.{error}", language, megabytes=max_download_bytes // (1024 * 1024))
+        return i18n.text(
+            f"failure.{error}",
+            language,
+            megabytes=max_download_bytes // (1024 * 1024),
+            megapixels=MAX_IMAGE_PIXELS // 1_000_000,
+        )
     return i18n.text("failure.try_again", language)

@@ -247,11 +247,12 @@ class TelegramStandIn:
         chat_id: int,
         data: bytes,
         file_name: str,
-        mime_type: str,
+        mime_type: str | None,
         file_size: int | None = None,
         *,
         by: int | None = None,
     ) -> dict[str, Any]:
+        """A file; `mime_type` None: the update has none (the client did not say)."""
         return self.user.sends_document(chat_id, data, file_name, mime_type, file_size, by=by)
 
     def user_sends_text(

@@ -80,7 +80,7 @@ class ChatUser:
         chat_id: int,
         data: bytes,
         file_name: str,
-        mime_type: str,
+        mime_type: str | None,
         file_size: int | None = None,
         *,
         by: int | None = None,
@@ -94,6 +94,8 @@ class ChatUser:
             "mime_type": mime_type,
             "file_size": len(data) if file_size is None else file_size,
         }
+        if mime_type is None:
+            del message["document"]["mime_type"]  # optional in the Bot API: a client that did not say
         self._log(message, f"[file {file_name}]")
         return self._deliver(message)
 

@@ -73,3 +73,22 @@ def animated_gif(name: str, frames: int = 3) -> bytes:
 def decompression_bomb(width: int = 12_000, height: int = 12_000) -> bytes:
     """A few kilobytes of PNG that decode to more pixels than any photo has."""
     return _encode(Image.new("L", (width, height)), "PNG", optimize=True)
+
+
+def text_screenshot(width: int = 1170, height: int = 900) -> bytes:
+    """A phone screenshot of a chat's text: dark lines of words on white, nothing the model knows."""
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=44)
+    lines = [
+        "Meeting moved to Thursday, 10:30.",
+        "Please bring the quarterly report",
+        "and the figures for the new office.",
+        "Lunch is booked for twelve people.",
+        "Reply to this message to confirm.",
+    ]
+    for row, line in enumerate(lines):
+        draw.text((60, 80 + row * 140), line, fill=(20, 20, 20), font=font)
+    return _encode(image, "PNG")

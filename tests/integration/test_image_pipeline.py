@@ -84,15 +84,22 @@ def test_file_that_is_not_an_image_is_refused_in_plain_words(stack: PolybotStack
     )
 
 
-@pytest.mark.parametrize("announced_size", [25 * 1024 * 1024, None])
-def test_file_over_the_download_limit_is_refused(stack: PolybotStack, chat_id: int, announced_size: int | None) -> None:
-    """Refused whether the update announces the size or only getFile finds out."""
+@pytest.mark.parametrize("announced_size", [25 * 1024 * 1024, 1000], ids=["announced", "understated"])
+def test_file_over_the_download_limit_is_refused(stack: PolybotStack, chat_id: int, announced_size: int) -> None:
+    """Refused whether the update announces the size (the bot, at once, starting
+    nothing) or only getFile finds out (StageImage)."""
     assert stack.telegram is not None
     big = b"\xff\xd8" + bytes(21 * 1024 * 1024)
     message = stack.telegram.user_sends_document(chat_id, big, "huge.jpg", "image/jpeg", file_size=announced_size)
+    name = naming.execution_name(chat_id, message["message_id"])
+    if announced_size > stack.settings.max_download_bytes:
+        [reply] = stack.telegram.replies_to(chat_id, message["message_id"])
+        assert reply.text is not None and "larger than 20 MB" in reply.text
+        assert stack.wait_for_execution(name, wait_for_start=False)["status"] == "NOT_STARTED"
+        return
     reply = only_reply(stack, chat_id, message["message_id"])
     assert reply.text is not None and "larger than 20 MB" in reply.text
-    execution = wait_for_execution(stack, naming.execution_name(chat_id, message["message_id"]))
+    execution = wait_for_execution(stack, name)
     assert execution["error"] == "FileTooLarge"
 
 

@@ -28,6 +28,7 @@ ADA = {"id": 501, "is_bot": False, "first_name": "Ada", "language_code": "en"}
 PHOTO = [{"file_id": "f", "file_unique_id": "u", "width": 40, "height": 30}]
 IMAGE_FILE = {"file_id": "d", "file_unique_id": "du", "file_name": "cat.png", "mime_type": "image/png"}
 PDF = {"file_id": "p", "file_unique_id": "pu", "file_name": "a.pdf", "mime_type": "application/pdf"}
+UNTYPED_FILE = {"file_id": "o", "file_unique_id": "ou", "file_name": "IMG_1", "mime_type": "application/octet-stream"}
 STICKER = {
     "file_id": "s",
     "file_unique_id": "su",
@@ -83,6 +84,12 @@ def decided(raw: dict[str, Any]) -> Route:
             id="a caption with a text_mention of us",
         ),
         pytest.param(message(document=IMAGE_FILE, caption=US), Route.IMAGE, id="an image file mentioning us"),
+        pytest.param(message(document=UNTYPED_FILE, caption=US), Route.IMAGE, id="an octet-stream file mentioning us"),
+        pytest.param(
+            message(text="/detect", reply_to_message=message(document=UNTYPED_FILE)),
+            Route.REPLIED_IMAGE,
+            id="/detect replying to an octet-stream file",
+        ),
         pytest.param(message(photo=PHOTO, reply_to_message=FROM_US), Route.IMAGE, id="a photo replying to us"),
         pytest.param(message(text="/detect", reply_to_message=MEMBER_PHOTO), Route.REPLIED_IMAGE, id="/detect reply"),
         pytest.param(

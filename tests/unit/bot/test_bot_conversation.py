@@ -258,11 +258,11 @@ def test_settings_taps_change_what_the_next_photo_asks_for(
     bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
 ) -> None:
     [menu] = telegram.replies_to(CHAT, send_text(bot, telegram, "/settings"))
-    assert "25%" in (menu.text or "") and "yolov8n" in (menu.text or "")
+    assert "25%" in (menu.text or "") and "Model: fast (YOLOv8)" in (menu.text or "")
     assert ("✓ 25%", "s:confidence:0.25") in menu.buttons
-    assert ("yolov5n", "s:model:yolov5n.onnx") in menu.buttons
+    assert ("fast (YOLOv5)", "s:model:yolov5n.onnx") in menu.buttons
 
-    taps = [tap(bot, telegram, menu.message_id, b) for b in ("60%", "yolov5n", "one reply per photo")]
+    taps = [tap(bot, telegram, menu.message_id, b) for b in ("60%", "fast (YOLOv5)", "one reply per photo")]
     tap(bot, telegram, menu.message_id, "✓ 60%")  # the same choice again: nothing to edit
 
     assert all(q.answered and q.answer == "Saved." for q in taps)
@@ -276,6 +276,26 @@ def test_settings_taps_change_what_the_next_photo_asks_for(
         "model": "yolov5n.onnx",
         "album_reply": "each",
     }
+
+
+def test_settings_say_what_each_row_is_and_explain_the_threshold_chosen(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
+) -> None:
+    [menu] = telegram.replies_to(CHAT, send_text(bot, telegram, "/settings"))
+    rows = (menu.reply_markup or {})["inline_keyboard"]
+    assert [row[0]["text"] for row in rows[0::2]] == ["Confidence threshold ↓", "Model ↓", "Albums ↓"]
+    assert 'between 25% and 50% I say "maybe"' in (menu.text or "")
+
+    about = tap(bot, telegram, menu.message_id, "Model ↓")
+    assert about.answered and about.answer == i18n.text("settings.about.model", "en")
+    tap(bot, telegram, menu.message_id, "60%")
+
+    shown = telegram.message(CHAT, menu.message_id).text or ""
+    assert "between" not in shown and "50%" not in shown, "at 60 % no detection is hedged"
+    assert shown.endswith('Detections below 60% are left out; whatever I report, I state without "maybe".')
+    send_photo(bot, telegram)
+    [execution] = pipeline.started.values()
+    assert execution["request"]["preferences"]["model"] == "yolov8n.pt", "a header tap changes nothing"
 
 
 def test_a_crafted_settings_button_is_refused_and_still_answered(

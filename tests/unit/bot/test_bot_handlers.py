@@ -16,6 +16,7 @@ from bot import handlers, texts
 from local.telegram_standin import TelegramStandIn
 from polybot import contracts, i18n
 from polybot.settings import Settings
+from polybot.telegram import make_bot
 
 KEPT = {language: texts.keeping(language, Settings().retention_days, Settings().region) for language in i18n.LANGUAGES}
 """What /start and /help say of how long and where things are kept, in each language."""
@@ -152,10 +153,29 @@ def test_received_at_in_another_zone_is_still_a_valid_timestamp(
         ({"document": PNG_DOCUMENT}, True),
         ({"document": {**PNG_DOCUMENT, "mime_type": "image/jpeg", "file_name": "a.jpg"}}, True),
         ({"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "a.pdf"}}, False),
-        ({"document": {k: v for k, v in PNG_DOCUMENT.items() if k != "mime_type"}}, False),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "text/plain", "file_name": "a.txt"}}, False),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "video/mp4", "file_name": "a.mp4"}}, False),
+        # A type that says nothing: the bytes decide (StageImage sniffs the format).
+        ({"document": {k: v for k, v in PNG_DOCUMENT.items() if k != "mime_type"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "application/octet-stream", "file_name": "IMG_1.jpg"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "binary/octet-stream", "file_name": "IMG_1"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "Application/Octet-Stream", "file_name": "IMG_1"}}, True),
+        ({"document": {**PNG_DOCUMENT, "mime_type": "", "file_name": "IMG_1"}}, True),
         ({"text": "hello"}, False),
     ],
-    ids=["png", "jpeg", "pdf", "no-mime-type", "text"],
+    ids=[
+        "png",
+        "jpeg",
+        "pdf",
+        "text-plain",
+        "video",
+        "no-mime-type",
+        "octet-stream",
+        "binary-octet-stream",
+        "octet-stream-capitalised",
+        "empty-mime-type",
+        "text",
+    ],
 )
 def test_is_image_document(telegram_message: Message, content: dict[str, Any], expected: bool) -> None:
     assert handlers.is_image_document(message_of(telegram_message(content))) is expected
@@ -210,6 +230,74 @@ def test_an_image_document_starts_the_pipeline(
     [request] = pipeline.requests
     assert request["source"] == "document"
     assert telegram.calls == ["sendMessage"]
+
+
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("limit", "size", "shown"),
+    [
+        (20 * MB, int(23.7 * 1000 * 1000), "20 MB"),  # the issue's 23.7 MB document, against the Bot API's limit
+        (20 * MB, 20 * MB + 1, "20 MB"),
+        (50 * MB, 60 * MB, "50 MB"),  # a self-hosted Bot API server's limit, as configured
+    ],
+    ids=["23.7MB", "one-byte-over", "configured-limit"],
+)
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_file_over_the_download_limit_is_refused_at_once_without_progress_or_execution(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    limit: int,
+    size: int,
+    shown: str,
+    language: str,
+) -> None:
+    """Its size is in the update: neither "Looking at your photo…" nor an execution
+    that StageImage would end with the same refusal."""
+    limited = make_bot(bot.token, Settings(telegram_api_url=telegram.api_url))
+    handlers.register(limited, handlers.Chats(pipeline, max_download_bytes=limit))
+    message = telegram_message({"document": {**PNG_DOCUMENT, "file_size": size}})
+    message["from"]["language_code"] = language
+
+    deliver(limited, message)
+
+    assert pipeline.requests == []
+    reply = i18n.text("failure.FileTooLarge", language, megabytes=limit // MB)
+    assert shown.split()[0] in reply
+    assert [(method, params["text"]) for method, params in telegram.api_calls] == [("sendMessage", reply)]
+
+
+def test_a_file_at_the_download_limit_is_analysed(
+    bot: telebot.TeleBot, pipeline: RecordingPipeline, telegram: TelegramStandIn, telegram_message: Message
+) -> None:
+    deliver(bot, telegram_message({"document": {**PNG_DOCUMENT, "file_size": Settings().max_download_bytes}}))
+
+    assert len(pipeline.requests) == 1
+    assert telegram.api_calls[0][1]["text"] == i18n.text("progress", "en")
+
+
+@pytest.mark.parametrize("mime_type", ["application/octet-stream", "binary/octet-stream", None])
+def test_a_file_of_unknown_type_starts_the_pipeline_for_its_bytes_to_decide(
+    bot: telebot.TeleBot,
+    pipeline: RecordingPipeline,
+    telegram: TelegramStandIn,
+    telegram_message: Message,
+    mime_type: str | None,
+) -> None:
+    document = {**PNG_DOCUMENT, "file_name": "IMG_0001.jpg", "mime_type": mime_type}
+    if mime_type is None:
+        del document["mime_type"]
+
+    deliver(bot, telegram_message({"document": document}))
+
+    [request] = pipeline.requests
+    assert (request["source"], request["mime_type"]) == ("document", mime_type)
+    assert [(method, params["text"]) for method, params in telegram.api_calls] == [
+        ("sendMessage", i18n.text("progress", "en"))
+    ]
 
 
 def test_a_redelivered_image_starts_nothing_and_takes_back_its_progress_message(
@@ -347,6 +435,14 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
             {"document": {**PNG_DOCUMENT, "mime_type": "application/pdf", "file_name": "cv.pdf"}},
             i18n.text("not_an_image_file", "en"),
         ),
+        (
+            {"document": {**PNG_DOCUMENT, "mime_type": "text/plain", "file_name": "notes.txt"}},
+            i18n.text("not_an_image_file", "en"),
+        ),
+        (
+            {"document": {**PNG_DOCUMENT, "mime_type": "video/mp4", "file_name": "clip.mp4"}},
+            i18n.text("not_an_image_file", "en"),
+        ),
         ({"text": "what can you do?"}, i18n.text("hint", "en")),
         (
             {
@@ -363,7 +459,7 @@ def test_when_neither_the_pipeline_nor_the_reply_works_the_update_fails(
             i18n.text("hint", "en"),
         ),
     ],
-    ids=["start", "help", "pdf-document", "text", "sticker"],
+    ids=["start", "help", "pdf-document", "text-document", "video-document", "text", "sticker"],
 )
 def test_anything_else_gets_one_reply_and_starts_nothing(
     bot: telebot.TeleBot,

@@ -4,7 +4,7 @@ import pytest
 
 from functions import notify_failure
 from polybot import i18n
-from polybot.errors import USER_INPUT_ERRORS, ContractViolation
+from polybot.errors import USER_CAUSED_ERRORS, USER_INPUT_ERRORS, ContractViolation
 
 MB = 1024 * 1024
 TRY_AGAIN = i18n.text("failure.try_again", "en")
@@ -24,10 +24,46 @@ def test_file_too_large_names_the_limit_in_megabytes(limit: int, shown: str) -> 
     assert "as a photo (not as a file)" in text
 
 
-def test_image_too_large_asks_for_a_smaller_version() -> None:
+def test_image_too_large_states_the_limit_and_asks_for_a_smaller_version() -> None:
     text = notify_failure.plain_message("ImageTooLarge", 20 * MB)
 
-    assert text == "That image has too many pixels for me to analyse. Please send a smaller version."
+    assert text.startswith("That image has too many pixels for me to analyse: I take up to 100 megapixels")
+    assert "Please send a smaller version" in text
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_pixel_limit_stated_is_the_one_imaging_applies(language: str) -> None:
+    from polybot import imaging
+
+    text = notify_failure.plain_message("ImageTooLarge", 20 * MB, language)
+
+    assert f"{imaging.MAX_PIXELS // 1_000_000} " in text
+
+
+@pytest.mark.parametrize("error", sorted(USER_CAUSED_ERRORS))
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_what_the_user_caused_is_told_without_a_reference(error: str, language: str) -> None:
+    """A reference is for support to find a failure of ours; on a refusal it only
+    reads like an error code."""
+    text = notify_failure.notice(error, "tg1201_1088", language, 20 * MB, forgotten=False)
+
+    assert "tg1201_1088" not in text
+    assert text == notify_failure.plain_message(error, 20 * MB, language)
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_photo_stopped_by_forget_is_told_without_a_reference(language: str) -> None:
+    text = notify_failure.notice("ImageMissing", "tg1201_1088", language, 20 * MB, forgotten=True)
+
+    assert text == i18n.text("failure.forgotten", language)
+
+
+@pytest.mark.parametrize("error", ["DetectionFailed", "States.Timeout", "ImageMissing", "ModelNotOffered", ""])
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_a_failure_of_ours_keeps_its_reference_for_support(error: str, language: str) -> None:
+    text = notify_failure.notice(error, "tg1201_1088", language, 20 * MB, forgotten=False)
+
+    assert text.endswith("\n" + i18n.text("failure.reference", language, name="tg1201_1088"))
 
 
 def test_image_not_decodable_says_the_file_seems_damaged() -> None:

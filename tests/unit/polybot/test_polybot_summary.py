@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from polybot import summary
+from polybot import i18n, summary
 
 
 def found(label: str, confidence: float = 0.9, box: tuple[float, float, float, float] = (0, 0, 10, 10)) -> Any:
@@ -76,6 +76,45 @@ def test_nothing_recognised_comes_with_a_tip() -> None:
     assert text.startswith("I looked carefully but did not recognise anything I know in this photo.")
     assert "Tip:" in text and "/settings" in text
     assert summary.describe([]) == ""
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+@pytest.mark.parametrize(("width", "height"), [(16, 21), (1, 1), (63, 4000), (4000, 63)])
+def test_nothing_found_in_a_tiny_image_says_it_is_tiny_and_how_large_to_send(
+    language: str, width: int, height: int
+) -> None:
+    text = summary.caption([], language, width, image_height=height)
+
+    tiny = i18n.text("summary.tiny", language, width=width, height=height, side=summary.TINY_SIDE)
+    paragraphs = text.split("\n\n")
+    assert paragraphs[:2] == [i18n.text("summary.nothing", language), tiny]
+    assert f"{width}×{height}" in tiny and f"{summary.TINY_SIDE}×{summary.TINY_SIDE}" in tiny
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+@pytest.mark.parametrize(("width", "height"), [(64, 64), (640, 480), (12000, 1500), (None, None), (16, None)])
+def test_an_image_of_a_fair_or_unknown_size_is_not_called_tiny(language: str, width: int, height: int | None) -> None:
+    text = summary.caption([], language, width, image_height=height)
+
+    assert i18n.text("summary.tiny", language, width=width, height=height, side=summary.TINY_SIDE) not in text
+    assert text.split("\n\n")[1] == i18n.text("summary.tip", language)
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+@pytest.mark.parametrize(("width", "height"), [(16, 21), (1280, 720), (None, None)])
+def test_nothing_found_always_says_that_text_is_not_read(language: str, width: int | None, height: int | None) -> None:
+    """A screenshot of text finds nothing: the answer says why, whatever the image."""
+    text = summary.caption([], language, width, image_height=height)
+
+    assert text.endswith("\n\n" + i18n.text("summary.not_text", language))
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_what_was_found_comes_without_the_nothing_found_notes(language: str) -> None:
+    text = summary.caption([found("person")], language, 16, image_height=21)
+
+    assert i18n.text("summary.not_text", language) not in text
+    assert "16×21" not in text
 
 
 def test_a_caption_never_exceeds_telegrams_limit() -> None:
