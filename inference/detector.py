@@ -23,7 +23,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from inference import drawing, export
+from inference import drawing, export, tiles
 from inference.backends import (
     BACKENDS,
     Backend,
@@ -155,9 +155,10 @@ class Detector:
         self, image_bgr: np.ndarray, confidence: float | None = None, language: str = i18n.DEFAULT_LANGUAGE
     ) -> DetectionOutput:
         """The detections of at least `confidence` (None: the model's threshold), the
-        image annotated with their labels in `language`, as JPEG."""
+        image annotated with their labels in `language`, as JPEG. A panorama is
+        seen in tiles (`inference.tiles`); any other image in one run of the model."""
         started = time.perf_counter()
-        boxes = self.backend.predict(image_bgr, confidence)
+        boxes = tiles.predict(self.backend.predict, image_bgr, confidence)
         inference_ms = _ms_since(started)
         names = self.backend.names
         detections: list[Detection] = [

@@ -73,3 +73,15 @@ def animated_gif(name: str, frames: int = 3) -> bytes:
 def decompression_bomb(width: int = 12_000, height: int = 12_000) -> bytes:
     """A few kilobytes of PNG that decode to more pixels than any photo has."""
     return _encode(Image.new("L", (width, height)), "PNG", optimize=True)
+
+
+def bus_strip(buses: int = 11, size: tuple[int, int] = (12_000, 1_500)) -> bytes:
+    """A panorama of `buses` copies of bus.jpg side by side, each its own tile
+    of the strip holding one bus (and its passers-by), scaled to `size`, as JPEG."""
+    bus = asset_image("bus.jpg")
+    width, height = size
+    cell = bus.resize((round(width / buses), height))
+    strip = Image.new("RGB", (cell.width * buses, height))
+    for index in range(buses):
+        strip.paste(cell, (index * cell.width, 0))
+    return _encode(strip.resize(size), "JPEG", quality=90)
