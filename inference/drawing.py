@@ -296,29 +296,34 @@ def fold(image_bgr: np.ndarray, detections: list[Detection], language: str, font
     each drawn at the size the folded picture is shown: one picture of a
     photo's proportions."""
     wide = image_bgr.shape[1] >= image_bgr.shape[0]
-    image = image_bgr if wide else image_bgr.transpose(1, 0, 2)
     boxes = [_rect(d) if wide else _swapped(_rect(d)) for d in detections]
-    height, width = image.shape[:2]
+    height, width = image_bgr.shape[:2] if wide else image_bgr.shape[1::-1]
     pieces = max(2, round(math.sqrt(width / height)))
     cuts = [0, *(_free_cut(width * i // pieces, boxes, width // (4 * pieces)) for i in range(1, pieces)), width]
     piece_w = max(b - a for a, b in itertools.pairwise(cuts))
     gap = max(round(height * FOLD_GAP), 2)
-    folded_h, folded_w = pieces * height + (pieces - 1) * gap, piece_w
-    style = Style.for_picture(*((folded_h, folded_w) if wide else (folded_w, folded_h)))
-    rows = []
+    short = height  # the panorama's short side: a piece's height, as folded
+    style = Style.for_picture(pieces * short + (pieces - 1) * gap, piece_w)
+    # One picture, filled piece by piece: the pixels are held twice at most (the
+    # original and the picture) besides one piece, however long the panorama.
+    shape = (pieces * short + (pieces - 1) * gap, piece_w) if wide else (piece_w, pieces * short + (pieces - 1) * gap)
+    picture = np.full((*shape, 3), LEGEND_BACKGROUND, np.uint8)
     legend: list[tuple[str, tuple[int, int, int]]] = []
-    for start, end in itertools.pairwise(cuts):
-        part = np.full((height, piece_w, 3), LEGEND_BACKGROUND, np.uint8)
-        part[:, : end - start] = image[:, start:end]
+    for index, (start, end) in enumerate(itertools.pairwise(cuts)):
+        canvas = np.full((short, piece_w, 3) if wide else (piece_w, short, 3), LEGEND_BACKGROUND, np.uint8)
+        if wide:
+            canvas[:, : end - start] = image_bgr[:, start:end]
+        else:
+            canvas[: end - start] = image_bgr[start:end]
         inside = [i for i, b in enumerate(boxes) if b[0] < end and b[2] > start]
         moved = [_moved(detections[i], boxes[i], start, wide) for i in inside]
         tagged = [start <= (boxes[i][0] + boxes[i][2]) / 2 < end for i in inside]
-        canvas = part if wide else np.ascontiguousarray(part.transpose(1, 0, 2))
         legend += draw(canvas, moved, language, font, style, tagged, numbers_from=len(legend) + 1)
-        rows.append(canvas if wide else canvas.transpose(1, 0, 2))
-        rows.append(np.full((gap, piece_w, 3), LEGEND_BACKGROUND, np.uint8))
-    stacked = np.vstack(rows[:-1])
-    picture = stacked if wide else np.ascontiguousarray(stacked.transpose(1, 0, 2))
+        at = index * (short + gap)
+        if wide:
+            picture[at : at + short] = canvas
+        else:
+            picture[:, at : at + short] = canvas
     return with_legend(picture, legend, font, style)
 
 
