@@ -4,7 +4,8 @@ never a test: nothing is asserted; compare the figures (docs/performance.md).
 
 1. The model alone on each backend (PyTorch through Ultralytics with every
    core, ONNX Runtime, OpenVINO FP32 and int8), interleaved image by image on
-   the fixed image set: time per image and agreement with PyTorch.
+   the fixed image set: time per image and agreement with PyTorch; and a
+   panorama seen in tiles (`benchmarks.tiles`).
 2. The local stack with the worker and the bot as processes of their own: the
    worker's cold start, photos one after another (webhook -> reply, the
    worker's own per-image timings, each state's duration), a burst from ten
@@ -35,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import accuracy, coldstart, histories, models, pipeline
+from benchmarks import accuracy, coldstart, histories, models, pipeline, tiles
 from benchmarks.models import percentile
 from local.polybot_stack import REPO_ROOT, PolybotStack, StackOptions
 from polybot import logs
@@ -141,6 +142,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         print("   and its agreement with PyTorch on the accuracy set ...", flush=True)
         results.update(accuracy.results(accuracy.compare(stack.settings, stack.settings.backend)))
+        print("   and a 12000x1500 panorama in tiles ...", flush=True)
+        results.update(tiles.results(tiles.measure(stack.settings, stack.settings.backend)))
         with pipeline.bot_process(stack) as bot:
             print("2/5 worker cold start, then photos one after another ...", flush=True)
             pipeline.queue_photos(stack, photos_bytes, 1)
@@ -241,6 +244,7 @@ def print_table(r: dict[str, Any]) -> None:
         ("bare PyTorch model p50 (all cores)", f"{r['bare_model_ms_p50']} ms"),
         ("backend bare p50", f"{r['backend_bare_ms_p50']} ms ({r['backend_to_bare']}x PyTorch)"),
         ("backend agreement with PyTorch", accuracy.table_line(r)),
+        ("panorama in tiles (12000x1500, 11 buses)", tiles.table_line(r["panorama_tiles"])),
         ("worker service p50 / p95", f"{r['worker_service_ms_p50']} / {r['worker_service_ms_p95']} ms"),
         ("worker service p50 / bare PyTorch", f"{r['worker_to_bare_ratio']}"),
         ("worker time breakdown p50 (ms)", json.dumps(r["worker_time_breakdown_ms"])),

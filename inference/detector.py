@@ -23,7 +23,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from inference import drawing, export
+from inference import drawing, export, tiles
 from inference.backends import (
     BACKENDS,
     Backend,
@@ -165,9 +165,11 @@ class Detector:
         """The detections of at least `confidence` (None: the model's threshold), the
         image annotated with their labels in `language`, as JPEG; with `only`, the
         image shows the detections of those classes alone (a find question), and
-        the detections returned are all of them still (later questions count them)."""
+        the detections returned are all of them still (later questions count them).
+        A panorama is seen in tiles (`inference.tiles`); any other image in one run
+        of the model."""
         started = time.perf_counter()
-        boxes = self.backend.predict(image_bgr, confidence)
+        boxes = tiles.predict(self.backend.predict, image_bgr, confidence)
         inference_ms = _ms_since(started)
         names = self.backend.names
         detections: list[Detection] = [

@@ -92,3 +92,15 @@ def text_screenshot(width: int = 1170, height: int = 900) -> bytes:
     for row, line in enumerate(lines):
         draw.text((60, 80 + row * 140), line, fill=(20, 20, 20), font=font)
     return _encode(image, "PNG")
+
+
+def bus_strip(buses: int = 11, size: tuple[int, int] = (12_000, 1_500)) -> bytes:
+    """A panorama of `buses` copies of bus.jpg side by side, each its own tile
+    of the strip holding one bus (and its passers-by), scaled to `size`, as JPEG."""
+    bus = asset_image("bus.jpg")
+    width, height = size
+    cell = bus.resize((round(width / buses), height))
+    strip = Image.new("RGB", (cell.width * buses, height))
+    for index in range(buses):
+        strip.paste(cell, (index * cell.width, 0))
+    return _encode(strip.resize(size), "JPEG", quality=90)

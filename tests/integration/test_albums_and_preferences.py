@@ -11,6 +11,7 @@ Executions are started as the bot starts them (tests/auxil/pipeline.py:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,7 +105,8 @@ def test_labels_are_drawn_in_the_chats_language_with_the_shipped_font(
     reply = stack.telegram.wait_for_reply(chat_id, request["message_id"], timeout=60)
 
     assert reply.caption is not None and "галстук" in reply.caption, reply.caption
-    assert "человек 0." in " ".join(drawn_tags) and "галстук 0." in " ".join(drawn_tags), drawn_tags
+    tags = " ".join(drawn_tags)
+    assert re.search(r"человек \d+\s%", tags) and re.search(r"галстук\?? \d+\s%", tags), drawn_tags
     assert not [tag for tag in drawn_tags if tag.startswith(("person", "tie"))]
     assert stack.detector is not None
     assert stack.detector.font.path == i18n.label_font_path(stack.settings.label_font)

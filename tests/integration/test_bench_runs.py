@@ -44,6 +44,7 @@ FIGURES = (
     "model_images_per_s",
     "networked_to_model",
     "worker_cpu_ms_per_image_outside_model",
+    "panorama_tiles",
 )
 
 
@@ -78,6 +79,9 @@ def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     held_back = results["networked"]["by_prefetch"][str(results["networked"]["prefetch"])]["calls_held_back"]
     assert {"sqs:ReceiveMessage", "s3:GetObject", "s3:PutObject", "states:SendTaskSuccess"} <= set(held_back)
     assert "worker service p50 / bare PyTorch" in done.stdout  # the table is printed
+    panorama = results["panorama_tiles"]
+    assert panorama["tiles"] > 1 and min(panorama["tiled_ms"], panorama["untiled_ms"], panorama["photo_ms"]) > 0
+    assert panorama["tiled"]["buses"] >= panorama["untiled"]["buses_sure"]
     init = results["lambda_init_ms"]
     assert {"StageImage", "SendReply", "NotifyFailure", "GatherAlbum", "ForgetChat"} <= set(init)
     assert all(figures["process"] > 0 for figures in init.values())

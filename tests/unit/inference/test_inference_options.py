@@ -58,7 +58,9 @@ def test_a_model_not_offered_is_refused_by_name() -> None:
     assert ModelNotOffered("x").name == "ModelNotOffered"
 
 
-@pytest.mark.parametrize(("language", "tag"), [("en", "person 0.91"), ("es", "persona 0.91"), ("ru", "человек 0.91")])
+@pytest.mark.parametrize(
+    ("language", "tag"), [("en", "person 91%"), ("es", "persona 91\u00a0%"), ("ru", "человек 91\u00a0%")]
+)
 def test_the_tag_names_the_class_in_the_chats_language(language: str, tag: str) -> None:
     detection = {"label": "person", "class_id": 0, "confidence": 0.9123, "box": [0, 0, 10, 10]}
 
