@@ -44,6 +44,7 @@ from telebot.types import ReplyParameters
 from bot import addressing, settings_menu, texts
 from bot.addressing import Identity, Route
 from bot.deadline import (
+    ALBUM_PROGRESS_S,
     PREFERENCES_S,
     QUOTA_S,
     TELEGRAM_CALL_S,
@@ -150,6 +151,9 @@ class Chats:
     s3: S3Client | None = None
     images_bucket: str = ""
     progress: ProgressMessages = field(default_factory=ProgressMessages)
+    album_progress: Albums | None = None
+    """The albums through a courtesy's budget (ALBUM_PROGRESS_S): an album's progress
+    message is held with it (Albums.hold_progress); `albums` where None."""
     retention_days: int = field(default_factory=lambda: Settings().retention_days)
     """How long what the chat sends is kept (polybot.retention): each image's request carries its end."""
     region: str = field(default_factory=lambda: Settings().region)
@@ -421,7 +425,13 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
             if added is not Added.CLOSED:
                 progress_text = "progress_album" if added is Added.FIRST else None
                 start_execution(
-                    bot, chats, message, request, lambda r: chats.pipeline.start_album(album, r), progress_text
+                    bot,
+                    chats,
+                    message,
+                    request,
+                    lambda r: chats.pipeline.start_album(album, r),
+                    progress_text,
+                    album=album,
                 )
                 return
             deadline.require(WEBHOOK_AWS_CALL_S, STARTING_S, "reading the gathered album")
@@ -439,9 +449,14 @@ def start_execution(
     request: ImageRequest,
     start: Callable[[ImageRequest], bool | None],
     progress_text: str | None,
+    *,
+    album: str | None = None,
 ) -> None:
     """Show the progress message (`progress_text`), then `start` the execution with
-    its id in the request, for the workflow to edit into the answer. Sending it
+    its id in the request, for the workflow to edit into the answer. An `album`'s
+    progress message is held in the album's item instead (Albums.hold_progress),
+    where its execution finds it whichever photo started it; one the album does
+    not take (it has one, or was gathered) is withdrawn at once. Sending it
     first keeps the bot's Telegram calls out of the way of the analysis; an
     execution another delivery had started (a redelivered update) answers in
     that delivery's progress message, and this one's is deleted. Where the
@@ -455,14 +470,19 @@ def start_execution(
     chat, message_id = request["chat_id"], request["message_id"]
     kept = chats.progress.recall(chat, message_id)
     progress = kept
+    # An album's progress message is held in the album's item: one call more.
+    holding_s = ALBUM_PROGRESS_S if album is not None else 0.0
     if progress is None and progress_text:
-        if deadline.affords(TELEGRAM_CALL_S, STARTING_S):
+        if deadline.affords(TELEGRAM_CALL_S + holding_s, STARTING_S):
             progress = show_progress(bot, message, progress_text)
+            if progress is not None and album is not None:
+                progress = album_progress(bot, chats, message, request, album, progress)
         else:
             log.warning("no time left for the progress message; the answer comes as a new message")
     try:
         deadline.require(WEBHOOK_AWS_CALL_S, TELEGRAM_CALL_S, "StartExecution")
-        started = start({**request, "progress_message_id": progress})
+        # An album's execution finds its progress message in the album's item.
+        started = start({**request, "progress_message_id": progress if album is None else None})
     except (ReadTimeoutError, DeadlineExceeded):
         # AWS took the call but its answer never came (or there is no time left to
         # ask): the execution may be running, and may answer in the progress
@@ -483,9 +503,28 @@ def start_execution(
         tell_unavailable(bot, message, progress)
         return
     chats.progress.forget(chat, message_id)
-    if started is False and progress != kept:
+    if started is False and progress != kept and album is None:
         # A kept progress message is the one the earlier delivery started the execution with.
         withdraw_progress(bot, message, progress)
+
+
+def album_progress(
+    bot: telebot.TeleBot, chats: Chats, message: types.Message, request: ImageRequest, album: str, progress: int
+) -> int | None:
+    """`progress` where the album holds it as its progress message (Albums.hold_progress);
+    None where it does not (withdrawn: the album has another, or was gathered and
+    answers in a new message)."""
+    albums = chats.album_progress or chats.albums
+    assert albums is not None
+    try:
+        held = albums.hold_progress(album, {**request, "progress_message_id": progress})
+    except Exception as exc:
+        log.warning("could not hold the album's progress message: %s", type(exc).__name__)
+        held = False
+    if not held:
+        withdraw_progress(bot, message, progress)
+        return None
+    return progress
 
 
 def show_progress(bot: telebot.TeleBot, message: types.Message, text: str) -> int | None:

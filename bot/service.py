@@ -147,6 +147,7 @@ def chats(settings: Settings) -> handlers.Chats:
             retention_days=settings.retention_days,
         ),
         albums=Albums(dynamodb, table, settings.retention_days),
+        album_progress=Albums(courtesy, table, settings.retention_days),
         results=Results(reading, table, Albums(reading, table, settings.retention_days)),
         s3=cast("S3Client", Guarded(s3, aws.IN_WEBHOOK.worst_case_s, reply_s)) if s3 is not None else None,
         images_bucket=settings.images_bucket,

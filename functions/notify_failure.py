@@ -17,7 +17,8 @@ from typing import Any
 
 from functions import services
 from functions.refusals import refusing
-from polybot import aws, contracts, i18n, logs, summary
+from polybot import aws, contracts, i18n, logs, naming, summary
+from polybot.albums import answered_by
 from polybot.contracts.messages import ReplyOutcome
 from polybot.errors import TelegramRateLimited
 
@@ -48,6 +49,9 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
         # The reference lets support find the execution by name in the console.
         text += "\n" + i18n.text("failure.reference", language, name=name)
         once = ledger.once(name)
+        if naming.ALBUM_INFIX in name:
+            # An album's progress message is held in its item (polybot.albums), not in the execution's input.
+            request = answered_by(wired.albums.photos(name)) or request
         # Once the result went out in the progress message, the reason comes on its own.
         progress_id = None if "reply" in once.recorded else request.get("progress_message_id")
         try:

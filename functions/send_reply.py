@@ -183,6 +183,7 @@ def send_album_reply(
 
     language = request["preferences"]["language"]
     ordered = sorted(photos, key=lambda p: p["request"]["message_id"])
+    request, progress_id = album_answered(request, ordered, progress_id)
     texts = [_photo_text(p, language, wired.settings.max_download_bytes) for p in ordered]
     if request["preferences"]["album_reply"] == "each":
         return _each_photo(request, ordered, texts, wired, once, progress_id)
@@ -192,7 +193,8 @@ def send_album_reply(
     message_id = once.send("reply", lambda: answer_with_text(wired.bot, request, progress_id, overview, markup))
     annotated = [(i, p) for i, p in enumerate(ordered, start=1) if "detection" in p and p["detection"]["detections"]]
     images = {p["execution_name"]: shown(wired.s3, p["staged"], p["detection"]) for _, p in annotated}
-    first = ordered[0]["request"]
+    # The photos answer the same photo as the overview: one album, one message replied to.
+    first = request
     captions = [
         summary.shorten(i18n.text("album.caption", language, index=i, summary=t), summary.CAPTION_LIMIT)
         for i, t in enumerate(texts, start=1)
@@ -211,6 +213,23 @@ def send_album_reply(
                 photo["execution_name"],
             )
     return {"kind": "album", "message_id": message_id}
+
+
+def album_answered(
+    request: ImageRequest, ordered: list[AlbumPhoto], progress_id: int | None
+) -> tuple[ImageRequest, int | None]:
+    """The photo the album's answer replies to, and the progress message it edits:
+    the one its bot held in the album's item (polybot.albums.answered_by), whichever
+    photo started the execution; else the execution's own (an execution a bot
+    of before started), else the album's first photo, with no progress message."""
+    from polybot.albums import answered_by
+
+    holder = answered_by([p["request"] for p in ordered])
+    if holder is not None:
+        return holder, holder.get("progress_message_id")
+    if progress_id is not None:
+        return request, progress_id
+    return ordered[0]["request"], None
 
 
 def _send_photos(

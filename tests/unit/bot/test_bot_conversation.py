@@ -19,7 +19,7 @@ from bot.history import Results
 from bot.preferences import ChatPreferences, Choices
 from local.telegram_standin import TelegramStandIn
 from polybot import i18n, naming
-from polybot.albums import Added, Albums
+from polybot.albums import Added, Albums, answered_by
 from polybot.settings import Settings
 from tests.auxil.moto_results import moto_results
 from tests.auxil.requests import image_request
@@ -214,9 +214,15 @@ def test_an_album_starts_one_execution_and_one_progress_message(
     assert [(m.text, m.reply_to_message_id) for m in progress] == [
         ("Looking at your photos…", messages[0]["message_id"])
     ]
-    assert pipeline.started[name]["request"]["progress_message_id"] == progress[0].message_id
     assert chats.albums is not None
-    assert [p["message_id"] for p in chats.albums.photos(name)] == [m["message_id"] for m in messages]
+    photos = chats.albums.photos(name)
+    assert [p["message_id"] for p in photos] == [m["message_id"] for m in messages]
+    # The album's progress message is held in its item, where the execution finds it
+    # whichever photo started it (polybot.albums.answered_by), not in the execution's input.
+    assert pipeline.started[name]["request"].get("progress_message_id") is None
+    holder = answered_by(photos)
+    assert holder is not None and holder["message_id"] == messages[0]["message_id"]
+    assert holder["progress_message_id"] == progress[0].message_id
 
 
 def test_an_albums_first_photo_is_the_one_that_was_added_first(chats: handlers.Chats) -> None:
