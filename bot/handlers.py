@@ -59,6 +59,7 @@ from polybot import callbacks, contracts, i18n, logs, naming, retention, summary
 from polybot.albums import Added, Albums
 from polybot.contracts.messages import ForgetRequest, ImageRequest
 from polybot.errors import ContractViolation
+from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from polybot.telegram import NOT_MODIFIED
 
@@ -160,6 +161,8 @@ class Chats:
     """Where it is kept (/privacy)."""
     forgetting: Forgetting | None = None
     """Starts /forget's deletion (the workflow's ForgetChat branch); None where nothing is kept."""
+    ledger: ReplyLedger | None = None
+    """What buttons have answered (a Details button sends its list once); None: a tap always answers."""
 
 
 class WhoAmI:
@@ -710,8 +713,7 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         return expired
     quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
     if data.startswith(callbacks.DETAILS):
-        bot.send_message(chat, chats.results.details(name, language), reply_parameters=quote)
-        return None
+        return send_details(bot, chats, chat, name, message.message_id, language, quote)
     if data.startswith(callbacks.HISTORY):
         result = chats.results.image(name)
         if result is None:
@@ -719,6 +721,31 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         resend(bot, chats, chat, result, language, quote)
         return None
     return expired
+
+
+def send_details(
+    bot: telebot.TeleBot, chats: Chats, chat: int, name: str, message_id: int, language: str, quote: ReplyParameters
+) -> str | None:
+    """The Details of the image (or album) `name`, once per button (the message
+    `message_id` that carries it): a second tap, on this bot instance or another,
+    now or after a restart, is answered with a notice that they are above. The
+    claim is a conditional write in the results table (ReplyLedger.claim), given
+    back when the list could not be sent, so that tapping again sends it."""
+    assert chats.results is not None
+    answer = f"details_{message_id}"
+    if chats.ledger is not None and not chats.ledger.claim(name, answer):
+        log.info("Details of %s already sent for message %d", name, message_id)
+        return i18n.text("details.already_sent", language)
+    try:
+        bot.send_message(chat, chats.results.details(name, language), reply_parameters=quote)
+    except Exception:
+        if chats.ledger is not None:
+            try:
+                chats.ledger.release(name, answer)
+            except Exception as exc:  # the tap then says "already above" until the claim expires with the item
+                log.warning("could not give back the Details claim (%s)", type(exc).__name__)
+        raise
+    return None
 
 
 def change_setting(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: int, data: str, language: str) -> str:

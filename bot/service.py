@@ -31,6 +31,7 @@ from bot.preferences import ChatPreferences, Choices
 from bot.quota import ChatQuota
 from polybot import aws
 from polybot.albums import Albums
+from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, load_credentials, make_bot
 
@@ -154,6 +155,7 @@ def chats(settings: Settings) -> handlers.Chats:
         retention_days=settings.retention_days,
         region=settings.region,
         forgetting=pipeline,
+        ledger=ReplyLedger(reading, table, settings.retention_days),
     )
 
 

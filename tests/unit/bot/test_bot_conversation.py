@@ -20,6 +20,7 @@ from bot.preferences import ChatPreferences, Choices
 from local.telegram_standin import TelegramStandIn
 from polybot import i18n, naming
 from polybot.albums import Added, Albums, answered_by
+from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from tests.auxil.moto_results import moto_results
 from tests.auxil.requests import image_request
@@ -83,6 +84,7 @@ def chats(aws: tuple[Any, Any], pipeline: RecordingPipeline) -> handlers.Chats:
         results=Results(dynamodb, TABLE, albums),
         s3=s3,
         images_bucket=BUCKET,
+        ledger=ReplyLedger(dynamodb, TABLE),
     )
 
 
@@ -364,6 +366,22 @@ def test_a_tap_that_meets_an_outage_asks_to_tap_again_and_the_next_tap_works(
     assert retried.answered and retried.answer is None
     [details] = telegram.replies_to(CHAT, answer)
     assert details.text is not None and details.text.startswith(i18n.text("details.title", "en"))
+
+
+def test_a_second_tap_on_details_says_they_are_above_and_sends_nothing(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    name = put_result(aws[0], CHAT, 10, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
+    answer = _answer_with_button(telegram, name)
+    other = _answer_with_button(telegram, name)  # the same image's button on another message: its own list
+
+    first, second = tap(bot, telegram, answer, "Details"), tap(bot, telegram, answer, "Details")
+    tap(bot, telegram, other, "Details")
+
+    assert first.answered and first.answer is None
+    assert second.answered and second.answer == i18n.text("details.already_sent", "en")
+    assert len(telegram.replies_to(CHAT, answer)) == 1
+    assert len(telegram.replies_to(CHAT, other)) == 1
 
 
 def test_details_of_another_chats_image_are_refused(
