@@ -168,6 +168,14 @@ def _photo_text(photo: AlbumPhoto, language: str, max_download_bytes: int) -> st
     return summary.caption(photo["detection"]["detections"], language, photo["staged"]["width"])
 
 
+def _album_entry(photo: AlbumPhoto, language: str, max_download_bytes: int) -> summary.AlbumEntry:
+    if "failure" in photo:
+        return summary.AlbumEntry(
+            failure=summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
+        )
+    return summary.AlbumEntry(photo["detection"]["detections"], photo["staged"]["width"])
+
+
 def send_album_reply(
     request: ImageRequest,
     photos: list[AlbumPhoto],
@@ -176,8 +184,9 @@ def send_album_reply(
     progress_id: int | None,
 ) -> ReplyReceipt:
     """An album's answer. "album": the progress message becomes the summary, photo
-    by photo, with a Details button, and the annotated photos follow as one media
-    group (a photo alone when only one has boxes). "each": every photo gets its
+    by photo (summary.album_overview: the photos with nothing found in one sentence,
+    and which photos the media group leaves out), with a Details button, and the
+    annotated photos follow as one media group (a photo alone when only one has boxes). "each": every photo gets its
     own answer, the progress message becoming the one of the photo it answers."""
     from polybot.telegram import answer_with_text
 
@@ -187,8 +196,8 @@ def send_album_reply(
     texts = [_photo_text(p, language, wired.settings.max_download_bytes) for p in ordered]
     if request["preferences"]["album_reply"] == "each":
         return _each_photo(request, ordered, texts, wired, once, progress_id)
-    lines = [i18n.text("album.line", language, index=i, summary=t) for i, t in enumerate(texts, start=1)]
-    overview = summary.shorten("\n".join([i18n.text("album.title", language), *lines]), summary.TEXT_LIMIT)
+    entries = [_album_entry(p, language, wired.settings.max_download_bytes) for p in ordered]
+    overview = summary.album_overview(entries, language)
     markup = details_button(once.execution_name, language)
     message_id = once.send("reply", lambda: answer_with_text(wired.bot, request, progress_id, overview, markup))
     annotated = [(i, p) for i, p in enumerate(ordered, start=1) if "detection" in p and p["detection"]["detections"]]

@@ -348,8 +348,13 @@ def test_album_details_list_each_photo(
 
     tap(bot, telegram, _answer_with_button(telegram, name), "Details")
 
-    text = telegram.sent[-1].text or ""
-    assert text.startswith("1. What I found") and "2. no result" in text
+    lines = (telegram.sent[-1].text or "").splitlines()
+    # One heading; the photos numbered as in the album's answer, their detections bulleted.
+    assert lines[0] == i18n.text("details.title", "en")
+    assert lines.count(i18n.text("details.title", "en")) == 1
+    assert lines[1] == "Photo 1:" and lines[2].startswith("• ")
+    assert lines[-1] == "Photo 2: no result"
+    assert not [line for line in lines if line[:1].isdigit()], "no numbered list inside the numbered photos"
 
 
 def test_a_tap_that_meets_an_outage_asks_to_tap_again_and_the_next_tap_works(
