@@ -42,6 +42,7 @@ from polybot.contracts.messages import (
     StagedImage,
 )
 from polybot.errors import TelegramRateLimited
+from polybot.settings import Settings
 
 # Telegram's client (telebot, requests: polybot.telegram) and the image code
 # (polybot.imaging, with Pillow and pi-heif) are imported where they are used, not
@@ -74,7 +75,14 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
             else:
                 single = cast(SendReplyInput, job)
                 outcome = send_reply(
-                    single["request"], single["staged"], single["detection"], bot, wired.s3, once, progress_id
+                    single["request"],
+                    single["staged"],
+                    single["detection"],
+                    bot,
+                    wired.s3,
+                    once,
+                    progress_id,
+                    lowest=lowest_threshold(wired),
                 )
         except TelegramRateLimited as limited:
             return contracts.validate("ReplyOutcome", ledger.wait_for_telegram(name, limited))
@@ -144,12 +152,15 @@ def send_reply(
     s3: S3Client,
     once: Once,
     progress_id: int | None = None,
+    *,
+    lowest: float | None = None,
 ) -> ReplyReceipt:
+    """`lowest`: the lowest threshold /settings offers (summary.tip)."""
     from polybot.telegram import answer_with_photo, answer_with_text
 
     language = request["preferences"]["language"]
     detections = detection["detections"]
-    text = summary.caption(detections, language, staged["width"])
+    text = summary.caption(detections, language, staged["width"], request["preferences"]["confidence"], lowest)
     if not detections:
         message_id = once.send("reply", lambda: answer_with_text(bot, request, progress_id, text))
         return {"kind": "nothing_found", "message_id": message_id}
@@ -162,10 +173,17 @@ def send_reply(
     return {"kind": "annotated_photo", "message_id": message_id}
 
 
-def _photo_text(photo: AlbumPhoto, language: str, max_download_bytes: int) -> str:
+def lowest_threshold(wired: FunctionServices) -> float:
+    """The lowest threshold /settings offers: below a chat's, the tip suggests it (summary.tip)."""
+    return min(wired.settings.offered_confidences)
+
+
+def _photo_text(photo: AlbumPhoto, language: str, settings: Settings) -> str:
     if "failure" in photo:
-        return summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
-    return summary.caption(photo["detection"]["detections"], language, photo["staged"]["width"])
+        return summary.failure_reason(photo["failure"]["Error"], language, settings.max_download_bytes)
+    threshold = photo["request"]["preferences"]["confidence"]
+    lowest = min(settings.offered_confidences)
+    return summary.caption(photo["detection"]["detections"], language, photo["staged"]["width"], threshold, lowest)
 
 
 def _album_entry(photo: AlbumPhoto, language: str, max_download_bytes: int) -> summary.AlbumEntry:
@@ -193,11 +211,11 @@ def send_album_reply(
     language = request["preferences"]["language"]
     ordered = sorted(photos, key=lambda p: p["request"]["message_id"])
     request, progress_id = album_answered(request, ordered, progress_id)
-    texts = [_photo_text(p, language, wired.settings.max_download_bytes) for p in ordered]
+    texts = [_photo_text(p, language, wired.settings) for p in ordered]
     if request["preferences"]["album_reply"] == "each":
         return _each_photo(request, ordered, texts, wired, once, progress_id)
     entries = [_album_entry(p, language, wired.settings.max_download_bytes) for p in ordered]
-    overview = summary.album_overview(entries, language)
+    overview = summary.album_overview(entries, language, request["preferences"]["confidence"], lowest_threshold(wired))
     markup = details_button(once.execution_name, language)
     message_id = once.send("reply", lambda: answer_with_text(wired.bot, request, progress_id, overview, markup))
     annotated = [(i, p) for i, p in enumerate(ordered, start=1) if "detection" in p and p["detection"]["detections"]]

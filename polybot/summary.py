@@ -115,11 +115,28 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def caption(detections: Iterable[Mapping[str, Any]], language: str = "en", image_width: int | None = None) -> str:
-    """The answer's text: the description, or "nothing recognised" with a tip; within a caption's limit."""
+def tip(language: str, threshold: float | None = None, lowest: float | None = None) -> str:
+    """The tip that comes with "nothing recognised". A lower confidence threshold is
+    suggested only where /settings offers one below the chat's: `threshold` is the
+    chat's, `lowest` the lowest /settings offers (Settings.offered_confidences);
+    where either is not known, it is not suggested."""
+    if threshold is not None and lowest is not None and threshold > lowest:
+        return i18n.text("summary.tip_threshold", language, confidence=i18n.percent(threshold, language))
+    return i18n.text("summary.tip", language)
+
+
+def caption(
+    detections: Iterable[Mapping[str, Any]],
+    language: str = "en",
+    image_width: int | None = None,
+    threshold: float | None = None,
+    lowest: float | None = None,
+) -> str:
+    """The answer's text: the description, or "nothing recognised" with a tip (`tip`:
+    `threshold`, `lowest`); within a caption's limit."""
     sentence = describe(detections, language, image_width)
     if not sentence:
-        sentence = i18n.text("summary.nothing", language) + "\n\n" + i18n.text("summary.tip", language)
+        sentence = i18n.text("summary.nothing", language) + "\n\n" + tip(language, threshold, lowest)
     return shorten(sentence, CAPTION_LIMIT)
 
 
@@ -172,9 +189,12 @@ def _of_photos(key: str, indexes: list[int], language: str) -> str:
     return i18n.text(f"{key}.{form}", language, photos=i18n.join([str(i) for i in indexes], language))
 
 
-def album_overview(entries: Sequence[AlbumEntry], language: str = "en") -> str:
+def album_overview(
+    entries: Sequence[AlbumEntry], language: str = "en", threshold: float | None = None, lowest: float | None = None
+) -> str:
     """The album's answer in text: a line per photo with something in it or no result,
-    in order; the photos where nothing was recognised named once, with one tip; and,
+    in order; the photos where nothing was recognised named once, with one tip
+    (`tip`: `threshold`, `lowest`); and,
     where some photos are marked (the media group that follows), which are not among
     them. Within a message's limit."""
     lines = [i18n.text("album.title", language)]
@@ -192,7 +212,7 @@ def album_overview(entries: Sequence[AlbumEntry], language: str = "en") -> str:
     if left_out and len(left_out) < len(entries):
         paragraphs.append(_of_photos("album.not_shown", left_out, language))
     if nothing:
-        paragraphs.append(i18n.text("summary.tip", language))
+        paragraphs.append(tip(language, threshold, lowest))
     return shorten("\n\n".join(paragraphs), TEXT_LIMIT)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from polybot import summary
+from polybot.settings import Settings
 
 
 def found(label: str, confidence: float = 0.9, box: tuple[float, float, float, float] = (0, 0, 10, 10)) -> Any:
@@ -71,11 +72,29 @@ def test_the_summary_speaks_the_users_language(language: str, expected: str) -> 
 
 
 def test_nothing_recognised_comes_with_a_tip() -> None:
-    text = summary.caption([])
+    text = summary.caption([], threshold=0.4, lowest=0.25)
 
     assert text.startswith("I looked carefully but did not recognise anything I know in this photo.")
-    assert "Tip:" in text and "/settings" in text
+    assert "Tip:" in text and "lower confidence threshold in /settings (now 40%)" in text
     assert summary.describe([]) == ""
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ru"])
+def test_the_tip_suggests_a_lower_threshold_only_where_settings_offers_one(language: str) -> None:
+    """Issue 19, rough edge 1: at the lowest threshold /settings offers (the default,
+    0.25), "try a lower threshold" is advice the user cannot follow."""
+    lowest = min(Settings().offered_confidences)
+    assert Settings().confidence == lowest, "the default is the lowest choice"
+
+    at_lowest = summary.caption([], language, threshold=lowest, lowest=lowest)
+    above = summary.caption([], language, threshold=0.6, lowest=lowest)
+    unknown = summary.caption([], language)
+
+    assert "/settings" not in at_lowest and "/settings" not in unknown
+    assert at_lowest == unknown
+    assert "/settings" in above and summary.i18n.percent(0.6, language) in above
+    assert "/settings" not in summary.album_overview(album([]), language, threshold=lowest, lowest=lowest)
+    assert "/settings" in summary.album_overview(album([]), language, threshold=0.4, lowest=lowest)
 
 
 def test_a_caption_never_exceeds_telegrams_limit() -> None:
