@@ -45,6 +45,7 @@ from bot import addressing, settings_menu, texts
 from bot.addressing import Identity, Route
 from bot.deadline import (
     ALBUM_PROGRESS_S,
+    BUTTON_CLAIM_S,
     PREFERENCES_S,
     QUOTA_S,
     TELEGRAM_CALL_S,
@@ -729,23 +730,44 @@ def send_details(
     """The Details of the image (or album) `name`, once per button (the message
     `message_id` that carries it): a second tap, on this bot instance or another,
     now or after a restart, is answered with a notice that they are above. The
-    claim is a conditional write in the results table (ReplyLedger.claim), given
-    back when the list could not be sent, so that tapping again sends it."""
+    claim is a conditional write in the results table (ReplyLedger.claim), made
+    after the read and only where sending and giving the claim back (when the
+    list could not be sent, so that tapping again sends it) still fit the
+    webhook's deadline; where it cannot be made, the list is sent all the same
+    (at least once rather than never)."""
     assert chats.results is not None
+    text = chats.results.details(name, language)
     answer = f"details_{message_id}"
-    if chats.ledger is not None and not chats.ledger.claim(name, answer):
+    claimed = claim(chats, name, answer)
+    if claimed is False:
         log.info("Details of %s already sent for message %d", name, message_id)
         return i18n.text("details.already_sent", language)
     try:
-        bot.send_message(chat, chats.results.details(name, language), reply_parameters=quote)
+        # Timed, so that giving the claim back still fits after a send that timed out.
+        bot.send_message(chat, text, reply_parameters=quote, timeout=TELEGRAM_TIMEOUT_S)
     except Exception:
-        if chats.ledger is not None:
+        if claimed and chats.ledger is not None:
             try:
                 chats.ledger.release(name, answer)
-            except Exception as exc:  # the tap then says "already above" until the claim expires with the item
+            except Exception as exc:  # the button then says "already above" until its item expires
                 log.warning("could not give back the Details claim (%s)", type(exc).__name__)
         raise
     return None
+
+
+def claim(chats: Chats, name: str, answer: str) -> bool | None:
+    """Whether this tap claimed `answer` of `name` (False: an earlier tap did); None
+    where no claim could be made (no ledger, no time for it, AWS unavailable)."""
+    if chats.ledger is None:
+        return None
+    if not current().affords(BUTTON_CLAIM_S, TELEGRAM_CALL_S + BUTTON_CLAIM_S):
+        log.warning("no time left to claim the button's answer; sending it unclaimed")
+        return None
+    try:
+        return chats.ledger.claim(name, answer)
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("could not claim the button's answer (%s); sending it unclaimed", type(exc).__name__)
+        return None
 
 
 def change_setting(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: int, data: str, language: str) -> str:

@@ -155,7 +155,8 @@ def chats(settings: Settings) -> handlers.Chats:
         retention_days=settings.retention_days,
         region=settings.region,
         forgetting=pipeline,
-        ledger=ReplyLedger(reading, table, settings.retention_days),
+        # The ledger's claims ask the deadline themselves (handlers.claim): a courtesy's budget.
+        ledger=ReplyLedger(courtesy, table, settings.retention_days),
     )
 
 
