@@ -56,6 +56,7 @@ from bot.deadline import (
 )
 from bot.history import ImageResult, Results, chat_of, history_buttons, history_text, result_summary
 from bot.preferences import Choices
+from bot.quota import Skipped, SkippedPhoto, Verdict, slow_down_text
 from polybot import callbacks, contracts, i18n, logs, naming, retention, summary
 from polybot.albums import Added, Albums
 from polybot.contracts.messages import ForgetRequest, ImageRequest
@@ -81,7 +82,13 @@ class Forgetting(Protocol):
 
 
 class Quota(Protocol):
-    def allow(self, chat_id: int) -> bool: ...
+    def check(self, chat_id: int) -> Verdict: ...
+
+    def skip(self, chat_id: int, window: int, photo: SkippedPhoto) -> Skipped: ...
+
+    def keep_notice(self, chat_id: int, window: int, notice: int) -> None: ...
+
+    def skipped(self, chat_id: int, window: int) -> Skipped: ...
 
 
 class Preferences(Protocol):
@@ -93,8 +100,17 @@ class Preferences(Protocol):
 
 
 class Unlimited:
-    def allow(self, chat_id: int) -> bool:
-        return True
+    def check(self, chat_id: int) -> Verdict:
+        return Verdict(True)
+
+    def skip(self, chat_id: int, window: int, photo: SkippedPhoto) -> Skipped:
+        raise AssertionError("nothing is skipped without a quota")
+
+    def keep_notice(self, chat_id: int, window: int, notice: int) -> None:
+        raise AssertionError("nothing is skipped without a quota")
+
+    def skipped(self, chat_id: int, window: int) -> Skipped:
+        raise AssertionError("nothing is skipped without a quota")
 
 
 @dataclass
@@ -390,12 +406,74 @@ def chat_preferences(chats: Chats, fields: dict[str, Any], then_s: float) -> con
     return chats.preferences.choices.preferences(i18n.language_of(fields["language_code"]))
 
 
-def within_quota(chats: Chats, chat_id: int, then_s: float) -> bool:
+def within_quota(chats: Chats, chat_id: int, then_s: float) -> Verdict:
     """The chat's photo count; open (as when it cannot be read) where counting would leave less than `then_s`."""
     if current().affords(QUOTA_S, then_s):
-        return chats.quota.allow(chat_id)
+        return chats.quota.check(chat_id)
     log.warning("no time left to count the chat's photos; analysing this one")
-    return True
+    return Verdict(True)
+
+
+SAYING_AGAIN = 3
+"""How many times a skipped photo's bot reads the minute's skipped photos again after
+editing the notice, to name those skipped meanwhile (bounded by the webhook's deadline too)."""
+
+
+def tell_skipped(bot: telebot.TeleBot, chats: Chats, message: types.Message, verdict: Verdict) -> None:
+    """A photo over the chat's quota is skipped, and said so once per minute and chat
+    (bot/quota.py): the minute's first skipped photo gets the notice, which the
+    later ones' bots edit to name them too: what was skipped (photos, photos of
+    albums) and when to send it again. Where the skipped photos cannot be kept,
+    the photo gets the plain "slow down" of its own."""
+    chat, language = message.chat.id, language_of(message.from_user)
+    photo = SkippedPhoto(message.message_id, str(message.media_group_id) if message.media_group_id else None)
+    try:
+        current().require(QUOTA_S, TELEGRAM_CALL_S, "keeping the skipped photo")
+        skipped = chats.quota.skip(chat, verdict.window, photo)
+    except (BotoCoreError, ClientError, DeadlineExceeded) as exc:
+        log.warning("could not keep the skipped photo (%s); telling it alone", type(exc).__name__)
+        say(bot, message, "slow_down", timeout=TELEGRAM_TIMEOUT_S)
+        return
+    notice = skipped.notice
+    said = 0
+    if skipped.tells:
+        text = slow_down_text(skipped.photos, verdict.retry_after_s, language)
+        notice = bot.reply_to(message, text, timeout=TELEGRAM_TIMEOUT_S).message_id
+        said = len(skipped.photos)
+        try:
+            current().require(QUOTA_S, what="keeping the notice")
+            chats.quota.keep_notice(chat, verdict.window, notice)
+        except (BotoCoreError, ClientError, DeadlineExceeded) as exc:
+            # Later skipped photos then find no notice to edit: they go unnamed, and unsaid.
+            log.warning("could not keep the notice (%s)", type(exc).__name__)
+            return
+    elif notice is None:
+        log.info("the minute's notice is being sent; its bot names this photo too")
+        return
+    # Edit the notice to name every photo skipped so far; then read them again, and
+    # again edit where more came meanwhile: an edit that lands late (naming fewer)
+    # is followed by its bot's own read, so the last edit names them all.
+    for round_ in range(SAYING_AGAIN + 1):
+        if len(skipped.photos) > said:
+            if not current().affords(TELEGRAM_CALL_S):
+                return
+            text = slow_down_text(skipped.photos, verdict.retry_after_s, language)
+            try:
+                bot.edit_message_text(text, chat, notice, timeout=TELEGRAM_TIMEOUT_S)
+            except Exception as exc:  # a courtesy: the photo is skipped, and the notice says most of it
+                if NOT_MODIFIED not in str(getattr(exc, "description", "") or "").lower():
+                    log.warning("could not edit the notice (%s)", type(exc).__name__)
+                    return
+            said = len(skipped.photos)
+        if round_ == SAYING_AGAIN or not current().affords(QUOTA_S, TELEGRAM_CALL_S):
+            return
+        try:
+            skipped = chats.quota.skipped(chat, verdict.window)
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("could not re-read the skipped photos (%s)", type(exc).__name__)
+            return
+        if len(skipped.photos) <= said:
+            return
 
 
 def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -> None:
@@ -415,8 +493,9 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
         log.warning("image message %s without usable file details: %s", message.message_id, exc)
         say(bot, message, "unreadable_image_message")
         return
-    if not within_quota(chats, request["chat_id"], then_s=required_s):
-        say(bot, message, "slow_down")
+    verdict = within_quota(chats, request["chat_id"], then_s=required_s)
+    if not verdict.allowed:
+        tell_skipped(bot, chats, message, verdict)
         return
     with logs.correlate(naming.execution_name(request["chat_id"], request["message_id"])):
         group = request.get("media_group_id")

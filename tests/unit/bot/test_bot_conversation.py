@@ -17,6 +17,7 @@ from telebot import types
 from bot import handlers, texts
 from bot.history import Results
 from bot.preferences import ChatPreferences, Choices
+from bot.quota import ChatQuota
 from local.telegram_standin import TelegramStandIn
 from polybot import i18n, naming
 from polybot.albums import Added, Albums, answered_by
@@ -225,6 +226,32 @@ def test_an_album_starts_one_execution_and_one_progress_message(
     holder = answered_by(photos)
     assert holder is not None and holder["message_id"] == messages[0]["message_id"]
     assert holder["progress_message_id"] == progress[0].message_id
+
+
+def test_albums_over_the_quota_get_one_notice_naming_their_skipped_photos(
+    bot: telebot.TeleBot,
+    telegram: TelegramStandIn,
+    pipeline: RecordingPipeline,
+    chats: handlers.Chats,
+    aws: tuple[Any, Any],
+) -> None:
+    """Issue 19, rough edge 4: a photo within the quota, then two albums over it: one
+    notice (not one "slow down" per photo), in answer to the first skipped photo,
+    edited to name every skipped photo, and when to send them again."""
+    ten_seconds_into_a_minute = 28_333_333 * 60 + 10.0
+    chats.quota = ChatQuota(aws[0], TABLE, photos_per_minute=1, clock=lambda: ten_seconds_into_a_minute)
+    analysed = send_photo(bot, telegram)
+    first = telegram.user_sends_album(CHAT, [jpeg()] * 3, at_once=False)
+    second = telegram.user_sends_album(CHAT, [jpeg()] * 2, at_once=False)
+    run(bot, telegram)
+
+    assert list(pipeline.started) == [naming.execution_name(CHAT, analysed)]
+    replies = [m for m in telegram.sent if m.chat_id == CHAT and m.reply_to_message_id != analysed]
+    [notice] = replies
+    assert notice.reply_to_message_id == first[0]["message_id"]
+    assert "so I skipped 5 photos in 2 albums. Please send them again in 50 seconds." in (notice.text or "")
+    assert notice.edits, "edited as the later photos were skipped"
+    assert second[-1]["message_id"] > first[-1]["message_id"]
 
 
 def test_an_albums_first_photo_is_the_one_that_was_added_first(chats: handlers.Chats) -> None:
