@@ -41,6 +41,10 @@ TELEGRAM_CALL_S = 2 * TELEGRAM_TIMEOUT_S
 
 PREFERENCES_S = aws.COURTESY.worst_case_s
 QUOTA_S = aws.COUNTING.worst_case_s
+ALBUM_PROGRESS_S = aws.COURTESY.worst_case_s
+"""Holding an album's progress message in its item (polybot.albums): a courtesy, as the message is."""
+BUTTON_CLAIM_S = aws.COURTESY.worst_case_s
+"""Claiming a button's one answer (ReplyLedger.claim), or giving the claim back: a courtesy's budget."""
 WEBHOOK_AWS_CALL_S = aws.IN_WEBHOOK.worst_case_s
 """StartExecution, an album's item (bot/service.py wires the clients)."""
 

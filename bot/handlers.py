@@ -46,6 +46,8 @@ from telebot.types import ReplyParameters
 from bot import addressing, crops, settings_menu, texts
 from bot.addressing import Identity, Route
 from bot.deadline import (
+    ALBUM_PROGRESS_S,
+    BUTTON_CLAIM_S,
     CROP_CUT_S,
     CROP_SEND_S,
     CROP_SEND_TIMEOUT_S,
@@ -69,10 +71,12 @@ from bot.history import (
     result_summary,
 )
 from bot.preferences import Choices
+from bot.quota import Skipped, SkippedPhoto, Verdict, slow_down_text
 from polybot import callbacks, contracts, i18n, logs, naming, questions, retention, summary, vocabulary
 from polybot.albums import Added, Albums
 from polybot.contracts.messages import ForgetRequest, ImageRequest
 from polybot.errors import ContractViolation
+from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from polybot.telegram import NOT_MODIFIED
 
@@ -93,7 +97,13 @@ class Forgetting(Protocol):
 
 
 class Quota(Protocol):
-    def allow(self, chat_id: int) -> bool: ...
+    def check(self, chat_id: int) -> Verdict: ...
+
+    def skip(self, chat_id: int, window: int, photo: SkippedPhoto) -> Skipped: ...
+
+    def keep_notice(self, chat_id: int, window: int, notice: int) -> None: ...
+
+    def skipped(self, chat_id: int, window: int) -> Skipped: ...
 
 
 class Preferences(Protocol):
@@ -105,8 +115,17 @@ class Preferences(Protocol):
 
 
 class Unlimited:
-    def allow(self, chat_id: int) -> bool:
-        return True
+    def check(self, chat_id: int) -> Verdict:
+        return Verdict(True)
+
+    def skip(self, chat_id: int, window: int, photo: SkippedPhoto) -> Skipped:
+        raise AssertionError("nothing is skipped without a quota")
+
+    def keep_notice(self, chat_id: int, window: int, notice: int) -> None:
+        raise AssertionError("nothing is skipped without a quota")
+
+    def skipped(self, chat_id: int, window: int) -> Skipped:
+        raise AssertionError("nothing is skipped without a quota")
 
 
 @dataclass
@@ -165,6 +184,9 @@ class Chats:
     s3: S3Client | None = None
     images_bucket: str = ""
     progress: ProgressMessages = field(default_factory=ProgressMessages)
+    album_progress: Albums | None = None
+    """The albums through a courtesy's budget (ALBUM_PROGRESS_S): an album's progress
+    message is held with it (Albums.hold_progress); `albums` where None."""
     retention_days: int = field(default_factory=lambda: Settings().retention_days)
     """How long what the chat sends is kept (polybot.retention): each image's request carries its end."""
     region: str = field(default_factory=lambda: Settings().region)
@@ -173,6 +195,8 @@ class Chats:
     """Starts /forget's deletion (the workflow's ForgetChat branch); None where nothing is kept."""
     max_download_bytes: int = field(default_factory=lambda: Settings().max_download_bytes)
     """The largest file the bot may download (getFile): a larger one is refused at once."""
+    ledger: ReplyLedger | None = None
+    """What buttons have answered (a Details button sends its list once); None: a tap always answers."""
 
 
 class WhoAmI:
@@ -452,12 +476,74 @@ def chat_preferences(chats: Chats, fields: dict[str, Any], then_s: float) -> con
     return chats.preferences.choices.preferences(i18n.language_of(fields["language_code"]))
 
 
-def within_quota(chats: Chats, chat_id: int, then_s: float) -> bool:
+def within_quota(chats: Chats, chat_id: int, then_s: float) -> Verdict:
     """The chat's photo count; open (as when it cannot be read) where counting would leave less than `then_s`."""
     if current().affords(QUOTA_S, then_s):
-        return chats.quota.allow(chat_id)
+        return chats.quota.check(chat_id)
     log.warning("no time left to count the chat's photos; analysing this one")
-    return True
+    return Verdict(True)
+
+
+SAYING_AGAIN = 3
+"""How many times a skipped photo's bot reads the minute's skipped photos again after
+editing the notice, to name those skipped meanwhile (bounded by the webhook's deadline too)."""
+
+
+def tell_skipped(bot: telebot.TeleBot, chats: Chats, message: types.Message, verdict: Verdict) -> None:
+    """A photo over the chat's quota is skipped, and said so once per minute and chat
+    (bot/quota.py): the minute's first skipped photo gets the notice, which the
+    later ones' bots edit to name them too: what was skipped (photos, photos of
+    albums) and when to send it again. Where the skipped photos cannot be kept,
+    the photo gets the plain "slow down" of its own."""
+    chat, language = message.chat.id, language_of(message.from_user)
+    photo = SkippedPhoto(message.message_id, str(message.media_group_id) if message.media_group_id else None)
+    try:
+        current().require(QUOTA_S, TELEGRAM_CALL_S, "keeping the skipped photo")
+        skipped = chats.quota.skip(chat, verdict.window, photo)
+    except (BotoCoreError, ClientError, DeadlineExceeded) as exc:
+        log.warning("could not keep the skipped photo (%s); telling it alone", type(exc).__name__)
+        say(bot, message, "slow_down", timeout=TELEGRAM_TIMEOUT_S)
+        return
+    notice = skipped.notice
+    said = 0
+    if skipped.tells:
+        text = slow_down_text(skipped.photos, verdict.retry_after_s, language)
+        notice = bot.reply_to(message, text, timeout=TELEGRAM_TIMEOUT_S).message_id
+        said = len(skipped.photos)
+        try:
+            current().require(QUOTA_S, what="keeping the notice")
+            chats.quota.keep_notice(chat, verdict.window, notice)
+        except (BotoCoreError, ClientError, DeadlineExceeded) as exc:
+            # Later skipped photos then find no notice to edit: they go unnamed, and unsaid.
+            log.warning("could not keep the notice (%s)", type(exc).__name__)
+            return
+    elif notice is None:
+        log.info("the minute's notice is being sent; its bot names this photo too")
+        return
+    # Edit the notice to name every photo skipped so far; then read them again, and
+    # again edit where more came meanwhile: an edit that lands late (naming fewer)
+    # is followed by its bot's own read, so the last edit names them all.
+    for round_ in range(SAYING_AGAIN + 1):
+        if len(skipped.photos) > said:
+            if not current().affords(TELEGRAM_CALL_S):
+                return
+            text = slow_down_text(skipped.photos, verdict.retry_after_s, language)
+            try:
+                bot.edit_message_text(text, chat, notice, timeout=TELEGRAM_TIMEOUT_S)
+            except Exception as exc:  # a courtesy: the photo is skipped, and the notice says most of it
+                if NOT_MODIFIED not in str(getattr(exc, "description", "") or "").lower():
+                    log.warning("could not edit the notice (%s)", type(exc).__name__)
+                    return
+            said = len(skipped.photos)
+        if round_ == SAYING_AGAIN or not current().affords(QUOTA_S, TELEGRAM_CALL_S):
+            return
+        try:
+            skipped = chats.quota.skipped(chat, verdict.window)
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("could not re-read the skipped photos (%s)", type(exc).__name__)
+            return
+        if len(skipped.photos) <= said:
+            return
 
 
 def asked_in_caption(message: types.Message, language: str) -> dict[str, Any]:
@@ -517,8 +603,9 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
         log.warning("image message %s without usable file details: %s", message.message_id, exc)
         say(bot, message, "unreadable_image_message")
         return
-    if not within_quota(chats, request["chat_id"], then_s=required_s):
-        say(bot, message, "slow_down")
+    verdict = within_quota(chats, request["chat_id"], then_s=required_s)
+    if not verdict.allowed:
+        tell_skipped(bot, chats, message, verdict)
         return
     with logs.correlate(naming.execution_name(request["chat_id"], request["message_id"])):
         group = request.get("media_group_id")
@@ -531,7 +618,13 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
             if added is not Added.CLOSED:
                 progress_text = "progress_album" if added is Added.FIRST else None
                 start_execution(
-                    bot, chats, message, request, lambda r: chats.pipeline.start_album(album, r), progress_text
+                    bot,
+                    chats,
+                    message,
+                    request,
+                    lambda r: chats.pipeline.start_album(album, r),
+                    progress_text,
+                    album=album,
                 )
                 return
             deadline.require(WEBHOOK_AWS_CALL_S, STARTING_S, "reading the gathered album")
@@ -549,9 +642,14 @@ def start_execution(
     request: ImageRequest,
     start: Callable[[ImageRequest], bool | None],
     progress_text: str | None,
+    *,
+    album: str | None = None,
 ) -> None:
     """Show the progress message (`progress_text`), then `start` the execution with
-    its id in the request, for the workflow to edit into the answer. Sending it
+    its id in the request, for the workflow to edit into the answer. An `album`'s
+    progress message is held in the album's item instead (Albums.hold_progress),
+    where its execution finds it whichever photo started it; one the album does
+    not take (it has one, or was gathered) is withdrawn at once. Sending it
     first keeps the bot's Telegram calls out of the way of the analysis; an
     execution another delivery had started (a redelivered update) answers in
     that delivery's progress message, and this one's is deleted. Where the
@@ -565,14 +663,19 @@ def start_execution(
     chat, message_id = request["chat_id"], request["message_id"]
     kept = chats.progress.recall(chat, message_id)
     progress = kept
+    # An album's progress message is held in the album's item: one call more.
+    holding_s = ALBUM_PROGRESS_S if album is not None else 0.0
     if progress is None and progress_text:
-        if deadline.affords(TELEGRAM_CALL_S, STARTING_S):
+        if deadline.affords(TELEGRAM_CALL_S + holding_s, STARTING_S):
             progress = show_progress(bot, message, progress_text)
+            if progress is not None and album is not None:
+                progress = album_progress(bot, chats, message, request, album, progress)
         else:
             log.warning("no time left for the progress message; the answer comes as a new message")
     try:
         deadline.require(WEBHOOK_AWS_CALL_S, TELEGRAM_CALL_S, "StartExecution")
-        started = start({**request, "progress_message_id": progress})
+        # An album's execution finds its progress message in the album's item.
+        started = start({**request, "progress_message_id": progress if album is None else None})
     except (ReadTimeoutError, DeadlineExceeded):
         # AWS took the call but its answer never came (or there is no time left to
         # ask): the execution may be running, and may answer in the progress
@@ -593,9 +696,28 @@ def start_execution(
         tell_unavailable(bot, message, progress)
         return
     chats.progress.forget(chat, message_id)
-    if started is False and progress != kept:
+    if started is False and progress != kept and album is None:
         # A kept progress message is the one the earlier delivery started the execution with.
         withdraw_progress(bot, message, progress)
+
+
+def album_progress(
+    bot: telebot.TeleBot, chats: Chats, message: types.Message, request: ImageRequest, album: str, progress: int
+) -> int | None:
+    """`progress` where the album holds it as its progress message (Albums.hold_progress);
+    None where it does not (withdrawn: the album has another, or was gathered and
+    answers in a new message)."""
+    albums = chats.album_progress or chats.albums
+    assert albums is not None
+    try:
+        held = albums.hold_progress(album, {**request, "progress_message_id": progress})
+    except Exception as exc:
+        log.warning("could not hold the album's progress message: %s", type(exc).__name__)
+        held = False
+    if not held:
+        withdraw_progress(bot, message, progress)
+        return None
+    return progress
 
 
 def show_progress(bot: telebot.TeleBot, message: types.Message, text: str) -> int | None:
@@ -836,10 +958,7 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
     if chats.results is None or chat_of(name) != chat:
         return expired
     if data.startswith(callbacks.DETAILS):
-        results = chats.results.reading_once()
-        text = results.details(name, language)
-        bot.send_message(chat, text, reply_parameters=quote, reply_markup=crop_buttons(results, name, language))
-        return None
+        return send_details(bot, chats, chat, name, message.message_id, language, quote)
     if data.startswith(callbacks.HISTORY):
         result = chats.results.image(name)
         if result is None:
@@ -847,6 +966,54 @@ def tap(bot: telebot.TeleBot, chats: Chats, call: types.CallbackQuery, language:
         resend(bot, chats, chat, result, language, quote)
         return None
     return expired
+
+
+def send_details(
+    bot: telebot.TeleBot, chats: Chats, chat: int, name: str, message_id: int, language: str, quote: ReplyParameters
+) -> str | None:
+    """The Details of the image (or album) `name`, once per button (the message
+    `message_id` that carries it): a second tap, on this bot instance or another,
+    now or after a restart, is answered with a notice that they are above. The
+    claim is a conditional write in the results table (ReplyLedger.claim), made
+    after the read and only where sending and giving the claim back (when the
+    list could not be sent, so that tapping again sends it) still fit the
+    webhook's deadline; where it cannot be made, the list is sent all the same
+    (at least once rather than never)."""
+    assert chats.results is not None
+    results = chats.results.reading_once()
+    text = results.details(name, language)
+    markup = crop_buttons(results, name, language)
+    answer = f"details_{message_id}"
+    claimed = claim(chats, name, answer)
+    if claimed is False:
+        log.info("Details of %s already sent for message %d", name, message_id)
+        return i18n.text("details.already_sent", language)
+    try:
+        # Timed, so that giving the claim back still fits after a send that timed out.
+        bot.send_message(chat, text, reply_parameters=quote, reply_markup=markup, timeout=TELEGRAM_TIMEOUT_S)
+    except Exception:
+        if claimed and chats.ledger is not None:
+            try:
+                chats.ledger.release(name, answer)
+            except Exception as exc:  # the button then says "already above" until its item expires
+                log.warning("could not give back the Details claim (%s)", type(exc).__name__)
+        raise
+    return None
+
+
+def claim(chats: Chats, name: str, answer: str) -> bool | None:
+    """Whether this tap claimed `answer` of `name` (False: an earlier tap did); None
+    where no claim could be made (no ledger, no time for it, AWS unavailable)."""
+    if chats.ledger is None:
+        return None
+    if not current().affords(BUTTON_CLAIM_S, TELEGRAM_CALL_S + BUTTON_CLAIM_S):
+        log.warning("no time left to claim the button's answer; sending it unclaimed")
+        return None
+    try:
+        return chats.ledger.claim(name, answer)
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("could not claim the button's answer (%s); sending it unclaimed", type(exc).__name__)
+        return None
 
 
 def change_setting(bot: telebot.TeleBot, chats: Chats, chat: int, message_id: int, data: str, language: str) -> str:

@@ -451,11 +451,9 @@ class Results:
         photos = self.albums.photos(name)
         if not photos:
             return i18n.text("callback.expired", language)
-        parts = []
-        for index, photo in enumerate(photos, start=1):
-            own = self.image(naming.execution_name(photo["chat_id"], photo["message_id"]))
-            parts.append(i18n.text("album.line", language, index=index, summary=result_details(own, language)))
-        return summary.shorten("\n\n".join(parts), summary.TEXT_LIMIT)
+        own = [self.image(naming.execution_name(photo["chat_id"], photo["message_id"])) for photo in photos]
+        found = [None if r is None or r.failed else r.detections for r in own]
+        return summary.album_details(found, language)
 
 
 class _ReadOnce:

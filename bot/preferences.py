@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONFIDENCE_CHOICES = (0.25, 0.4, 0.6)
-"""The thresholds /settings offers (the deployment's default is added if it is not one of them)."""
 ALBUM_REPLIES = ("album", "each")
 
 _FROM_DYNAMODB = TypeDeserializer()
@@ -76,8 +74,7 @@ class Choices:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Choices:
-        confidences = tuple(sorted({*CONFIDENCE_CHOICES, settings.confidence}))
-        return cls(confidences, settings.offered_models, settings.confidence, settings.model)
+        return cls(settings.offered_confidences, settings.offered_models, settings.confidence, settings.model)
 
     def allows(self, field: str, value: Any) -> bool:
         offered: tuple[Any, ...] = {

@@ -31,6 +31,7 @@ from bot.preferences import ChatPreferences, Choices
 from bot.quota import ChatQuota
 from polybot import aws
 from polybot.albums import Albums
+from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from polybot.telegram import BotCredentials, load_credentials, make_bot
 
@@ -152,6 +153,7 @@ def chats(settings: Settings) -> handlers.Chats:
             retention_days=settings.retention_days,
         ),
         albums=Albums(dynamodb, table, settings.retention_days),
+        album_progress=Albums(courtesy, table, settings.retention_days),
         results=Results(reading, table, Albums(reading, table, settings.retention_days)),
         s3=cast("S3Client", Guarded(s3, aws.IN_WEBHOOK.worst_case_s, reply_s)) if s3 is not None else None,
         images_bucket=settings.images_bucket,
@@ -159,6 +161,8 @@ def chats(settings: Settings) -> handlers.Chats:
         region=settings.region,
         forgetting=pipeline,
         max_download_bytes=settings.max_download_bytes,
+        # The ledger's claims ask the deadline themselves (handlers.claim): a courtesy's budget.
+        ledger=ReplyLedger(courtesy, table, settings.retention_days),
     )
 
 

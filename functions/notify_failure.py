@@ -17,7 +17,8 @@ from typing import Any
 
 from functions import services
 from functions.refusals import refusing
-from polybot import aws, contracts, i18n, logs, summary
+from polybot import aws, contracts, i18n, logs, naming, summary
+from polybot.albums import answered_by
 from polybot.contracts.messages import ReplyOutcome
 from polybot.errors import USER_CAUSED_ERRORS, TelegramRateLimited
 
@@ -59,6 +60,9 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
             job["failure"]["Error"], name, language, wired.settings.max_download_bytes, forgotten=bool(forgotten)
         )
         once = ledger.once(name)
+        if naming.ALBUM_INFIX in name:
+            # An album's progress message is held in its item (polybot.albums), not in the execution's input.
+            request = answered_by(wired.albums.photos(name)) or request
         # Once the result went out in the progress message, the reason comes on its own.
         progress_id = None if "reply" in once.recorded else request.get("progress_message_id")
         try:

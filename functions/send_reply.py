@@ -48,6 +48,7 @@ from polybot.contracts.messages import (
     StagedImage,
 )
 from polybot.errors import TelegramRateLimited
+from polybot.settings import Settings
 
 # Telegram's client (telebot, requests: polybot.telegram) and the image code
 # (polybot.imaging, with Pillow and pi-heif) are imported where they are used, not
@@ -80,7 +81,14 @@ def handler(event: dict[str, Any], context: Any) -> ReplyOutcome:
             else:
                 single = cast(SendReplyInput, job)
                 outcome = send_reply(
-                    single["request"], single["staged"], single["detection"], bot, wired.s3, once, progress_id
+                    single["request"],
+                    single["staged"],
+                    single["detection"],
+                    bot,
+                    wired.s3,
+                    once,
+                    progress_id,
+                    lowest=lowest_threshold(wired),
                 )
         except TelegramRateLimited as limited:
             return contracts.validate("ReplyOutcome", ledger.wait_for_telegram(name, limited))
@@ -150,7 +158,10 @@ def send_reply(
     s3: S3Client,
     once: Once,
     progress_id: int | None = None,
+    *,
+    lowest: float | None = None,
 ) -> ReplyReceipt:
+    """`lowest`: the lowest threshold /settings offers (summary.tip)."""
     from polybot.telegram import answer_with_photo, answer_with_text
 
     language = request["preferences"]["language"]
@@ -158,7 +169,14 @@ def send_reply(
     asked = request.get("question")
     question = questions.Question.from_message(asked) if asked else None
     if question is None:
-        text = summary.caption(detections, language, staged["width"], image_height=staged["height"])
+        text = summary.caption(
+            detections,
+            language,
+            staged["width"],
+            request["preferences"]["confidence"],
+            lowest,
+            image_height=staged["height"],
+        )
     else:
         text = questions.answer(question, list(detections), language, staged["width"])
     if not detections or (question is not None and question.only and not _drawn(detections, question.only)):
@@ -179,11 +197,27 @@ def _drawn(detections: list[Detection], only: list[str]) -> list[Detection]:
     return [d for d in detections if d["label"] in only]
 
 
-def _photo_text(photo: AlbumPhoto, language: str, max_download_bytes: int) -> str:
+def lowest_threshold(wired: FunctionServices) -> float:
+    """The lowest threshold /settings offers: below a chat's, the tip suggests it (summary.tip)."""
+    return min(wired.settings.offered_confidences)
+
+
+def _photo_text(photo: AlbumPhoto, language: str, settings: Settings) -> str:
     if "failure" in photo:
-        return summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
+        return summary.failure_reason(photo["failure"]["Error"], language, settings.max_download_bytes)
+    threshold = photo["request"]["preferences"]["confidence"]
+    lowest = min(settings.offered_confidences)
     staged = photo["staged"]
-    return summary.caption(photo["detection"]["detections"], language, staged["width"], image_height=staged["height"])
+    detections = photo["detection"]["detections"]
+    return summary.caption(detections, language, staged["width"], threshold, lowest, image_height=staged["height"])
+
+
+def _album_entry(photo: AlbumPhoto, language: str, max_download_bytes: int) -> summary.AlbumEntry:
+    if "failure" in photo:
+        return summary.AlbumEntry(
+            failure=summary.failure_reason(photo["failure"]["Error"], language, max_download_bytes)
+        )
+    return summary.AlbumEntry(photo["detection"]["detections"], photo["staged"]["width"])
 
 
 def send_album_reply(
@@ -194,23 +228,26 @@ def send_album_reply(
     progress_id: int | None,
 ) -> ReplyReceipt:
     """An album's answer. "album": the progress message becomes the summary, photo
-    by photo, with a Details button, and the annotated photos follow as one media
-    group (a photo alone when only one has boxes). "each": every photo gets its
+    by photo (summary.album_overview: the photos with nothing found in one sentence,
+    and which photos the media group leaves out), with a Details button, and the
+    annotated photos follow as one media group (a photo alone when only one has boxes). "each": every photo gets its
     own answer, the progress message becoming the one of the photo it answers."""
     from polybot.telegram import answer_with_text
 
     language = request["preferences"]["language"]
     ordered = sorted(photos, key=lambda p: p["request"]["message_id"])
-    texts = [_photo_text(p, language, wired.settings.max_download_bytes) for p in ordered]
+    request, progress_id = album_answered(request, ordered, progress_id)
+    texts = [_photo_text(p, language, wired.settings) for p in ordered]
     if request["preferences"]["album_reply"] == "each":
         return _each_photo(request, ordered, texts, wired, once, progress_id)
-    lines = [i18n.text("album.line", language, index=i, summary=t) for i, t in enumerate(texts, start=1)]
-    overview = summary.shorten("\n".join([i18n.text("album.title", language), *lines]), summary.TEXT_LIMIT)
+    entries = [_album_entry(p, language, wired.settings.max_download_bytes) for p in ordered]
+    overview = summary.album_overview(entries, language, request["preferences"]["confidence"], lowest_threshold(wired))
     markup = details_button(once.execution_name, language)
     message_id = once.send("reply", lambda: answer_with_text(wired.bot, request, progress_id, overview, markup))
     annotated = [(i, p) for i, p in enumerate(ordered, start=1) if "detection" in p and p["detection"]["detections"]]
     images = {p["execution_name"]: shown(wired.s3, p["staged"], p["detection"]) for _, p in annotated}
-    first = ordered[0]["request"]
+    # The photos answer the same photo as the overview: one album, one message replied to.
+    first = request
     captions = [
         summary.shorten(i18n.text("album.caption", language, index=i, summary=t), summary.CAPTION_LIMIT)
         for i, t in enumerate(texts, start=1)
@@ -229,6 +266,23 @@ def send_album_reply(
                 photo["execution_name"],
             )
     return {"kind": "album", "message_id": message_id}
+
+
+def album_answered(
+    request: ImageRequest, ordered: list[AlbumPhoto], progress_id: int | None
+) -> tuple[ImageRequest, int | None]:
+    """The photo the album's answer replies to, and the progress message it edits:
+    the one its bot held in the album's item (polybot.albums.answered_by), whichever
+    photo started the execution; else the execution's own (an execution a bot
+    of before started), else the album's first photo, with no progress message."""
+    from polybot.albums import answered_by
+
+    holder = answered_by([p["request"] for p in ordered])
+    if holder is not None:
+        return holder, holder.get("progress_message_id")
+    if progress_id is not None:
+        return request, progress_id
+    return ordered[0]["request"], None
 
 
 def _send_photos(

@@ -13,6 +13,14 @@ it alone, so no photo is lost. Both writes are conditional, so exactly one of
 "gathered with the album" and "analysed alone" happens to each photo. Only the
 bot of the album's first photo (Added.FIRST) shows a progress message, so an
 album of ten leaves one in the chat.
+
+That progress message is the album's, whichever photo's bot started the
+execution: its bot `hold_progress`es it in the album's item (on its photo's
+request, once per album, while the album is open), and the execution finds it
+among the gathered photos (`answered_by`). It does not travel in the
+execution's input: another photo's bot may start the execution before the
+progress message exists, and the message would then be deleted as a
+duplicate and the answer sent as a new message (issue 19, rough edge 2).
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ sends an album's updates within about a second of each other)."""
 MAX_PHOTOS = 10
 """Telegram's largest media group."""
 _PHOTO = "photo_"
+_PROGRESS = "progress_of"
+"""The album item's attribute naming the photo whose request holds the album's progress message."""
 
 
 class Added(enum.Enum):
@@ -94,6 +104,32 @@ class Albums:
         others = [name for name in before if name.startswith(_PHOTO) and name != photo]
         return Added.LATER if others else Added.FIRST
 
+    def hold_progress(self, execution_name: str, request: ImageRequest) -> bool:
+        """Make `request`'s progress message (its progress_message_id) the album's
+        one: True where it now is; False where the album already has one (another
+        delivery's) or was gathered, or the photo is not in it: this one is then
+        not the album's, and its bot withdraws it."""
+        contracts.validate("ImageRequest", request)
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=album_key(execution_name),
+                UpdateExpression="SET #photo = :request, #progress = :progress",
+                ConditionExpression=(
+                    "attribute_exists(#photo) AND attribute_not_exists(gathered) AND attribute_not_exists(#progress)"
+                ),
+                ExpressionAttributeNames={"#photo": f"{_PHOTO}{request['message_id']}", "#progress": _PROGRESS},
+                ExpressionAttributeValues={
+                    ":request": {"S": json.dumps(request, sort_keys=True)},
+                    ":progress": {"N": str(request["message_id"])},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def gather(self, execution_name: str) -> list[ImageRequest]:
         """Close the album and return its photos' ImageRequests in message order
         (at most MAX_PHOTOS). The same answer on every call."""
@@ -124,3 +160,10 @@ def photos_of(item: dict[str, Any]) -> list[ImageRequest]:
         if name.startswith(_PHOTO)
     ]
     return sorted(requests, key=lambda r: r["message_id"])[:MAX_PHOTOS]
+
+
+def answered_by(photos: list[ImageRequest]) -> ImageRequest | None:
+    """The photo whose bot showed the album's progress message (Albums.hold_progress):
+    the album's answer edits that message and replies to that photo. None: no
+    progress message (the answer is a new message)."""
+    return next((p for p in photos if p.get("progress_message_id") is not None), None)

@@ -104,6 +104,40 @@ class ReplyLedger:
         except (BotoCoreError, ClientError) as exc:
             log.warning("could not keep the photo of %s for /history (%s)", execution_name, type(exc).__name__)
 
+    def claim(self, execution_name: str, answer: str) -> bool:
+        """Whether this call is the first to claim `answer` of the execution (a
+        button's one answer: the Details of one message's button): a conditional
+        write, so a second tap finds it claimed on any bot instance, after a
+        restart, and when Telegram redelivers the tap's update. `release` gives
+        it back when it could not be sent."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=self._key(execution_name),
+                UpdateExpression="SET #claim = :yes, expires_at = if_not_exists(expires_at, :expires), chat_id = :chat",
+                ConditionExpression="attribute_not_exists(#claim)",
+                ExpressionAttributeNames={"#claim": f"claimed_{answer}"},
+                ExpressionAttributeValues={
+                    ":yes": {"BOOL": True},
+                    ":expires": self._end(),
+                    ":chat": self._owner(execution_name),
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self, execution_name: str, answer: str) -> None:
+        """`answer` was claimed and did not go out: the next try may send it."""
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key=self._key(execution_name),
+            UpdateExpression="REMOVE #claim",
+            ExpressionAttributeNames={"#claim": f"claimed_{answer}"},
+        )
+
     def count_wait(self, execution_name: str) -> int:
         """One more rate-limit wait for this execution; how many there have been."""
         answer = self.dynamodb.update_item(

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+CONFIDENCE_CHOICES = (0.25, 0.4, 0.6)
+"""The thresholds /settings offers (the deployment's default is added if it is not one of them)."""
 TELEGRAM_DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024
 """What the public Bot API lets a bot download (`getFile`); a self-hosted Bot
 API server lifts it, so the limit is a setting."""
@@ -161,6 +163,12 @@ class Settings:
         """The models a chat may choose (/settings), the production model first."""
         extra = [m.strip() for m in self.extra_models.split(",") if m.strip()]
         return tuple(dict.fromkeys([self.model, *extra]))
+
+    @property
+    def offered_confidences(self) -> tuple[float, ...]:
+        """The thresholds a chat may choose (/settings), lowest first: the bot offers
+        them, and an answer that found nothing suggests a lower one only where there is one."""
+        return tuple(sorted({*CONFIDENCE_CHOICES, self.confidence}))
 
     def require(self, *names: str) -> None:
         """Fail at start-up, naming the variables, rather than deep in a request."""

@@ -7,6 +7,9 @@ the model is sure of are stated, the others (below CONFIDENT, above the chat's
 threshold) hedged with "maybe"; a single object well to one side is placed
 ("on the left"). When nothing is recognised the answer says so and adds a tip.
 `details` lists every detection with its confidence (the Details button).
+An album is told once (`album_overview`, `album_details`): one line per photo
+with something in it, the photos with nothing in one sentence and one tip,
+which photos the marked photos below leave out, and one Details heading.
 
 Pure: used by the SendReply function, the bot (/history, Details) and the
 local run's printout.
@@ -14,7 +17,7 @@ local run's printout.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,17 +126,30 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def tip(language: str, threshold: float | None = None, lowest: float | None = None) -> str:
+    """The tip that comes with "nothing recognised". A lower confidence threshold is
+    suggested only where /settings offers one below the chat's: `threshold` is the
+    chat's, `lowest` the lowest /settings offers (Settings.offered_confidences);
+    where either is not known, it is not suggested."""
+    if threshold is not None and lowest is not None and threshold > lowest:
+        return i18n.text("summary.tip_threshold", language, confidence=i18n.percent(threshold, language))
+    return i18n.text("summary.tip", language)
+
+
 def caption(
     detections: Iterable[Mapping[str, Any]],
     language: str = "en",
     image_width: int | None = None,
+    threshold: float | None = None,
+    lowest: float | None = None,
     *,
     image_height: int | None = None,
 ) -> str:
-    """The answer's text: the description, or "nothing recognised" with a tip; within a caption's limit."""
+    """The answer's text: the description, or "nothing recognised" with a tip (`tip`:
+    `threshold`, `lowest`) and what may explain it; within a caption's limit."""
     sentence = describe(detections, language, image_width)
     if not sentence:
-        sentence = i18n.text("summary.nothing", language) + "\n\n" + i18n.text("summary.tip", language)
+        sentence = i18n.text("summary.nothing", language) + "\n\n" + tip(language, threshold, lowest)
         sentence = _with_why_nothing(sentence, language, image_width, image_height)
     return shorten(sentence, CAPTION_LIMIT)
 
@@ -156,26 +172,98 @@ def _with_why_nothing(text: str, language: str, width: int | None, height: int |
     return text + "\n\n" + i18n.text("summary.not_text", language)
 
 
+def _most_confident_first(detections: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return sorted(detections, key=lambda d: -float(d["confidence"]))
+
+
+def _detail(key: str, detection: Mapping[str, Any], language: str, **values: Any) -> str:
+    label = i18n.label(str(detection["label"]), language)
+    return i18n.text(
+        key, language, label=label, confidence=i18n.percent(float(detection["confidence"]), language), **values
+    )
+
+
 def details(detections: Iterable[Mapping[str, Any]], language: str = "en", limit: int = TEXT_LIMIT) -> str:
     """Each detection with its confidence, most confident first, within `limit` characters."""
-    ordered = sorted(detections, key=lambda d: -float(d["confidence"]))
+    ordered = _most_confident_first(detections)
     if not ordered:
         return i18n.text("details.none", language)
     lines = [i18n.text("details.title", language)]
     for index, detection in enumerate(ordered, start=1):
-        line = i18n.text(
-            "details.line",
-            language,
-            index=index,
-            label=i18n.label(str(detection["label"]), language),
-            confidence=i18n.percent(float(detection["confidence"]), language),
-        )
+        line = _detail("details.line", detection, language, index=index)
         rest = i18n.text("details.more", language, n=len(ordered) - index + 1)
         if len("\n".join([*lines, line])) + 1 + len(rest) > limit and index < len(ordered):
             lines.append(rest)
             break
         lines.append(line)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AlbumEntry:
+    """One photo of an album as the album's answer tells it."""
+
+    detections: Sequence[Mapping[str, Any]] = ()
+    image_width: int | None = None
+    failure: str | None = None
+    """Why the photo has no result, as the user reads it (`failure_reason`); None: it has one."""
+
+    @property
+    def marked(self) -> bool:
+        """Whether the photo is among the album's annotated photos (something was found in it)."""
+        return self.failure is None and bool(self.detections)
+
+
+def _of_photos(key: str, indexes: list[int], language: str) -> str:
+    """The text `key` naming the photos `indexes` ("photo 2", "photos 2 and 4"): one
+    photo or several is the only difference these texts make in every language."""
+    form = "one" if len(indexes) == 1 else "several"
+    return i18n.text(f"{key}.{form}", language, photos=i18n.join([str(i) for i in indexes], language))
+
+
+def album_overview(
+    entries: Sequence[AlbumEntry], language: str = "en", threshold: float | None = None, lowest: float | None = None
+) -> str:
+    """The album's answer in text: a line per photo with something in it or no result,
+    in order; the photos where nothing was recognised named once, with one tip
+    (`tip`: `threshold`, `lowest`); and,
+    where some photos are marked (the media group that follows), which are not among
+    them. Within a message's limit."""
+    lines = [i18n.text("album.title", language)]
+    nothing: list[int] = []
+    for index, entry in enumerate(entries, start=1):
+        said = entry.failure if entry.failure is not None else describe(entry.detections, language, entry.image_width)
+        if said:
+            lines.append(i18n.text("album.line", language, index=index, summary=said))
+        else:
+            nothing.append(index)
+    if nothing:
+        lines.append(_of_photos("album.nothing", nothing, language))
+    paragraphs = ["\n".join(lines)]
+    left_out = [index for index, entry in enumerate(entries, start=1) if not entry.marked]
+    if left_out and len(left_out) < len(entries):
+        paragraphs.append(_of_photos("album.not_shown", left_out, language))
+    if nothing:
+        paragraphs.append(tip(language, threshold, lowest))
+    return shorten("\n\n".join(paragraphs), TEXT_LIMIT)
+
+
+def album_details(
+    photos: Sequence[Sequence[Mapping[str, Any]] | None], language: str = "en", limit: int = TEXT_LIMIT
+) -> str:
+    """Each photo's detections with their confidence (None: the photo has no result),
+    under one heading, the photos numbered as in the album's answer and their
+    detections bulleted, most confident first; within `limit` characters."""
+    lines = [i18n.text("details.title", language)]
+    for index, detections in enumerate(photos, start=1):
+        if detections is None:
+            lines.append(i18n.text("details.photo_failed", language, index=index))
+        elif not detections:
+            lines.append(i18n.text("details.photo_none", language, index=index))
+        else:
+            lines.append(i18n.text("details.photo", language, index=index))
+            lines += [_detail("details.item", d, language) for d in _most_confident_first(detections)]
+    return shorten("\n".join(lines), limit)
 
 
 def failure_reason(error: str, language: str, max_download_bytes: int) -> str:

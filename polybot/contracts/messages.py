@@ -204,7 +204,7 @@ class ImageRequest(TypedDict):
     media_group_id: NotRequired[str | None]
     """Telegram's album id: the photos of one album share it"""
     progress_message_id: NotRequired[int | None]
-    """The bot's progress message ("Looking at your photo…"), sent before the execution started: the workflow edits it into the answer. Null or absent: the answer is a new message"""
+    """The bot's progress message ("Looking at your photo…"), sent before the execution started: the workflow edits it into the answer. Null or absent: the answer is a new message. An album's is held on its photo's request in the album's item (polybot/albums.py), not in the execution's input"""
     preferences: Preferences
     question: NotRequired[Question]
     only: NotRequired[list[OnlyItem]]

@@ -17,9 +17,11 @@ from telebot import types
 from bot import handlers, texts
 from bot.history import Results
 from bot.preferences import ChatPreferences, Choices
+from bot.quota import ChatQuota
 from local.telegram_standin import TelegramStandIn
 from polybot import i18n, naming
-from polybot.albums import Added, Albums
+from polybot.albums import Added, Albums, answered_by
+from polybot.reply_ledger import ReplyLedger
 from polybot.settings import Settings
 from tests.auxil.moto_results import moto_results
 from tests.auxil.requests import image_request
@@ -83,6 +85,7 @@ def chats(aws: tuple[Any, Any], pipeline: RecordingPipeline) -> handlers.Chats:
         results=Results(dynamodb, TABLE, albums),
         s3=s3,
         images_bucket=BUCKET,
+        ledger=ReplyLedger(dynamodb, TABLE),
     )
 
 
@@ -214,9 +217,41 @@ def test_an_album_starts_one_execution_and_one_progress_message(
     assert [(m.text, m.reply_to_message_id) for m in progress] == [
         ("Looking at your photos…", messages[0]["message_id"])
     ]
-    assert pipeline.started[name]["request"]["progress_message_id"] == progress[0].message_id
     assert chats.albums is not None
-    assert [p["message_id"] for p in chats.albums.photos(name)] == [m["message_id"] for m in messages]
+    photos = chats.albums.photos(name)
+    assert [p["message_id"] for p in photos] == [m["message_id"] for m in messages]
+    # The album's progress message is held in its item, where the execution finds it
+    # whichever photo started it (polybot.albums.answered_by), not in the execution's input.
+    assert pipeline.started[name]["request"].get("progress_message_id") is None
+    holder = answered_by(photos)
+    assert holder is not None and holder["message_id"] == messages[0]["message_id"]
+    assert holder["progress_message_id"] == progress[0].message_id
+
+
+def test_albums_over_the_quota_get_one_notice_naming_their_skipped_photos(
+    bot: telebot.TeleBot,
+    telegram: TelegramStandIn,
+    pipeline: RecordingPipeline,
+    chats: handlers.Chats,
+    aws: tuple[Any, Any],
+) -> None:
+    """Issue 19, rough edge 4: a photo within the quota, then two albums over it: one
+    notice (not one "slow down" per photo), in answer to the first skipped photo,
+    edited to name every skipped photo, and when to send them again."""
+    ten_seconds_into_a_minute = 28_333_333 * 60 + 10.0
+    chats.quota = ChatQuota(aws[0], TABLE, photos_per_minute=1, clock=lambda: ten_seconds_into_a_minute)
+    analysed = send_photo(bot, telegram)
+    first = telegram.user_sends_album(CHAT, [jpeg()] * 3, at_once=False)
+    second = telegram.user_sends_album(CHAT, [jpeg()] * 2, at_once=False)
+    run(bot, telegram)
+
+    assert list(pipeline.started) == [naming.execution_name(CHAT, analysed)]
+    replies = [m for m in telegram.sent if m.chat_id == CHAT and m.reply_to_message_id != analysed]
+    [notice] = replies
+    assert notice.reply_to_message_id == first[0]["message_id"]
+    assert "so I skipped 5 photos in 2 albums. Please send them again in 50 seconds." in (notice.text or "")
+    assert notice.edits, "edited as the later photos were skipped"
+    assert second[-1]["message_id"] > first[-1]["message_id"]
 
 
 def test_an_albums_first_photo_is_the_one_that_was_added_first(chats: handlers.Chats) -> None:
@@ -360,8 +395,13 @@ def test_album_details_list_each_photo(
 
     tap(bot, telegram, _answer_with_button(telegram, name), "Details")
 
-    text = telegram.sent[-1].text or ""
-    assert text.startswith("1. What I found") and "2. no result" in text
+    lines = (telegram.sent[-1].text or "").splitlines()
+    # One heading; the photos numbered as in the album's answer, their detections bulleted.
+    assert lines[0] == i18n.text("details.title", "en")
+    assert lines.count(i18n.text("details.title", "en")) == 1
+    assert lines[1] == "Photo 1:" and lines[2].startswith("• ")
+    assert lines[-1] == "Photo 2: no result"
+    assert not [line for line in lines if line[:1].isdigit()], "no numbered list inside the numbered photos"
 
 
 def test_a_tap_that_meets_an_outage_asks_to_tap_again_and_the_next_tap_works(
@@ -378,6 +418,22 @@ def test_a_tap_that_meets_an_outage_asks_to_tap_again_and_the_next_tap_works(
     assert retried.answered and retried.answer is None
     [details] = telegram.replies_to(CHAT, answer)
     assert details.text is not None and details.text.startswith(i18n.text("details.title", "en"))
+
+
+def test_a_second_tap_on_details_says_they_are_above_and_sends_nothing(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, aws: tuple[Any, Any]
+) -> None:
+    name = put_result(aws[0], CHAT, 10, "2024-05-01T10:00:00.000Z", detections={"S": BUS_AND_PEOPLE})
+    answer = _answer_with_button(telegram, name)
+    other = _answer_with_button(telegram, name)  # the same image's button on another message: its own list
+
+    first, second = tap(bot, telegram, answer, "Details"), tap(bot, telegram, answer, "Details")
+    tap(bot, telegram, other, "Details")
+
+    assert first.answered and first.answer is None
+    assert second.answered and second.answer == i18n.text("details.already_sent", "en")
+    assert len(telegram.replies_to(CHAT, answer)) == 1
+    assert len(telegram.replies_to(CHAT, other)) == 1
 
 
 def test_details_of_another_chats_image_are_refused(

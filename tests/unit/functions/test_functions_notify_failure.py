@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+import telebot
 
 from functions import notify_failure
-from polybot import i18n
+from local.telegram_standin import TelegramStandIn
+from polybot import i18n, naming
+from polybot.albums import Albums
 from polybot.errors import USER_CAUSED_ERRORS, USER_INPUT_ERRORS, ContractViolation
+from polybot.forgetting import ChatRecords
+from polybot.reply_ledger import ReplyLedger
+from polybot.settings import Settings
+from tests.auxil.moto_results import moto_results
+from tests.auxil.requests import image_request
+from tests.unit.conftest import STANDIN_TOKEN
 
 MB = 1024 * 1024
 TRY_AGAIN = i18n.text("failure.try_again", "en")
@@ -119,3 +130,36 @@ def test_the_reason_is_given_in_the_chats_language(language: str, words: str) ->
 def test_a_malformed_event_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(ContractViolation, match=r"^NotifyFailureInput invalid at"):
         notify_failure.handler({"execution_name": "tg1_2", "failure": {"Error": "NotAnImage"}}, None)
+
+
+def test_an_albums_failure_becomes_its_progress_message_held_in_the_albums_item(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19, rough edge 2: an album's progress message is held in its item, not in
+    the execution's input (polybot.albums), and its failure notice edits it too."""
+    with moto_results(monkeypatch, "results", "images") as (dynamodb, s3):
+        albums = Albums(dynamodb, "results")
+        name = naming.album_execution_name(7, "g1")
+        started_by, holder = image_request(7, 2, media_group_id="g1"), image_request(7, 1, media_group_id="g1")
+        progress = telegram.app.test_client().post(
+            f"/bot{STANDIN_TOKEN}/sendMessage", data={"chat_id": 7, "text": "Looking at your photos…"}
+        )
+        progress_id = progress.get_json()["result"]["message_id"]
+        albums.add(name, holder)
+        albums.add(name, started_by)
+        assert albums.hold_progress(name, {**holder, "progress_message_id": progress_id})
+        services = SimpleNamespace(
+            settings=Settings(images_bucket="images", results_table="results"),
+            bot=bot,
+            ledger=ReplyLedger(dynamodb, "results"),
+            records=ChatRecords(dynamodb, s3, "results", "images", 30),
+            albums=albums,
+        )
+        monkeypatch.setattr(notify_failure.services, "current", lambda: services)
+
+        event = {"execution_name": name, "request": started_by, "failure": {"Error": "TelegramUnavailable"}}
+        outcome = notify_failure.handler(event, None)
+
+    assert outcome == {"kind": "failure_notice", "message_id": progress_id}
+    [notice] = telegram.sent
+    assert notice.edits == ["editMessageText"] and (notice.text or "").startswith(TRY_AGAIN)

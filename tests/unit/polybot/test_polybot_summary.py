@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from polybot import i18n, summary
+from polybot.settings import Settings
 
 
 def found(label: str, confidence: float = 0.9, box: tuple[float, float, float, float] = (0, 0, 10, 10)) -> Any:
@@ -71,10 +72,10 @@ def test_the_summary_speaks_the_users_language(language: str, expected: str) -> 
 
 
 def test_nothing_recognised_comes_with_a_tip() -> None:
-    text = summary.caption([])
+    text = summary.caption([], threshold=0.4, lowest=0.25)
 
     assert text.startswith("I looked carefully but did not recognise anything I know in this photo.")
-    assert "Tip:" in text and "/settings" in text
+    assert "Tip:" in text and "lower confidence threshold in /settings (now 40%)" in text
     assert summary.describe([]) == ""
 
 
@@ -117,6 +118,24 @@ def test_what_was_found_comes_without_the_nothing_found_notes(language: str) -> 
     assert "16×21" not in text
 
 
+@pytest.mark.parametrize("language", ["en", "es", "ru"])
+def test_the_tip_suggests_a_lower_threshold_only_where_settings_offers_one(language: str) -> None:
+    """Issue 19, rough edge 1: at the lowest threshold /settings offers (the default,
+    0.25), "try a lower threshold" is advice the user cannot follow."""
+    lowest = min(Settings().offered_confidences)
+    assert Settings().confidence == lowest, "the default is the lowest choice"
+
+    at_lowest = summary.caption([], language, threshold=lowest, lowest=lowest)
+    above = summary.caption([], language, threshold=0.6, lowest=lowest)
+    unknown = summary.caption([], language)
+
+    assert "/settings" not in at_lowest and "/settings" not in unknown
+    assert at_lowest == unknown
+    assert "/settings" in above and summary.i18n.percent(0.6, language) in above
+    assert "/settings" not in summary.album_overview(album([]), language, threshold=lowest, lowest=lowest)
+    assert "/settings" in summary.album_overview(album([]), language, threshold=0.4, lowest=lowest)
+
+
 def test_a_caption_never_exceeds_telegrams_limit() -> None:
     many = [found(f"thing{n}") for n in range(300)]
 
@@ -142,3 +161,61 @@ def test_details_stay_within_a_messages_limit() -> None:
     assert len(text) <= 500
     assert text.endswith("more")
     assert text.splitlines()[-1] == f"…and {300 - (len(text.splitlines()) - 2)} more"
+
+
+# --- albums (issue 19, rough edge 6) ----------------------------------------------------
+
+
+def album(*found_in_each: list[Any] | str) -> list[summary.AlbumEntry]:
+    """An album's entries: a photo's detections, or (a string) why it has no result."""
+    return [
+        summary.AlbumEntry(failure=entry) if isinstance(entry, str) else summary.AlbumEntry(entry)
+        for entry in found_in_each
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ru"])
+def test_an_albums_empty_photos_are_named_once_with_one_tip(language: str) -> None:
+    entries = album([found("bus")], [], [found("person")], [], "It is not an image.")
+
+    text = summary.album_overview(entries, language)
+
+    tip = summary.i18n.text("summary.tip", language)
+    nothing = summary.i18n.text("summary.nothing", language)
+    assert text.count(tip) == 1, text
+    assert nothing not in text, "the single photo's 'I looked carefully…' is not repeated per photo"
+    both = summary.i18n.join(["2", "4"], language)
+    assert summary.i18n.text("album.nothing.several", language, photos=both) in text.splitlines()
+    lines = text.splitlines()
+    assert [line.split(".")[0] for line in lines[1:4]] == ["1", "3", "5"], "a line per photo with something to say"
+
+
+def test_an_album_says_which_photos_the_marked_photos_below_leave_out() -> None:
+    text = summary.album_overview(album([found("bus")], [], [found("person")], "It is not an image."))
+
+    assert "Photos 2 and 4 have nothing marked, so they are not among the photos below." in text
+    one_left_out = summary.album_overview(album([found("bus")], []))
+    assert "Photo 2 has nothing marked, so it is not among the photos below." in one_left_out
+    assert "I did not recognise anything I know in photo 2." in one_left_out
+
+
+def test_an_album_with_nothing_marked_does_not_speak_of_photos_below() -> None:
+    text = summary.album_overview(album([], []))
+
+    assert "below" not in text
+    assert text.splitlines()[1] == "I did not recognise anything I know in photos 1 and 2."
+    assert summary.album_overview(album([found("bus")])) == "Your album, photo by photo:\n1. I see a bus."
+
+
+def test_album_details_have_one_heading_and_no_numbers_inside_the_numbered_photos() -> None:
+    text = summary.album_details([[found("car", 0.29), found("person", 0.82)], [], None])
+
+    assert text.splitlines() == [
+        "What I found, most confident first:",
+        "Photo 1:",
+        "• person: 82%",
+        "• car: 29%",
+        "Photo 2: nothing above the confidence threshold.",
+        "Photo 3: no result",
+    ]
+    assert summary.album_details([[found("person")]] * 2, "ru").count(summary.i18n.text("details.title", "ru")) == 1
