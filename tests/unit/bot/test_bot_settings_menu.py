@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from bot import settings_menu
-from bot.preferences import CONFIDENCE_CHOICES, Choices
+from bot.preferences import Choices
 from polybot import callbacks, i18n, summary
 from polybot.contracts.messages import Preferences
-from polybot.settings import Settings
+from polybot.settings import CONFIDENCE_CHOICES, Settings
 
 THRESHOLDS = sorted({*CONFIDENCE_CHOICES, Settings().confidence, 0.1, summary.CONFIDENT, 0.9})
 OFFERED = ("yolov8n.pt", "yolov5n.onnx", "yolo11s.pt", "yolov8m.pt", "yolov8l.pt", "yolov8x.pt", "birds.onnx")
