@@ -179,7 +179,8 @@ def test_notify_failure_tells_the_user_why(sam_build: Path, report: dict[str, An
     [sent] = result["telegram_sent"]
     assert (sent["method"], sent["chat_id"]) == ("sendMessage", sample["request"]["chat_id"])
     assert sent["text"].startswith("That file is not an image I can read.")
-    assert sent["text"].endswith(f"(ref {sample['execution_name']})")
+    # What the user sent caused it: no reference for an operator (issue 19, rough edge 8).
+    assert sample["failure"]["Error"] == "NotAnImage" and "(ref " not in sent["text"]
     assert result["response"]["kind"] == "failure_notice"
     report["sam_local_invoke_s"] = {**report.get("sam_local_invoke_s", {}), "NotifyFailure": result["seconds"]}
 
