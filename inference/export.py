@@ -52,7 +52,7 @@ from polybot import logs
 
 log = logging.getLogger(__name__)
 
-RECIPE = 5
+RECIPE = 4
 """Bump when the export arguments below change: cached exports are then remade."""
 # backend -> (Ultralytics format, extra export arguments, file or folder it writes, model file inside)
 FORMATS: dict[str, tuple[str, dict[str, object], str, str]] = {
@@ -63,41 +63,32 @@ FORMATS: dict[str, tuple[str, dict[str, object], str, str]] = {
 KEEP_FLOAT = (
     "__module.model.0.conv/",
     "__module.model.1.",
+    "__module.model.2.",
     "__module.model.6.m.0.cv2.conv/",
     "__module.model.9.cv1.conv/",
 )
 """YOLOv8 layers left unquantized (by their names in the traced graph; other
 architectures simply match none): the ones NNCF's accuracy-controlled
 quantization (`quantize_with_accuracy_control`, metric: agreement with the
-FP32 model on the calibration photos) reverted first, and the stem's first
-high-resolution block (1) after them. On `make bench`'s image set this
+FP32 model on the calibration photos) reverted first, and the stem's two
+high-resolution blocks (1, 2) around them. On `make bench`'s image set this
 took agreement with the PyTorch weights from 0.92 (Ultralytics' own int8
 recipe) to 0.97, extra detections from 4 % to under 1 %, for a few
-milliseconds per image (docs/performance.md). The stem's C2f block at 160x160
-(`model.2`) was kept too until recipe 5: with the head's last layers in
-floating point it no longer buys agreement (quantized: 0.975 beside recipe 4's
-head, 0.972 in recipe 5, with more extra boxes) and cost about 5 % of the
-int8 model's time (docs/performance.md, "What each layer kept in
-floating point costs")."""
+milliseconds per image (docs/performance.md)."""
 HEAD_KEPT_FLOAT = (
     *(f"{branch}.{scale}.2/" for branch in ("cv2", "cv3") for scale in range(3)),
-    *(f"cv3.{scale}.1." for scale in (1, 2)),
+    *(f"cv3.{scale}.1." for scale in range(3)),
 )
 """The detection head's convolutions left in floating point (besides its
 decoding): on each of its three scales, the last 1x1 convolution of both
 branches (cv2: box distances, cv3: class logits), whose outputs are the
-scores themselves, and on the two coarser scales (40x40, 20x20 at 640) the
-class branch's 3x3 convolution before it. Quantized, they made every score a
+scores themselves, and the class branch's 3x3 convolution before it. About
+an eighth of the model's multiply-adds. Quantized, they made every score a
 little lower (mean -0.013 against PyTorch on `make bench`'s accuracy set),
 so detections near the threshold were lost: agreement 0.961 with the
-whole head quantized, 0.969 keeping the last convolutions, 0.972 with the
-class branch's 3x3 on every scale too (recipe 4; issue 20,
-docs/performance.md "Accuracy"). The finest scale's 3x3 (80x80, the largest
-of them, about 11 % of the int8 model's time in floating point) is
-quantized since recipe 5: alone that lost three boxes (0.968), with the stem's
-`model.2` quantized as well the set is back at 0.972, 25 missed and 35 extra
-of 880 (recipe 4: 25 and 25), at 0.48 x PyTorch's time instead of 0.54 x
-on this AVX2 machine (docs/performance.md, "What each layer kept in floating point costs")."""
+whole head quantized, 0.969 keeping the last convolutions, 0.972 (and no
+bias: 25 missed, 25 extra of 880) with these too (issue 20,
+docs/performance.md "Accuracy")."""
 
 
 def sha256(path: Path) -> str:
