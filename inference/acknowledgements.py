@@ -18,6 +18,10 @@ first heartbeat (the report was made) and drops it: a second download, no
 second result. `hold_s` is far inside what is left of a lease at the report
 (at least `task_lease_s` less two renewal intervals, 9 of 15 s).
 
+No new permission: `sqs:DeleteMessage` grants DeleteMessageBatch too (SQS
+has no IAM action of its own for the batch calls; SQS developer guide,
+"Amazon SQS batch actions").
+
 Used by `inference.worker.DetectionWorker` in the overlapped loop; the
 sequential loop (`prefetch` 0) deletes each message itself.
 """
