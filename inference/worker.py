@@ -7,7 +7,8 @@ threshold and the labels' language.
 For each message: download and decode the original from S3, detect, draw and
 encode, upload the annotated JPEG, report `SendTaskSuccess` with a
 `DetectionResult` (or `SendTaskFailure` with a named error), and only then
-delete the message. The task's heartbeat (`inference.heartbeat`) starts as
+delete the message (in the overlapped loop, up to ten reported messages in one
+DeleteMessageBatch, `inference.acknowledgements`). The task's heartbeat (`inference.heartbeat`) starts as
 soon as the original is in hand and renews the lease on the message until the
 report. A task the first beat finds gone (the workflow gave up on it) is
 dropped: before the model when the beat's answer is in by then (always, for a
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from inference.acknowledgements import Acknowledgements
 from inference.decoded_budget import DecodedBudget
 from inference.detector import Detectors
 from inference.heartbeat import Heartbeat, TaskGone, raise_if_gone
@@ -108,6 +110,8 @@ class DetectionWorker:
         """Pixels of the decoded images waiting for the model."""
         self.served: deque[dict[str, int]] = deque(maxlen=SERVED_KEPT)
         """Timings (ms) of the messages served, newest last: what `make bench` reads."""
+        self._acknowledgements: Acknowledgements | None = None
+        """The overlapped loop's deletes, in batches (None: each message deleted alone)."""
 
     def run(self, stop: threading.Event) -> None:
         """Serve the queue until `stop` is set; every message received is finished."""
@@ -118,7 +122,13 @@ class DetectionWorker:
             self._settings.prefetch,
         )
         if self._settings.prefetch > 0:
-            OverlappedLoop(self, self.depth).run(stop)
+            # Reported messages are deleted together, a call for up to ten (`inference.acknowledgements`).
+            self._acknowledgements = Acknowledgements(self._sqs, self._settings.detection_queue_url).start()
+            try:
+                OverlappedLoop(self, self.depth).run(stop)
+            finally:
+                self._acknowledgements.close()  # every message reported is deleted before `run` returns
+                self._acknowledgements = None
         else:
             while not stop.is_set():
                 for job in self.receive(stop):
@@ -323,6 +333,9 @@ class DetectionWorker:
             raise
 
     def _delete(self, message: MessageTypeDef) -> None:
+        if self._acknowledgements is not None:
+            self._acknowledgements.add(message["ReceiptHandle"])
+            return
         self._sqs.delete_message(QueueUrl=self._settings.detection_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 

@@ -49,6 +49,8 @@ class Aws:
         self.after_receive: Callable[[], None] = lambda: None
         self.uploads: Any = None
         """A threading.Barrier each upload waits at, if set."""
+        self.deletes: list[int] = []
+        """Messages each delete call carried (DeleteMessage: 1)."""
 
     @staticmethod
     def _message(index: int, pixels: tuple[int, int]) -> dict[str, Any]:
@@ -92,7 +94,16 @@ class Aws:
         return {"Messages": taken}
 
     def delete_message(self, ReceiptHandle: str, **_: Any) -> None:
+        self.deletes.append(1)
         self.record("delete", ReceiptHandle)
+
+    def delete_message_batch(self, Entries: list[dict[str, str]], **_: Any) -> dict[str, Any]:
+        assert 1 <= len(Entries) <= 10, "SQS takes one to ten entries"
+        assert len({entry["Id"] for entry in Entries}) == len(Entries), "ids unique within the batch"
+        self.deletes.append(len(Entries))
+        for entry in Entries:
+            self.record("delete", entry["ReceiptHandle"])
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries]}
 
     # S3
     def get_object(self, Key: str, **_: Any) -> dict[str, Any]:
@@ -202,6 +213,27 @@ def test_the_classes_a_task_draws_alone_reach_the_detector() -> None:
     thread.join(10)
 
     assert detector.only == [["dog"], []], "a find's class, then every class (no `only` in the options)"
+
+
+def test_reported_messages_are_deleted_together_each_once_and_all_before_the_stop_returns() -> None:
+    aws, detector, stop = Aws(messages=24), HeldDetector(), threading.Event()
+    thread = serve(aws, detector, prefetch=4, stop=stop)
+    assert detector.holding.wait(10)
+    detector.release.set()
+    wait_until(lambda: all("success" in aws.of(f"token-{i}") for i in range(24)))
+    stop.set()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    for index in range(24):
+        # Deleted once, after its report, by the time the worker stopped.
+        assert aws.of(f"token-{index}")[-2:] == ["success", "delete"]
+        assert aws.of(f"token-{index}").count("delete") == 1
+    # 24 reported messages, a call for up to ten of them: at most a third of the calls
+    # one DeleteMessage each would make (the images are reported about as fast as they
+    # are received here, so each batch fills or waits out its hold).
+    assert sum(aws.deletes) == 24
+    assert len(aws.deletes) <= 24 // 3
 
 
 def test_a_task_nobody_awaits_is_never_uploaded_nor_reported() -> None:
