@@ -594,8 +594,7 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
     required_s = STARTING_S + (WEBHOOK_AWS_CALL_S if in_album else 0.0)
     try:
         fields = image_request(message, retention_days=chats.retention_days, alone=alone)
-        # The chat's settings come before its photo count: where only one fits, the count gives way.
-        fields["preferences"] = chat_preferences(chats, fields, then_s=required_s)
+        fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
         if not in_album:
             fields.update(asked_in_caption(message, fields["preferences"]["language"]))
         request = contracts.validate("ImageRequest", fields)

@@ -68,13 +68,11 @@ LONG_RUNNING = CallBudget(connect_timeout_s=5, read_timeout_s=30, attempts=4)
 """Processes that wait for nobody: the YOLO worker, the local stack's tools."""
 IN_FUNCTION = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
 """A Lambda function's calls, within its Timeout (tests/unit/test_timeouts.py)."""
-IN_WEBHOOK = CallBudget(connect_timeout_s=1, read_timeout_s=2, attempts=2)
+IN_WEBHOOK = CallBudget(connect_timeout_s=1, read_timeout_s=3, attempts=2)
 """The bot's required calls while Telegram waits for the webhook's answer
 (StartExecution, an album's item, the secret): a late answer is a redelivery
-(the start may have happened). An album photo's two of them, the user's notice
-and, before them, the chat's preferences and its photo count fit the webhook's
-deadline at their worst (bot/deadline.py, tests/unit/test_timeouts.py): with a
-3 s read they did not, and no album photo ever read the chat's /settings."""
+(the start may have happened). Two of them and the user's notice fit the
+webhook's deadline (bot/deadline.py, tests/unit/test_timeouts.py)."""
 COURTESY = CallBudget(connect_timeout_s=1, read_timeout_s=2, attempts=1)
 """The bot's calls it can do without (a chat's preferences: the defaults instead):
 short, and skipped when the webhook's deadline needs the time for the required ones."""

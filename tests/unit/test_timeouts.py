@@ -425,20 +425,6 @@ def test_a_photo_whose_calls_all_answer_at_their_slowest_still_gets_every_courte
     ]
 
 
-@pytest.mark.parametrize("path", ["album, first photo", "album, later photo"])
-def test_an_album_photo_whose_calls_all_answer_at_their_slowest_still_reads_the_chats_settings(path: str) -> None:
-    """Issue 19: an album photo's required calls (its album's item, StartExecution,
-    telling the user) once left no room for the chat's preferences, so /settings
-    (threshold, model, one reply per photo) never applied to an album."""
-    watch = Stopwatch(aws_answers=True, telegram_answers=True)
-
-    assert walk_the_webhook(path, watch, first_update=False) == 200
-
-    calls = [call.rsplit(" ", 2)[0] for call in watch.calls]
-    assert calls[:3] == ["preferences GetItem", "quota UpdateItem", "album UpdateItem"]
-    assert "StartExecution" in calls
-
-
 # --- every other path: commands and buttons, through the bot's own wiring --------
 
 CHAT = 4242
