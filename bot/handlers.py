@@ -1060,8 +1060,13 @@ def resend(
 
 
 def annotated_image(chats: Chats, result: ImageResult) -> bytes | None:
-    key = result.annotated_key
-    if not key or chats.s3 is None or not key.startswith(naming.ANNOTATED_PREFIX):
+    return stored_image(chats, result.annotated_key, naming.ANNOTATED_PREFIX)
+
+
+def stored_image(chats: Chats, key: str | None, prefix: str) -> bytes | None:
+    """The object `key` of the images bucket, where it is one of the bot's to read
+    (under `prefix`); None where there is no key or the object is gone."""
+    if not key or chats.s3 is None or not key.startswith(prefix):
         return None
     try:
         data: bytes = chats.s3.get_object(Bucket=chats.images_bucket, Key=key)["Body"].read()
@@ -1145,13 +1150,4 @@ def send_crop(
 
 def original_image(chats: Chats, result: ImageResult) -> bytes | None:
     """The original a result was found in, from the images bucket; None where it is gone."""
-    key = result.original_key
-    if not key or chats.s3 is None or not key.startswith(naming.ORIGINALS_PREFIX):
-        return None
-    try:
-        data: bytes = chats.s3.get_object(Bucket=chats.images_bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "AccessDenied"):
-            raise
-        return None
-    return data
+    return stored_image(chats, result.original_key, naming.ORIGINALS_PREFIX)

@@ -226,27 +226,20 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
     pixel)."""
     import numpy as np
 
-    image, _ = _open_supported(data, max_pixels)
-    # One decode: loading reads all the pixel data, so a torn file fails here.
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image.load()
-            ImageOps.exif_transpose(image, in_place=True)
-            width, height = image.size
-            top = _wide_top(image)
-            bgr = np.empty((height, width, 3), dtype=np.uint8)  # writable, as callers may draw on it
-            y = 0
-            for strip in _strips(image):
-                strip = _eight_bit(strip, top)
-                if strip.mode != "RGB":
-                    strip = strip.convert("RGB")
-                rows = np.frombuffer(strip.tobytes("raw", "BGR"), dtype=np.uint8)
-                bgr[y : y + strip.height] = rows.reshape(strip.height, width, 3)
-                y += strip.height
-            return bgr
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageNotDecodable(f"the image data is damaged: {exc}") from exc
+    # One decode: loading reads all the pixel data, so a torn file fails there.
+    image = open_upright(data, max_pixels)
+    width, height = image.size
+    top = _wide_top(image)
+    bgr = np.empty((height, width, 3), dtype=np.uint8)  # writable, as callers may draw on it
+    y = 0
+    for strip in _strips(image):
+        strip = _eight_bit(strip, top)
+        if strip.mode != "RGB":
+            strip = strip.convert("RGB")
+        rows = np.frombuffer(strip.tobytes("raw", "BGR"), dtype=np.uint8)
+        bgr[y : y + strip.height] = rows.reshape(strip.height, width, 3)
+        y += strip.height
+    return bgr
 
 
 STRIP_PIXELS = 250_000
