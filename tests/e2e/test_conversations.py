@@ -182,6 +182,31 @@ def test_a_settings_change_reaches_the_next_photos_execution(
     assert all(d["confidence"] >= 0.6 for d in json.loads(item_of(stack, name)["detections"]["S"]))
 
 
+def test_an_albums_photos_follow_the_chats_settings(
+    stack: PolybotStack, telegram: TelegramStandIn, chat_id: int
+) -> None:
+    """Through the webhook, as a deployment receives an album: the chat's threshold
+    and "one reply per photo" apply to it (with the webhook's deadline at 25 s
+    an album's photos never read them, and the album came back as one reply)."""
+    command = telegram.user_sends_text(chat_id, "/settings")
+    [menu] = telegram.replies_to(chat_id, command["message_id"])
+    assert telegram.user_taps(chat_id, menu.message_id, "60%").answered
+    assert telegram.user_taps(chat_id, menu.message_id, i18n.text("settings.album.each", "en")).answered
+
+    photos = telegram.user_sends_album(chat_id, [ultralytics_asset("zidane.jpg"), ultralytics_asset("bus.jpg")])
+    album = naming.album_execution_name(chat_id, photos[0]["media_group_id"])
+    assert stack.wait_for_execution(album, timeout_s=ANSWER_S)["status"] == "SUCCEEDED"
+
+    transcript = telegram.transcript(chat_id)
+    for photo in photos:
+        replies = telegram.replies_to(chat_id, photo["message_id"])
+        assert [m.kind for m in replies] == ["photo"], ("one answer per photo", transcript)
+        assert telegram.settled(replies[0]), transcript
+        detections = json.loads(item_of(stack, naming.execution_name(chat_id, photo["message_id"]))["detections"]["S"])
+        assert detections and all(d["confidence"] >= 0.6 for d in detections), detections
+    assert not [m for m in telegram.sent if m.chat_id == chat_id and m.method == "sendMediaGroup"], transcript
+
+
 @pytest.mark.parametrize(("language", "bus"), [("es", "autobús"), ("ru", "автобус")])
 def test_a_user_is_answered_in_the_language_of_their_telegram(
     stack: PolybotStack, telegram: TelegramStandIn, chat_id: int, language: str, bus: str

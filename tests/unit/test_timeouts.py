@@ -425,6 +425,23 @@ def test_a_photo_whose_calls_all_answer_at_their_slowest_still_gets_every_courte
     ]
 
 
+@pytest.mark.parametrize("path", ["album, first photo", "album, later photo"])
+def test_an_album_photo_whose_calls_all_answer_at_their_slowest_still_reads_its_chats_settings_and_count(
+    path: str,
+) -> None:
+    """An album's photo follows the chat's /settings and counts towards its quota:
+    with the webhook's deadline at 25 s both were always skipped (22 s of required
+    calls left no room), and albums ignored the threshold, the model, "one reply
+    per photo" and the quota."""
+    watch = Stopwatch(aws_answers=True, telegram_answers=True)
+
+    assert walk_the_webhook(path, watch, first_update=False) == 200
+
+    calls = [call.rsplit(" ", 2)[0] for call in watch.calls]
+    assert calls[:3] == ["preferences GetItem", "quota UpdateItem", "album UpdateItem"], calls
+    assert calls[-1] == "StartExecution", calls
+
+
 # --- every other path: commands and buttons, through the bot's own wiring --------
 
 CHAT = 4242
