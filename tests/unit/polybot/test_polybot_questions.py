@@ -183,3 +183,27 @@ def test_an_unknown_without_a_nearest_class_says_so() -> None:
     text = questions.answer(Question("unknown", None, "unicorns"), [BUS], "en")
 
     assert text.startswith(i18n.text("question.unknown", "en", asked="unicorns"))
+
+
+HELP_EXAMPLES = {
+    "en": [("how many people?", "count", "person"), ("find the dogs", "find", "dog")],
+    "es": [("¿cuántas personas hay?", "count", "person"), ("busca los perros", "find", "dog")],
+    "ru": [("сколько людей?", "count", "person"), ("найди собак", "find", "dog")],
+}
+HELP_SEARCHES = {"en": ("/history cat", "cat"), "es": ("/history gato", "cat"), "ru": ("/history кошка", "cat")}
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_questions_help_shows_are_the_ones_understood(language: str) -> None:
+    """/help quotes two questions and a /history search: each, as quoted, is
+    understood in that language, so the help cannot promise what is not."""
+    from polybot import vocabulary
+
+    shown = i18n.text("help", language, retention="30 days")
+    for example, kind, class_name in HELP_EXAMPLES[language]:
+        assert example in shown, example
+        question = questions.parse(example, language)
+        assert question is not None and (question.kind, question.class_name) == (kind, class_name), example
+    search, class_name = HELP_SEARCHES[language]
+    assert search in shown
+    assert vocabulary.class_named(search.split(" ", 1)[1], language) == class_name
