@@ -273,6 +273,9 @@ def image_request(
         "language_code": message.from_user.language_code if message.from_user else None,
         "received_at": received,
         "expires_at": retention.expires_at(when.timestamp(), days),
+        # What a find question draws alone (asked_in_caption): nothing unless the caption
+        # asks. Always written, so the workflow's `$.request.only[*]` meets a field on AWS.
+        "only": [],
     }
     if message.media_group_id and not alone:
         common["media_group_id"] = str(message.media_group_id)

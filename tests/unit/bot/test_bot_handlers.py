@@ -87,6 +87,7 @@ def test_a_photo_becomes_a_request_for_its_largest_size(
         "source": "photo",
         "received_at": "2024-05-01T10:00:00.123Z",
         "expires_at": int(when.timestamp()) + 30 * 24 * 3600,
+        "only": [],
     }
     contracts.validate("ImageRequest", with_preferences(request))
 
