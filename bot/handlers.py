@@ -186,7 +186,8 @@ class Chats:
     progress: ProgressMessages = field(default_factory=ProgressMessages)
     album_progress: Albums | None = None
     """The albums through a courtesy's budget (ALBUM_PROGRESS_S): an album's progress
-    message is held with it (Albums.hold_progress); `albums` where None."""
+    message is held with it (Albums.hold_progress), a photo whose start failed taken
+    out of it (Albums.withdraw); `albums` where None."""
     retention_days: int = field(default_factory=lambda: Settings().retention_days)
     """How long what the chat sends is kept (polybot.retention): each image's request carries its end."""
     region: str = field(default_factory=lambda: Settings().region)
@@ -696,12 +697,27 @@ def start_execution(
         # reaches the webhook, which answers 500 and Telegram redelivers.
         log.exception("could not start the image pipeline")
         chats.progress.forget(chat, message_id)
+        if album is not None and not withdrawn_from(chats, album, message_id):
+            log.info("the album was gathered with this photo; its answer answers this photo too")
+            return
         tell_unavailable(bot, message, progress)
         return
     chats.progress.forget(chat, message_id)
     if started is False and progress != kept and album is None:
         # A kept progress message is the one the earlier delivery started the execution with.
         withdraw_progress(bot, message, progress)
+
+
+def withdrawn_from(chats: Chats, album: str, message_id: int) -> bool:
+    """Whether a photo whose start failed is out of its album (Albums.withdraw), so
+    that telling the user is its one reply: another photo's bot may start the album,
+    which would answer it too. False where the album was gathered with it, and
+    answers it. Where neither can be known in time (or AWS does not answer), the
+    update ends in a 500 and Telegram's redelivery tries the photo again."""
+    albums = chats.album_progress or chats.albums
+    assert albums is not None
+    current().require(ALBUM_PROGRESS_S, TELEGRAM_CALL_S, "taking the photo out of its album")
+    return albums.withdraw(album, message_id)
 
 
 def album_progress(

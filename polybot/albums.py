@@ -130,6 +130,24 @@ class Albums:
             raise
         return True
 
+    def withdraw(self, execution_name: str, message_id: int) -> bool:
+        """Take a photo out of the album, where its execution could not be started
+        for it: True where the album will not answer it (its bot tells the user
+        why not); False where the album was gathered with it, and answers it."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=album_key(execution_name),
+                UpdateExpression="REMOVE #photo",
+                ConditionExpression="attribute_not_exists(gathered)",
+                ExpressionAttributeNames={"#photo": f"{_PHOTO}{message_id}"},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def gather(self, execution_name: str) -> list[ImageRequest]:
         """Close the album and return its photos' ImageRequests in message order
         (at most MAX_PHOTOS). The same answer on every call."""

@@ -21,7 +21,7 @@ from typing import Any, cast
 import pytest
 import requests
 import telebot
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from PIL import Image
 from telebot import apihelper
 from telebot.apihelper import ApiTelegramException
@@ -319,6 +319,11 @@ class SlowAlbums:
         self.watch.aws("album GetItem", aws.IN_WEBHOOK)
         return self.gathered
 
+    def withdraw(self, name: str, message_id: int) -> bool:
+        # Wired through the courtesy client (bot/service.py: Chats.album_progress).
+        self.watch.aws("album withdraw UpdateItem", aws.COURTESY)
+        return True
+
     def hold_progress(self, name: str, request: Any) -> bool:
         # Wired through the courtesy client (bot/service.py: Chats.album_progress).
         self.watch.aws("album progress UpdateItem", aws.COURTESY)
@@ -328,18 +333,24 @@ class SlowAlbums:
 @dataclass
 class SlowPipeline:
     watch: Stopwatch
-    started: bool | None
+    started: bool | str | None
+    """What StartExecution answers; FAILS: an error after its retries (not a timeout)."""
 
     def start(self, request: Any) -> bool | None:
         self.watch.aws("StartExecution", aws.IN_WEBHOOK)
-        return self.started
+        if self.started == FAILS:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution")
+        return cast(bool | None, self.started)
 
     def start_album(self, name: str, request: Any) -> bool | None:
         return self.start(request)
 
 
+FAILS = "fails"
 IMAGE_PATHS = {
     "photo": (None, None, True),
+    "photo, its start failing": (None, None, FAILS),
+    "album, later photo, its start failing (taken out of the album)": (Added.LATER, [], FAILS),
     "photo, redelivered": (None, None, False),
     "photo, boto3 retried the start": (None, None, None),
     "album, first photo": (Added.FIRST, [], True),

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import telebot
+from botocore.exceptions import ClientError
 from PIL import Image
 from telebot import types
 
@@ -226,6 +227,67 @@ def test_an_album_starts_one_execution_and_one_progress_message(
     holder = answered_by(photos)
     assert holder is not None and holder["message_id"] == messages[0]["message_id"]
     assert holder["progress_message_id"] == progress[0].message_id
+
+
+def failing_start_of(
+    pipeline: RecordingPipeline, message_id: int, monkeypatch: pytest.MonkeyPatch, meanwhile: Any = None
+) -> None:
+    """StartExecution fails outright (after boto3's retries) for the photo `message_id`
+    of an album alone; `meanwhile(album)` happens before it fails."""
+    start_album = pipeline.start_album
+
+    def start(name: str, request: dict[str, Any]) -> bool:
+        if request["message_id"] != message_id:
+            return start_album(name, request)
+        if meanwhile is not None:
+            meanwhile(name)
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution")
+
+    monkeypatch.setattr(pipeline, "start_album", start)
+
+
+def test_an_album_photo_whose_start_fails_is_told_once_and_left_out_of_its_album(
+    bot: telebot.TeleBot,
+    telegram: TelegramStandIn,
+    pipeline: RecordingPipeline,
+    chats: handlers.Chats,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every photo ends in exactly one reply: the photo told "I can't reach my analysis
+    service" is not answered again by its album, which another photo started."""
+    messages = telegram.user_sends_album(CHAT, [jpeg(), jpeg((0, 0, 200)), jpeg((0, 200, 0))], at_once=False)
+    failed = messages[1]["message_id"]
+    failing_start_of(pipeline, failed, monkeypatch)
+    run(bot, telegram)
+
+    name = naming.album_execution_name(CHAT, messages[0]["media_group_id"])
+    assert list(pipeline.started) == [name]
+    [told] = telegram.replies_to(CHAT, failed)
+    assert told.text == i18n.text("unavailable", "en")
+    assert chats.albums is not None
+    assert [p["message_id"] for p in chats.albums.gather(name)] == [
+        messages[0]["message_id"],
+        messages[2]["message_id"],
+    ]
+
+
+def test_an_album_photo_whose_start_fails_once_its_album_was_gathered_is_answered_by_the_album(
+    bot: telebot.TeleBot,
+    telegram: TelegramStandIn,
+    pipeline: RecordingPipeline,
+    chats: handlers.Chats,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    messages = telegram.user_sends_album(CHAT, [jpeg(), jpeg((0, 0, 200))], at_once=False)
+    failed = messages[1]["message_id"]
+    assert chats.albums is not None
+    albums = chats.albums
+    failing_start_of(pipeline, failed, monkeypatch, meanwhile=albums.gather)
+    run(bot, telegram)
+
+    name = naming.album_execution_name(CHAT, messages[0]["media_group_id"])
+    assert not telegram.replies_to(CHAT, failed), "the album's answer is its one reply"
+    assert [p["message_id"] for p in albums.photos(name)] == [m["message_id"] for m in messages]
 
 
 def test_albums_over_the_quota_get_one_notice_naming_their_skipped_photos(
