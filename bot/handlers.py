@@ -187,7 +187,7 @@ class Chats:
     album_progress: Albums | None = None
     """The albums through a courtesy's budget (ALBUM_PROGRESS_S): an album's progress
     message is held with it (Albums.hold_progress), a photo whose start failed taken
-    out of it (Albums.withdraw); `albums` where None."""
+    out of it (Albums.withdraw); `albums` where None (`albums_in_courtesy`)."""
     retention_days: int = field(default_factory=lambda: Settings().retention_days)
     """How long what the chat sends is kept (polybot.retention): each image's request carries its end."""
     region: str = field(default_factory=lambda: Settings().region)
@@ -198,6 +198,12 @@ class Chats:
     """The largest file the bot may download (getFile): a larger one is refused at once."""
     ledger: ReplyLedger | None = None
     """What buttons have answered (a Details button sends its list once); None: a tap always answers."""
+
+    def albums_in_courtesy(self) -> Albums:
+        """The albums for a courtesy's call (`album_progress`, else `albums`); only where an album is in play."""
+        albums = self.album_progress or self.albums
+        assert albums is not None
+        return albums
 
 
 class WhoAmI:
@@ -714,10 +720,8 @@ def withdrawn_from(chats: Chats, album: str, message_id: int) -> bool:
     which would answer it too. False where the album was gathered with it, and
     answers it. Where neither can be known in time (or AWS does not answer), the
     update ends in a 500 and Telegram's redelivery tries the photo again."""
-    albums = chats.album_progress or chats.albums
-    assert albums is not None
     current().require(ALBUM_PROGRESS_S, TELEGRAM_CALL_S, "taking the photo out of its album")
-    return albums.withdraw(album, message_id)
+    return chats.albums_in_courtesy().withdraw(album, message_id)
 
 
 def album_progress(
@@ -726,10 +730,8 @@ def album_progress(
     """`progress` where the album holds it as its progress message (Albums.hold_progress);
     None where it does not (withdrawn: the album has another, or was gathered and
     answers in a new message)."""
-    albums = chats.album_progress or chats.albums
-    assert albums is not None
     try:
-        held = albums.hold_progress(album, {**request, "progress_message_id": progress})
+        held = chats.albums_in_courtesy().hold_progress(album, {**request, "progress_message_id": progress})
     except Exception as exc:
         log.warning("could not hold the album's progress message: %s", type(exc).__name__)
         held = False

@@ -70,10 +70,9 @@ class Acknowledgements:
         """The message with `receipt_handle` was reported: delete it soon."""
         with self._changed:
             self._held.append((time.monotonic(), receipt_handle))
-            if len(self._held) >= BATCH_MOST:
+            # A full batch is due now; a new oldest starts the hold the thread times.
+            if len(self._held) >= BATCH_MOST or len(self._held) == 1:
                 self._changed.notify()
-            elif len(self._held) == 1:
-                self._changed.notify()  # a new oldest: the thread times its hold from it
 
     def close(self) -> None:
         """Delete every message held, then stop."""
