@@ -19,7 +19,8 @@
 #   make invoke FN=StageImage - one function in its Lambda container (sam local invoke)
 #                  against the embedded AWS and the Telegram stand-in
 #   make models  - the production model's weights into build/models/ (for the worker image)
-#   make images  - the bot and worker images (BOT_IMAGE, WORKER_IMAGE, TORCH_INDEX_URL)
+#   make images  - the bot and worker images (BOT_IMAGE, WORKER_IMAGE, TORCH_INDEX_URL); each build
+#                  removes the image it replaces
 # Set-up is idempotent: each environment is rebuilt only when what it installs changed.
 
 PYTHON ?= python3
@@ -29,6 +30,9 @@ PY := $(VENV)/bin/python
 SAM := $(TOOLS)/sam/bin/sam
 BOT_IMAGE ?= polybot-bot:dev
 WORKER_IMAGE ?= polybot-worker:dev
+# The worker's export stage (torch, 7.5 GB with PyPI's torch), tagged so that it stays
+# Docker's cache for the next build and the stage it replaces can be removed.
+WORKER_EXPORT_IMAGE ?= $(WORKER_IMAGE)-export
 # PyTorch's CPU wheels, as production uses; where only PyPI is reachable,
 # TORCH_INDEX_URL=https://pypi.org/simple (a CUDA build, much larger).
 TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
@@ -105,11 +109,15 @@ models:
 
 images: bot-image worker-image
 
+# Standard library only, as `make models`: local.images runs `docker build` and
+# removes the image the tag replaces (Docker's legacy builder keeps them all).
 bot-image: base-images
-	docker build -f bot/Dockerfile -t $(BOT_IMAGE) .
+	$(PYTHON) -m local.images $(BOT_IMAGE) -f bot/Dockerfile
 
+# The export stage first, under its own tag; the worker's build then finds it cached.
 worker-image: models base-images
-	docker build -f inference/Dockerfile --build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL) -t $(WORKER_IMAGE) .
+	$(PYTHON) -m local.images $(WORKER_EXPORT_IMAGE) -f inference/Dockerfile --target export --build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL)
+	$(PYTHON) -m local.images $(WORKER_IMAGE) -f inference/Dockerfile --build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL)
 
 check: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.preferences import ChatPreferences, Choices
 from local.containers import REPO_ROOT, host_address, require_docker, sam_cli
+from local.images import SAM_REPOSITORY, replacing
 from local.polybot_stack import PolybotStack, StackOptions, sample_images
 from local.stack import load_template
 from local.telegram_standin import SentMessage
@@ -163,16 +164,18 @@ def sam_local_invoke(function: str, event_path: Path, environment: dict[str, str
     }
     sam_environment.pop("AWS_SESSION_TOKEN", None)
     sam_environment.pop("AWS_ENDPOINT_URL", None)
+    # sam rebuilds its image of the runtime whenever the layer changed, under the same tag.
     try:
-        done = subprocess.run(  # noqa: S603 - argv built here, no shell
-            command,
-            cwd=REPO_ROOT,
-            env=sam_environment,
-            capture_output=True,
-            text=True,
-            timeout=INVOKE_TIMEOUT_S,
-            check=False,
-        )
+        with replacing(SAM_REPOSITORY):
+            done = subprocess.run(  # noqa: S603 - argv built here, no shell
+                command,
+                cwd=REPO_ROOT,
+                env=sam_environment,
+                capture_output=True,
+                text=True,
+                timeout=INVOKE_TIMEOUT_S,
+                check=False,
+            )
     finally:
         os.unlink(env_file.name)
     # sam exits 0 even when the function raised; its answer is the last line of stdout.

@@ -10,6 +10,8 @@ so state kept in a conftest is kept twice and every build ran twice.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -24,6 +26,7 @@ from local.containers import docker_problem
 ROOT = Path(__file__).resolve().parents[2]
 BOT_IMAGE = "polybot-bot:test"
 WORKER_IMAGE = "polybot-worker:test"
+WORKER_EXPORT_IMAGE = "polybot-worker:test-export"
 PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 PYPI_INDEX = "https://pypi.org/simple"
 # From a build's start, not from each wait: a hung build costs CI this once.
@@ -40,7 +43,10 @@ class Make:
         self.log = tempfile.NamedTemporaryFile("w+", prefix="polybot-make-", suffix=".log")  # noqa: SIM115
         self.started = time.perf_counter()
         self.ended: float | None = None
-        self.process = subprocess.Popen(["make", *args], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        # A session of its own: close() stops make's children (sam, docker) with it.
+        self.process = subprocess.Popen(
+            ["make", *args], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         threading.Thread(target=self._note_end, daemon=True).start()
 
     def _note_end(self) -> None:
@@ -53,7 +59,7 @@ class Make:
         try:
             self.process.wait(timeout=max(1.0, self.started + BUILD_TIMEOUT_S - time.perf_counter()))
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             self.log.seek(0)
             pytest.fail(
@@ -68,7 +74,7 @@ class Make:
     def close(self) -> None:
         """Stop the command if it still runs (the session ended first) and drop its log."""
         if self.process.poll() is None:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.log.close()
 
@@ -83,7 +89,12 @@ def start_builds() -> None:
     index = torch_index()
     BUILDS["build"] = Make("build")
     BUILDS["bot-image"] = Make("bot-image", f"BOT_IMAGE={BOT_IMAGE}")
-    BUILDS["worker-image"] = Make("worker-image", f"WORKER_IMAGE={WORKER_IMAGE}", f"TORCH_INDEX_URL={index}")
+    BUILDS["worker-image"] = Make(
+        "worker-image",
+        f"WORKER_IMAGE={WORKER_IMAGE}",
+        f"WORKER_EXPORT_IMAGE={WORKER_EXPORT_IMAGE}",
+        f"TORCH_INDEX_URL={index}",
+    )
     BUILDS["worker-image"].index = index  # type: ignore[attr-defined]
 
 
