@@ -556,15 +556,18 @@ def tell_skipped(bot: telebot.TeleBot, chats: Chats, message: types.Message, ver
             return
 
 
-def asked_in_caption(message: types.Message, language: str) -> dict[str, Any]:
+def asked_in_caption(message: types.Message, language: str, *, in_album: bool = False) -> dict[str, Any]:
     """The ImageRequest's `question` (and `only`, for a find) that the photo's caption
-    asks (polybot.questions); nothing when it asks none. An album's photos are
-    answered together and get none (choice: a caption there is one photo's)."""
+    asks (polybot.questions); nothing when it asks none. An album's caption comes on
+    one of its photos (the first, as clients send it) and asks about the whole album:
+    SendAlbumReply answers it across the photos. No `only` there (choice): the
+    album's other photos are drawn whole, before the caption may even have arrived,
+    so the photo with the caption is drawn whole too."""
     question = questions.parse(message.caption, language)
     if question is None:
         return {}
     asked: dict[str, Any] = {"question": question.as_message()}
-    if question.only:
+    if question.only and not in_album:
         asked["only"] = question.only
     return asked
 
@@ -605,8 +608,7 @@ def start_analysis(bot: telebot.TeleBot, chats: Chats, message: types.Message) -
     try:
         fields = image_request(message, retention_days=chats.retention_days, alone=alone)
         fields["preferences"] = chat_preferences(chats, fields, then_s=QUOTA_S + required_s)
-        if not in_album:
-            fields.update(asked_in_caption(message, fields["preferences"]["language"]))
+        fields.update(asked_in_caption(message, fields["preferences"]["language"], in_album=in_album))
         request = contracts.validate("ImageRequest", fields)
     except (ValueError, ContractViolation) as exc:
         # Redelivering this update cannot make it readable: answer it now.

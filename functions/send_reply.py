@@ -6,6 +6,8 @@ A caption that asked a question (ImageRequest.question, polybot.questions) is
 answered: a count ("I count 4 people"), a find (the image the worker drew with
 that class alone, and its count; text alone when none was found), a thing the
 model does not know (said, with the nearest it knows, then the usual summary).
+An album's caption asks about the whole album: the count across its photos
+above its overview, each photo's own count in its caption.
 
 The answer is the bot's progress message, edited (its id came in the
 request, ImageRequest.progress_message_id): into
@@ -202,9 +204,33 @@ def lowest_threshold(wired: FunctionServices) -> float:
     return min(wired.settings.offered_confidences)
 
 
-def _photo_text(photo: AlbumPhoto, language: str, settings: Settings) -> str:
+def album_question(ordered: list[AlbumPhoto]) -> questions.Question | None:
+    """The question the album's caption asks, about the whole album: it came on the
+    request of the photo that bore the caption (its first, as clients send an album)."""
+    for photo in ordered:
+        asked = photo["request"].get("question")
+        if asked:
+            return questions.Question.from_message(asked)
+    return None
+
+
+def album_answer(question: questions.Question, ordered: list[AlbumPhoto], language: str) -> str:
+    """The album's answer to its caption's question, above its overview: the count
+    across its photos ("I count 5 people."), or the thing the model does not know."""
+    if question.kind == "unknown":
+        return questions.unknown(question, language)
+    found = [d for p in ordered if "detection" in p for d in p["detection"]["detections"]]
+    return questions.counting(question, found, language)
+
+
+def _photo_text(
+    photo: AlbumPhoto, language: str, settings: Settings, question: questions.Question | None = None
+) -> str:
+    """One album photo's summary; its count where the album's caption asked for one."""
     if "failure" in photo:
         return summary.failure_reason(photo["failure"]["Error"], language, settings.max_download_bytes)
+    if question is not None and question.kind != "unknown":
+        return questions.counting(question, photo["detection"]["detections"], language)
     threshold = photo["request"]["preferences"]["confidence"]
     lowest = min(settings.offered_confidences)
     staged = photo["staged"]
@@ -231,17 +257,23 @@ def send_album_reply(
     by photo (summary.album_overview: the photos with nothing found in one sentence,
     and which photos the media group leaves out), with a Details button, and the
     annotated photos follow as one media group (a photo alone when only one has boxes). "each": every photo gets its
-    own answer, the progress message becoming the one of the photo it answers."""
+    own answer, the progress message becoming the one of the photo it answers.
+    A question in the album's caption (album_question) is answered for the whole
+    album above the overview, and each photo's caption gives its own count; the
+    photos are drawn whole (a find draws its class alone on a single photo only)."""
     from polybot.telegram import answer_with_text
 
     language = request["preferences"]["language"]
     ordered = sorted(photos, key=lambda p: p["request"]["message_id"])
     request, progress_id = album_answered(request, ordered, progress_id)
-    texts = [_photo_text(p, language, wired.settings) for p in ordered]
+    question = album_question(ordered)
+    texts = [_photo_text(p, language, wired.settings, question) for p in ordered]
     if request["preferences"]["album_reply"] == "each":
         return _each_photo(request, ordered, texts, wired, once, progress_id)
     entries = [_album_entry(p, language, wired.settings.max_download_bytes) for p in ordered]
     overview = summary.album_overview(entries, language, request["preferences"]["confidence"], lowest_threshold(wired))
+    if question is not None:
+        overview = summary.shorten(album_answer(question, ordered, language) + "\n\n" + overview, summary.TEXT_LIMIT)
     markup = details_button(once.execution_name, language)
     message_id = once.send("reply", lambda: answer_with_text(wired.bot, request, progress_id, overview, markup))
     annotated = [(i, p) for i, p in enumerate(ordered, start=1) if "detection" in p and p["detection"]["detections"]]

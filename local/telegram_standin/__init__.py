@@ -235,12 +235,19 @@ class TelegramStandIn:
         return self.user.sends_photo(chat_id, image, caption, by=by, reply_to=reply_to, entities=entities)
 
     def user_sends_album(
-        self, chat_id: int, images: list[bytes], *, at_once: bool = True, by: int | None = None
+        self,
+        chat_id: int,
+        images: list[bytes],
+        *,
+        at_once: bool = True,
+        by: int | None = None,
+        caption: str | None = None,
     ) -> list[dict[str, Any]]:
         """An album: one message per photo, sharing a media_group_id, each in its own
         update. `at_once`: delivered concurrently, as a client uploads an album and
-        Telegram hands its updates to the webhook's connections."""
-        return self.user.sends_album(chat_id, images, at_once=at_once, by=by)
+        Telegram hands its updates to the webhook's connections. `caption`: on the
+        first photo alone, as Telegram's clients send an album's caption."""
+        return self.user.sends_album(chat_id, images, at_once=at_once, by=by, caption=caption)
 
     def user_sends_document(
         self,

@@ -54,19 +54,32 @@ class ChatUser:
         return self._deliver(message, reply_to)
 
     def sends_album(
-        self, chat_id: int, images: list[bytes], *, at_once: bool = True, by: int | None = None
+        self,
+        chat_id: int,
+        images: list[bytes],
+        *,
+        at_once: bool = True,
+        by: int | None = None,
+        caption: str | None = None,
     ) -> list[dict[str, Any]]:
         """An album: one message per photo, sharing a media_group_id, each in its own
         update. `at_once`: delivered concurrently, as a client uploads an album and
-        Telegram hands its updates to the webhook's connections."""
+        Telegram hands its updates to the webhook's connections. `caption`: the
+        album's caption, which Telegram's clients put on its first photo alone."""
         if len(images) not in MEDIA_GROUP_SIZES:
             raise ValueError(f"an album holds 2 to 10 items, not {len(images)}")
         group = str(self.delivery.next_update_id() * 1_000_003)
         messages = [self._photo_in_sizes(chat_id, image, by) for image in images]
         for message in messages:
             message["media_group_id"] = group
+        if caption:
+            messages[0]["caption"] = caption
+            self._add_entities(messages[0], "caption_entities", caption, None)
         ids = [m["message_id"] for m in messages]
-        self.state.log(chat_id, f"{self._who(messages[0])} #{ids[0]}..#{ids[-1]}: [album of {len(images)} photos]")
+        said = f" {caption}" if caption else ""
+        self.state.log(
+            chat_id, f"{self._who(messages[0])} #{ids[0]}..#{ids[-1]}: [album of {len(images)} photos]{said}"
+        )
         if at_once:
             with ThreadPoolExecutor(max_workers=len(messages)) as pool:
                 list(pool.map(self._deliver, messages))

@@ -179,3 +179,31 @@ def test_a_caption_asking_for_a_thing_the_model_does_not_know_names_the_nearest_
     detections = detections_of(stack, chat_id, photo["message_id"])
     original, _ = stored_images(stack, chat_id, photo["message_id"])
     assert usual == summary.caption(detections, language, original.shape[1]), "then the photo's usual summary"
+
+
+def test_an_albums_caption_question_is_answered_for_the_whole_album(
+    stack: PolybotStack, telegram: TelegramStandIn, chat_id: int
+) -> None:
+    """The caption a client puts on an album's first photo asks about the album:
+    the count across its photos above the overview, each photo's own count in its caption."""
+    language = "ru"
+    telegram.user_speaks(chat_id, language)
+    images = [ultralytics_asset("zidane.jpg"), ultralytics_asset("bus.jpg")]
+    photos = telegram.user_sends_album(chat_id, images, caption=COUNT[language])
+    album = naming.album_execution_name(chat_id, photos[0]["media_group_id"])
+    assert stack.wait_for_execution(album, timeout_s=ANSWER_S)["status"] == "SUCCEEDED"
+
+    found = [detections_of(stack, chat_id, photo["message_id"]) for photo in photos]
+    people = Question("count", "person")
+    sent = [m for m in telegram.sent if m.chat_id == chat_id and not m.deleted]
+    [overview] = [m for m in sent if m.method == "sendMessage"]
+    answer, rest = (overview.text or "").split("\n\n", 1)
+    assert answer == questions.counting(people, found[0] + found[1], language)
+    sure = sum(1 for detections in found for d in detections if d["label"] == "person" and d["confidence"] >= 0.5)
+    assert sure >= 4 and str(sure) in answer, "the people of both photos, counted together"
+    assert rest.startswith(i18n.text("album.title", language)), "then the album's usual overview"
+    captions = [m.caption for m in sent if m.method == "sendMediaGroup"]
+    assert captions == [
+        i18n.text("album.caption", language, index=index, summary=questions.counting(people, detections, language))
+        for index, detections in enumerate(found, start=1)
+    ]

@@ -55,14 +55,23 @@ def test_a_caption_question_rides_in_the_photos_request(
     assert "question" not in plain and plain["only"] == [], "a caption that asks nothing: today's request"
 
 
-def test_an_albums_captions_ask_nothing(
-    bot: telebot.TeleBot, telegram: TelegramStandIn, pipeline: RecordingPipeline
+def test_an_albums_caption_question_rides_in_its_photos_request_without_drawing_alone(
+    bot: telebot.TeleBot, telegram: TelegramStandIn, chats: Any
 ) -> None:
-    photos = telegram.user_sends_album(CHAT, [jpeg(), jpeg((0, 200, 0))], at_once=False)
+    """The album's caption is on its first photo; SendAlbumReply answers it for the
+    whole album, whose other photos are drawn whole: so is the one with the caption."""
+    telegram.user_speaks(CHAT, "es")
+    photos = telegram.user_sends_album(
+        CHAT, [jpeg(), jpeg((0, 200, 0)), jpeg((0, 0, 200))], at_once=False, caption="busca los perros"
+    )
     run(bot, telegram)
 
-    [execution] = pipeline.started.values()
-    assert photos and "question" not in execution["request"]
+    album = naming.album_execution_name(CHAT, photos[0]["media_group_id"])
+    captioned, *others = chats.albums.photos(album)
+    assert captioned["message_id"] == photos[0]["message_id"]
+    assert captioned["question"] == {"kind": "find", "class_name": "dog", "asked": "perros"}
+    assert captioned["only"] == [], "drawn whole, as the album's other photos"
+    assert len(others) == 2 and all("question" not in r and r["only"] == [] for r in others)
 
 
 def test_a_text_question_is_answered_about_the_last_photo_from_its_stored_detections(
