@@ -223,6 +223,13 @@ def album_answer(question: questions.Question, ordered: list[AlbumPhoto], langua
     return questions.counting(question, found, language)
 
 
+def _asked_text(photo: AlbumPhoto, question: questions.Question, language: str) -> str | None:
+    """The answer of the album photo whose caption asked `question`; None for the others."""
+    if "failure" in photo or not photo["request"].get("question"):
+        return None
+    return questions.answer(question, list(photo["detection"]["detections"]), language, photo["staged"]["width"])
+
+
 def _photo_text(
     photo: AlbumPhoto, language: str, settings: Settings, question: questions.Question | None = None
 ) -> str:
@@ -269,6 +276,9 @@ def send_album_reply(
     question = album_question(ordered)
     texts = [_photo_text(p, language, wired.settings, question) for p in ordered]
     if request["preferences"]["album_reply"] == "each":
+        if question is not None:
+            # The photo that bore the caption is answered as a photo alone with it would be.
+            texts = [_asked_text(p, question, language) or t for p, t in zip(ordered, texts, strict=True)]
         return _each_photo(request, ordered, texts, wired, once, progress_id)
     entries = [_album_entry(p, language, wired.settings.max_download_bytes) for p in ordered]
     overview = summary.album_overview(entries, language, request["preferences"]["confidence"], lowest_threshold(wired))

@@ -207,3 +207,27 @@ def test_an_albums_caption_question_is_answered_for_the_whole_album(
         i18n.text("album.caption", language, index=index, summary=questions.counting(people, detections, language))
         for index, detections in enumerate(found, start=1)
     ]
+
+
+def test_an_album_answered_photo_by_photo_answers_its_caption_on_the_photo_that_bore_it(
+    stack: PolybotStack, telegram: TelegramStandIn, chat_id: int
+) -> None:
+    """One answer per photo (/settings): the photo with the caption is answered as a
+    photo alone with it would be (here a thing the model does not know), the others as usual."""
+    command = telegram.user_sends_text(chat_id, "/settings")
+    [menu] = telegram.replies_to(chat_id, command["message_id"])
+    assert telegram.user_taps(chat_id, menu.message_id, i18n.text("settings.album.each", "en")).answered
+    images = [ultralytics_asset("zidane.jpg"), ultralytics_asset("bus.jpg")]
+    photos = telegram.user_sends_album(chat_id, images, caption=UNKNOWN["en"])
+    album = naming.album_execution_name(chat_id, photos[0]["media_group_id"])
+    assert stack.wait_for_execution(album, timeout_s=ANSWER_S)["status"] == "SUCCEEDED"
+
+    answers = [telegram.replies_to(chat_id, photo["message_id"]) for photo in photos]
+    assert [[m.kind for m in replies] for replies in answers] == [["photo"], ["photo"]], telegram.transcript(chat_id)
+    said, usual = (answers[0][0].caption or "").split("\n\n", 1)
+    assert said == questions.unknown(Question("unknown", "cat", TIGERS["en"]), "en")
+    for photo, [answer] in zip(photos, answers, strict=True):
+        detections = detections_of(stack, chat_id, photo["message_id"])
+        original, _ = stored_images(stack, chat_id, photo["message_id"])
+        expected = summary.caption(detections, "en", original.shape[1], image_height=original.shape[0])
+        assert (usual if photo is photos[0] else answer.caption) == expected
