@@ -206,7 +206,8 @@ def lowest_threshold(wired: FunctionServices) -> float:
 
 def album_question(ordered: list[AlbumPhoto]) -> questions.Question | None:
     """The question the album's caption asks, about the whole album: it came on the
-    request of the photo that bore the caption (its first, as clients send an album)."""
+    request of the photo that bore the caption (its first, as clients send an album);
+    where several photos carry captions, the first in the album's order speaks for it."""
     for photo in ordered:
         asked = photo["request"].get("question")
         if asked:
@@ -223,10 +224,13 @@ def album_answer(question: questions.Question, ordered: list[AlbumPhoto], langua
     return questions.counting(question, found, language)
 
 
-def _asked_text(photo: AlbumPhoto, question: questions.Question, language: str) -> str | None:
-    """The answer of the album photo whose caption asked `question`; None for the others."""
-    if "failure" in photo or not photo["request"].get("question"):
+def _asked_text(photo: AlbumPhoto, language: str) -> str | None:
+    """The answer of an album photo whose own caption asked a question (each photo
+    of an album may carry one); None for the others."""
+    asked = photo["request"].get("question")
+    if "failure" in photo or not asked:
         return None
+    question = questions.Question.from_message(asked)
     return questions.answer(question, list(photo["detection"]["detections"]), language, photo["staged"]["width"])
 
 
@@ -278,7 +282,7 @@ def send_album_reply(
     if request["preferences"]["album_reply"] == "each":
         if question is not None:
             # The photo that bore the caption is answered as a photo alone with it would be.
-            texts = [_asked_text(p, question, language) or t for p, t in zip(ordered, texts, strict=True)]
+            texts = [_asked_text(p, language) or t for p, t in zip(ordered, texts, strict=True)]
         return _each_photo(request, ordered, texts, wired, once, progress_id)
     entries = [_album_entry(p, language, wired.settings.max_download_bytes) for p in ordered]
     overview = summary.album_overview(entries, language, request["preferences"]["confidence"], lowest_threshold(wired))

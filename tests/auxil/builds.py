@@ -10,6 +10,7 @@ so state kept in a conftest is kept twice and every build ran twice.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -59,8 +60,7 @@ class Make:
         try:
             self.process.wait(timeout=max(1.0, self.started + BUILD_TIMEOUT_S - time.perf_counter()))
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            self._kill()
             self.log.seek(0)
             pytest.fail(
                 f"make {' '.join(self.args)} did not end within {BUILD_TIMEOUT_S} s:\n{self.log.read()[-8000:]}"
@@ -71,11 +71,16 @@ class Make:
         assert self.process.returncode == 0, f"make {' '.join(self.args)} failed:\n{self.log.read()[-8000:]}"
         return self.ended - self.started
 
+    def _kill(self) -> None:
+        """Stop make and what it started (its process group)."""
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def close(self) -> None:
         """Stop the command if it still runs (the session ended first) and drop its log."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            self._kill()
         self.log.close()
 
 
