@@ -86,12 +86,21 @@ def sam_cli() -> str:
     return found
 
 
-def image_size_bytes(image: str) -> int:
+def inspected(image: str, template: str) -> str | None:
+    """`docker image inspect --format TEMPLATE IMAGE` (a tag or an ID), stripped; None
+    where no such image exists."""
     done = subprocess.run(  # noqa: S603 - no shell
-        [docker(), "image", "inspect", image, "--format", "{{.Size}}"],
+        [docker(), "image", "inspect", image, "--format", template],
         capture_output=True,
         text=True,
         timeout=30,
-        check=True,
+        check=False,
     )
-    return int(done.stdout.strip())
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def image_size_bytes(image: str) -> int:
+    size = inspected(image, "{{.Size}}")
+    if size is None:
+        raise DockerUnavailable(f"no image {image}")
+    return int(size)

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from local.containers import docker
+from local.containers import docker, inspected
 
 SAM_REPOSITORY = "samcli/lambda-python"
 """Where `sam local invoke` tags its images of the Python runtimes (with the layer baked in)."""
@@ -68,14 +68,7 @@ def replacing(repository: str) -> Iterator[None]:
 
 def untagged(image_id: str) -> bool:
     """Whether the image exists and no tag names it (`docker image rm ID` would untag it from every repository)."""
-    done = subprocess.run(  # noqa: S603 - argv built here, no shell
-        [docker(), "image", "inspect", "--format", "{{len .RepoTags}}", image_id],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return done.returncode == 0 and done.stdout.strip() == "0"
+    return inspected(image_id, "{{len .RepoTags}}") == "0"
 
 
 def build(tag: str, arguments: list[str]) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from local.containers import docker as docker_command
-from local.containers import image_size_bytes
+from local.containers import image_size_bytes, inspected
 from local.images import main, tagged
 from tests.auxil.builds import WORKER_EXPORT_IMAGE
 
@@ -38,12 +38,7 @@ TITLE = re.compile(r'^LABEL org\.opencontainers\.image\.title="([\w.-]+)"$', re.
 
 
 def exists(image_id: str) -> bool:
-    return (
-        subprocess.run(
-            [docker_command(), "image", "inspect", image_id], capture_output=True, timeout=60, check=False
-        ).returncode
-        == 0
-    )
+    return inspected(image_id, "{{.Id}}") is not None
 
 
 @pytest.fixture
