@@ -2,10 +2,14 @@
 its own, and the worker's lease on the task's queue message renewed from
 another; and what Step Functions answers for a task nobody awaits any more.
 
-The first beat goes out as soon as the original is in hand (beside the
-decoding and the model, not in front of them), then one every few seconds
-until the report. A task the first beat finds gone (the workflow gave up on
-it) is dropped by the worker. A taken message stays hidden from other workers
+For a task the workflow may have given up on (a message delivered before, or
+one that waited in the queue nearly as long as the task's HeartbeatSeconds:
+`inference.worker.DetectionWorker.beats_first`), the first beat goes out as
+soon as the original is in hand (beside the decoding and the model, not in
+front of them), and a task it finds gone is dropped by the worker. Any other
+task is awaited, and its first beat comes after an interval like the rest:
+one every few seconds until the report (an image served within the interval
+makes no heartbeat call at all). A taken message stays hidden from other workers
 for a short lease (`task_lease_s`), renewed every few seconds while the worker
 works (a renewal that fails is tried again at the next): a worker that dies
 stops renewing, and within one lease another worker takes the same
@@ -37,10 +41,10 @@ GONE_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 """Answers of Step Functions meaning "nobody waits for this token any more"."""
 
 FIRST_BEAT_ATTEMPTS = 4
-"""A token can reach a worker before Step Functions accepts it: moto's
-interpreter sends the message before it registers the token (AWS does not),
-so `InvalidToken` on the first heartbeat is retried a few times, within a
-second, before the task is taken for gone."""
+"""A token can reach a worker before Step Functions accepts its heartbeats:
+moto's interpreter sends the message before it sets up the task's heartbeat
+(AWS does not), so `InvalidToken` on a first beat at once is retried a few
+times, within a second, before the task is taken for gone."""
 
 
 class TaskGone(Exception):
@@ -59,7 +63,8 @@ def raise_if_gone(exc: ClientError) -> None:
 
 class Heartbeat:
     """SendTaskHeartbeat for one task from a thread of its own, from `start()`
-    until `stop()`: the first beat at once, then one every `interval_s`; and,
+    until `stop()`: one every `interval_s`, the first at once if `beat_first`
+    (else `gone()` answers "" at once until a beat finds the task gone); and,
     from a second thread, the lease on the task's queue message renewed every
     `interval_s`. Each on its own clock, so a slow heartbeat never delays a
     renewal past the lease (tests/unit/test_timeouts.py). A beat or a renewal
@@ -70,11 +75,17 @@ class Heartbeat:
     task no longer awaited (the first beat's answer is waited for)."""
 
     def __init__(
-        self, sfn: SFNClient, task_token: str, interval_s: float, renew_lease: Callable[[], None] = lambda: None
+        self,
+        sfn: SFNClient,
+        task_token: str,
+        interval_s: float,
+        renew_lease: Callable[[], None] = lambda: None,
+        beat_first: bool = True,
     ) -> None:
         self._sfn = sfn
         self._token = task_token
         self._interval_s = interval_s
+        self._beat_first = beat_first
         self._renew_lease = renew_lease
         self._done = threading.Event()
         self._first_answered = threading.Event()
@@ -92,7 +103,8 @@ class Heartbeat:
 
     def gone(self, wait: bool = True) -> str:
         """The error that says the workflow no longer awaits the task ("" while it
-        does). `wait`: until the first beat is answered; else "" if it is not yet."""
+        does, or no beat has said otherwise yet). `wait`: until a first beat at once
+        is answered; else "" if it is not yet."""
         if wait:
             self._first_answered.wait()
         return self._gone
@@ -129,7 +141,10 @@ class Heartbeat:
             self._first_answered.set()
 
     def _beat_until_done(self) -> None:
-        self._first_beat()
+        if self._beat_first:
+            self._first_beat()
+        else:
+            self._first_answered.set()
         while not self._gone and not self._done.wait(self._interval_s):
             try:
                 self._beat()

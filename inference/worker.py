@@ -10,9 +10,12 @@ encode, upload the annotated JPEG, report `SendTaskSuccess` with a
 delete the message (in the overlapped loop, up to ten reported messages in one
 DeleteMessageBatch, `inference.acknowledgements`). The task's heartbeat (`inference.heartbeat`) starts as
 soon as the original is in hand and renews the lease on the message until the
-report. A task the first beat finds gone (the workflow gave up on it) is
-dropped: before the model when the beat's answer is in by then (always, for a
-message that waited behind others), and in any case before the upload.
+report. Where the workflow may have given up on the task (`beats_first`: a
+message delivered before, or one that waited nearly HeartbeatSeconds), the
+first beat goes out at once, and a task it finds gone is dropped: before the
+model when the beat's answer is in by then (always, for a message that waited
+behind others), and in any case before the upload. Any other task's first beat
+comes after an interval; one found gone only by its report is dropped then.
 
 With `prefetch` >= 1 (polybot.settings) the network steps of other messages
 overlap the model (`inference.overlap`); on stop (SIGTERM) no new message is
@@ -44,7 +47,7 @@ from inference.decoded_budget import DecodedBudget
 from inference.detector import Detectors
 from inference.heartbeat import Heartbeat, TaskGone, raise_if_gone
 from inference.overlap import Depth, OverlappedLoop
-from polybot import contracts, imaging, logs
+from polybot import aws, contracts, imaging, logs
 from polybot.contracts.messages import DetectionResult, DetectionTask, DetectionTimings, StagedImage
 from polybot.errors import ContractViolation, DetectionFailed, ImageMissing, PolybotError
 from polybot.settings import Settings
@@ -204,7 +207,11 @@ class DetectionWorker:
                 job.outcome = _as_outcome(exc)
             finally:
                 job.heartbeat = Heartbeat(
-                    self._sfn, job.task["task_token"], self._settings.heartbeat_interval_s, self._lease_renewer(message)
+                    self._sfn,
+                    job.task["task_token"],
+                    self._settings.heartbeat_interval_s,
+                    self._lease_renewer(message),
+                    beat_first=self.beats_first(message, job.timings["queue_wait_ms"]),
                 ).start()
             if job.outcome is None:
                 staged = job.task["image"]
@@ -217,6 +224,19 @@ class DetectionWorker:
                     job.outcome = _as_outcome(exc)
                     self._release_pixels(job)
         return True
+
+    def beats_first(self, message: MessageTypeDef, queue_wait_ms: int) -> bool:
+        """Whether the task's first heartbeat goes out at once: where the workflow
+        may have given up on it. A message delivered before (another worker may have
+        reported its task, or died with it), or one that waited in the queue so long
+        that the task's HeartbeatSeconds, which counts from the send, may have run
+        out, or would before a beat after an interval lands. Any other task is
+        awaited: a beat at once would only say so, for one more AWS call per image
+        on the model's core (docs/performance.md, "A worker across a network")."""
+        if int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1:
+            return True
+        next_beat_s = self._settings.heartbeat_interval_s + aws.WITHIN_HEARTBEAT.worst_case_s
+        return queue_wait_ms / 1000 + next_beat_s >= self._settings.task_heartbeat_timeout_s
 
     def _release_pixels(self, job: Job) -> None:
         self.decoded.give_back(job.pixels_held)

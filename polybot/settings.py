@@ -54,6 +54,7 @@ ENV_VARS: dict[str, str] = {
     "image_size": "POLYBOT_IMAGE_SIZE",
     "heartbeat_interval_s": "POLYBOT_HEARTBEAT_INTERVAL_S",
     "task_lease_s": "POLYBOT_TASK_LEASE_S",
+    "task_heartbeat_timeout_s": "POLYBOT_TASK_HEARTBEAT_TIMEOUT_S",
     "queue_wait_s": "POLYBOT_QUEUE_WAIT_S",
     "log_level": "POLYBOT_LOG_LEVEL",
     "liveness_file": "POLYBOT_LIVENESS_FILE",
@@ -127,6 +128,11 @@ class Settings:
     task_lease_s: int = 15
     """How long a taken task stays hidden from other workers unless renewed: a dead
     worker's image is taken by another within this (tests/faults measure it)."""
+    task_heartbeat_timeout_s: int = 300
+    """DetectObjects' HeartbeatSeconds (statemachines/image_pipeline.asl.json;
+    tests/unit/test_timeouts.py holds them equal): a worker's first heartbeat goes
+    out at once only for a task that waited in the queue nearly this long, or was
+    delivered before (inference.worker.DetectionWorker.beats_first)."""
     queue_wait_s: int = 20
     chat_photos_per_minute: int = 20
     """Photos one chat may have analysed per minute; more get a friendly "slow down"

@@ -19,7 +19,7 @@ from polybot.contracts import messages
 from polybot.errors import ContractViolation
 
 if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
+    from jsonschema_rs import Draft202012Validator
 
 SCHEMA_FILE = "messages.schema.json"
 
@@ -43,13 +43,15 @@ def _validator(message: str) -> Draft202012Validator:
     # Validate against the one definition while keeping the document's other
     # definitions reachable for its $refs.
     schema = {**document, "$ref": f"#/$defs/{message}"}
-    # Imported here, not with this module: jsonschema (with referencing and its
-    # meta-schemas) is the largest import a Lambda function's first call makes after
-    # botocore, and importing a handler module must stay cheap (cold starts,
-    # docs/performance.md). Each message's validator is compiled once, on first use.
-    from jsonschema import Draft202012Validator, FormatChecker
+    # jsonschema-rs, not jsonschema: a DetectionResult of ten objects takes it 2.4 us
+    # against 1 ms, which the worker paid for every image on its model's core
+    # (docs/performance.md, "A worker across a network"); the tests hold it to
+    # jsonschema's judgement on every sample (tests/unit/polybot/test_polybot_contracts.py).
+    # Imported here, not with this module: importing a handler module must stay cheap
+    # (cold starts, docs/performance.md). Each message's validator is compiled once, on first use.
+    from jsonschema_rs import Draft202012Validator
 
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return Draft202012Validator(schema, validate_formats=True)
 
 
 @overload
@@ -172,9 +174,9 @@ def validate(message: str, data: object) -> Any:
     """Return `data` unchanged if it is a valid `message`, else raise ContractViolation.
     Typed as the message's TypedDict (polybot.contracts.messages) where `message`
     is a literal name."""
-    errors = sorted(_validator(message).iter_errors(data), key=lambda e: list(e.path))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(root)"
-        raise ContractViolation(f"{message} invalid at {where}: {first.message}")
-    return data
+    validator = _validator(message)
+    if validator.is_valid(data):
+        return data
+    first = min(validator.iter_errors(data), key=lambda e: [str(p) for p in e.instance_path])
+    where = "/".join(str(p) for p in first.instance_path) or "(root)"
+    raise ContractViolation(f"{message} invalid at {where}: {first.message}")

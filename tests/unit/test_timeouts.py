@@ -87,6 +87,21 @@ def test_a_busy_workers_lease_is_renewed_before_it_runs_out() -> None:
     assert SETTINGS.heartbeat_interval_s + aws.WITHIN_HEARTBEAT.worst_case_s < SETTINGS.task_lease_s
 
 
+def test_the_worker_knows_its_tasks_heartbeat_timeout() -> None:
+    # What decides whether a task's first beat goes out at once (inference.worker.beats_first).
+    assert SETTINGS.task_heartbeat_timeout_s == STATES["DetectObjects"]["HeartbeatSeconds"]
+
+
+def test_a_first_beat_after_an_interval_lands_before_a_fresh_tasks_heartbeat_times_out() -> None:
+    # A task that waited in the queue up to this long gets its first beat after an interval.
+    settings = Settings(detection_queue_url="https://queue")
+    worker = build_worker(settings, production=cast(Any, SimpleNamespace(name=settings.model)))
+    fresh = {"MessageId": "1", "ReceiptHandle": "r", "Body": "{}", "Attributes": {"ApproximateReceiveCount": "1"}}
+    waited_ms = next(ms for ms in range(0, 600_000, 100) if worker.beats_first(fresh, ms))
+    latest_beat_s = waited_ms / 1000 + settings.heartbeat_interval_s + aws.WITHIN_HEARTBEAT.worst_case_s
+    assert latest_beat_s - 0.1 < STATES["DetectObjects"]["HeartbeatSeconds"] <= latest_beat_s
+
+
 def test_the_worker_renews_leases_and_beats_on_the_budget_counted_above() -> None:
     """The clients in force, as the worker is wired (inference/service.py)."""
     settings = Settings(detection_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/q", region="us-east-1")

@@ -37,6 +37,25 @@ def test_the_first_beat_goes_out_at_once_from_the_heartbeat_thread() -> None:
     assert sfn.threads == {"heartbeat"}, "the caller goes on with its work meanwhile"
 
 
+def test_without_a_first_beat_at_once_the_first_goes_out_after_an_interval() -> None:
+    sfn = StepFunctions()
+    heartbeat = Heartbeat(sfn, "token", interval_s=0.3, beat_first=False).start()
+    assert heartbeat.gone() == "", "answered at once: no beat to wait for"
+    assert sfn.beats == 0
+    wait_until(lambda: sfn.beats == 1)
+    heartbeat.stop()
+    assert heartbeat.first_beat_ms == 0
+
+
+def test_without_a_first_beat_at_once_a_later_beat_still_finds_the_task_gone() -> None:
+    sfn = StepFunctions("TaskTimedOut")
+    heartbeat = Heartbeat(sfn, "token", interval_s=0.05, beat_first=False).start()
+    assert heartbeat.gone(wait=False) == ""
+    wait_until(lambda: heartbeat.gone() != "")
+    heartbeat.stop()
+    assert heartbeat.gone() == "TaskTimedOut"
+
+
 def test_a_token_not_yet_accepted_is_tried_again() -> None:
     sfn = StepFunctions("InvalidToken", "InvalidToken")
     heartbeat = Heartbeat(sfn, "token", interval_s=60).start()

@@ -123,6 +123,12 @@ class Aws:
 
     def send_task_success(self, taskToken: str, output: str) -> None:
         self.record("success", taskToken)
+        if taskToken in self.gone:
+            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "gone"}}, "SendTaskSuccess")
+
+    def delivered_before(self, index: int) -> None:
+        """Message `index` comes as SQS hands out a message received once before."""
+        self.waiting[index]["Attributes"] = {"ApproximateReceiveCount": "2"}
 
     def send_task_failure(self, taskToken: str, **_: Any) -> None:
         self.record("failure", taskToken)
@@ -186,7 +192,7 @@ def wait_until(condition: Any, timeout_s: float = 10) -> None:
 
 
 @pytest.mark.parametrize("prefetch", [0, 1, 2])
-def test_each_message_is_downloaded_beaten_and_deleted_after_its_report(prefetch: int) -> None:
+def test_each_message_is_downloaded_and_deleted_after_its_report(prefetch: int) -> None:
     aws, detector, stop = Aws(messages=6), HeldDetector(), threading.Event()
     detector.release.set()
     thread = serve(aws, detector, prefetch, stop)
@@ -195,10 +201,30 @@ def test_each_message_is_downloaded_beaten_and_deleted_after_its_report(prefetch
     thread.join(10)
 
     for index in range(6):
+        # A task just sent is awaited: its first beat would come after an interval
+        # (60 s here), and the image is reported long before.
+        assert aws.of(f"token-{index}") == ["receive", "download", "upload", "success", "delete"]
+    assert detector.seen == 6
+
+
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_a_message_delivered_before_or_long_queued_is_beaten_at_once(prefetch: int) -> None:
+    aws, detector, stop = Aws(messages=3), HeldDetector(), threading.Event()
+    detector.release.set()
+    aws.delivered_before(0)
+    # Sent so long ago that a beat after an interval would land after HeartbeatSeconds.
+    sent_ms = (time.time() - Settings().task_heartbeat_timeout_s + Settings().heartbeat_interval_s) * 1000
+    aws.waiting[1]["Attributes"] = {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(sent_ms))}
+    thread = serve(aws, detector, prefetch, stop)
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(3)))
+    stop.set()
+    thread.join(10)
+
+    for index in (0, 1):
         # The first heartbeat goes out once the original is in hand, and is
         # answered before anything is uploaded or reported.
         assert aws.of(f"token-{index}") == ["receive", "download", "heartbeat", "upload", "success", "delete"]
-    assert detector.seen == 6
+    assert aws.of("token-2") == ["receive", "download", "upload", "success", "delete"]
 
 
 def test_the_classes_a_task_draws_alone_reach_the_detector() -> None:
@@ -240,6 +266,7 @@ def test_a_task_nobody_awaits_is_never_uploaded_nor_reported() -> None:
     aws, detector, stop = Aws(messages=3), HeldDetector(), threading.Event()
     detector.release.set()
     aws.gone = {"token-1"}
+    aws.delivered_before(1)
     thread = serve(aws, detector, prefetch=1, stop=stop)
     wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(3)))
     stop.set()
@@ -250,9 +277,26 @@ def test_a_task_nobody_awaits_is_never_uploaded_nor_reported() -> None:
         assert aws.of(f"token-{index}")[-2:] == ["success", "delete"]
 
 
+def test_a_fresh_task_found_gone_by_its_report_is_dropped_and_deleted() -> None:
+    # An operator's StopExecution: nothing tells the worker before its report.
+    aws, detector, stop = Aws(messages=3), HeldDetector(), threading.Event()
+    detector.release.set()
+    aws.gone = {"token-1"}
+    thread = serve(aws, detector, prefetch=1, stop=stop)
+    wait_until(lambda: all("delete" in aws.of(f"token-{i}") for i in range(3)))
+    stop.set()
+    thread.join(10)
+
+    assert aws.of("token-1") == ["receive", "download", "upload", "success", "delete"]
+    assert aws.of("token-1").count("success") == 1, "not reported again"
+    for index in (0, 2):
+        assert aws.of(f"token-{index}")[-2:] == ["success", "delete"]
+
+
 def test_a_task_found_gone_while_it_waited_for_the_model_is_not_run() -> None:
     aws, detector, stop = Aws(messages=3), HeldDetector(), threading.Event()
     aws.gone = {"token-1"}
+    aws.delivered_before(1)
     thread = serve(aws, detector, prefetch=1, stop=stop)
     assert detector.holding.wait(10)  # image 0 on the model; message 1 waits behind it
     wait_until(lambda: "heartbeat" in aws.of("token-1"))
@@ -343,7 +387,7 @@ def test_the_worker_takes_the_room_its_depth_leaves_in_one_call_and_holds_no_mor
     # `most` waiting at most, and the one on the model.
     assert max(outstanding) <= most + 1
     for index in range(20):
-        assert aws.of(f"token-{index}") == ["receive", "download", "heartbeat", "upload", "success", "delete"]
+        assert aws.of(f"token-{index}") == ["receive", "download", "upload", "success", "delete"]
 
 
 def test_a_model_slower_than_its_downloads_has_one_message_on_deck_however_deep_it_may_go() -> None:

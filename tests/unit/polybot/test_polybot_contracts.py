@@ -187,8 +187,49 @@ def test_a_broken_sample_is_refused_naming_where(message: str, path: tuple[Any, 
 
 
 def test_the_refusal_names_the_missing_field() -> None:
-    with pytest.raises(ContractViolation, match="'file_id' is a required property"):
+    with pytest.raises(ContractViolation, match='"file_id" is a required property'):
         contracts.validate("ImageRequest", broken("ImageRequest", ("file_id",), DELETE))
+
+
+# Corner cases where validators are known to differ (JSON's types against Python's, date-time's forms).
+CORNERS: list[tuple[str, tuple[Any, ...], Any]] = [
+    ("ImageRequest", ("message_id",), True),  # a bool is not an integer in JSON
+    ("ImageRequest", ("message_id",), 77.0),  # an integral number is an integer in 2020-12
+    ("ImageRequest", ("message_id",), 77.5),
+    ("ImageRequest", ("received_at",), "2024-05-01T10:00:00+02:00"),
+    ("ImageRequest", ("received_at",), "2024-05-01t10:00:00z"),  # RFC 3339 allows lower case
+    ("ImageRequest", ("received_at",), "2024-05-01 10:00:00Z"),  # but not a space
+    ("ImageRequest", ("received_at",), "2024-02-30T10:00:00Z"),  # no such day
+    ("ImageRequest", ("file_size",), 2**70),
+    ("Detection", ("confidence",), 1),
+    ("Detection", ("box",), [1, 2, 3, "4"]),
+    ("DetectionResult", ("detections",), [DETECTION] * 301),
+    ("Question", ("class_name",), "\u00e9"),
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "data"),
+    [(m, SAMPLES[m]) for m in SAMPLES]
+    + [(m, broken(m, p, v)) for m, p, v, _ in BROKEN]
+    + [(m, broken(m, p, v)) for m, p, v in CORNERS],
+)
+def test_the_validator_judges_every_sample_as_the_reference_jsonschema_does(message: str, data: Any) -> None:
+    # polybot.contracts validates with jsonschema-rs for speed; jsonschema, the
+    # reference implementation of the specification, is the judge of what is valid.
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    document = contracts.schema_document()
+    reference = Draft202012Validator({**document, "$ref": f"#/$defs/{message}"}, format_checker=FormatChecker())
+    expected = sorted("/".join(map(str, e.path)) or "(root)" for e in reference.iter_errors(data))
+    try:
+        contracts.validate(message, data)
+        where = None
+    except ContractViolation as refused:
+        where = str(refused).split(" invalid at ", 1)[1].split(": ", 1)[0]
+
+    assert (where is None) == (not expected)
+    assert where is None or where in expected
 
 
 def test_nullable_fields_accept_null() -> None:
