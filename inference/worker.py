@@ -44,10 +44,11 @@ from botocore.exceptions import ClientError
 
 from inference.acknowledgements import Acknowledgements
 from inference.decoded_budget import DecodedBudget
+from inference.decoding import decode_original
 from inference.detector import Detectors
 from inference.heartbeat import Heartbeat, TaskGone, raise_if_gone
 from inference.overlap import Depth, OverlappedLoop
-from polybot import aws, contracts, imaging, logs
+from polybot import aws, contracts, logs
 from polybot.contracts.messages import DetectionResult, DetectionTask, DetectionTimings, StagedImage
 from polybot.errors import ContractViolation, DetectionFailed, ImageMissing, PolybotError
 from polybot.settings import Settings
@@ -218,7 +219,7 @@ class DetectionWorker:
                 job.pixels_held = self.decoded.take(staged["width"] * staged["height"])
                 try:
                     started = time.perf_counter()
-                    job.image = imaging.decode_image(data)
+                    job.image = decode_original(data)
                     job.timings["decode_ms"] = _ms_since(started)
                 except Exception as exc:
                     job.outcome = _as_outcome(exc)

@@ -169,6 +169,7 @@ def measure(target: str, path: Path) -> dict[str, Any]:
         import functions.stage_image  # noqa: F401 (what StageImage's process imports)
     elif target == "worker":
         import inference.worker  # noqa: F401
+        from inference.decoding import decode_original
     elif target == "reply":
         from functions import send_reply
     else:
@@ -187,7 +188,7 @@ def measure(target: str, path: Path) -> dict[str, Any]:
         if target == "stage":
             imaging.inspect_image(data)
         elif target == "worker":
-            imaging.decode_image(data)
+            decode_original(data)  # what the worker runs (OpenCV for a plain JPEG)
         else:
             send_reply.photo_for_telegram(data)
     except Exception as exc:

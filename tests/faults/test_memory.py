@@ -5,7 +5,7 @@ memory of each function that handles it and of the worker.
 Each figure is the peak resident set of a fresh Python process that imports the
 function's (or the worker's) module and runs its image code path on the file:
 StageImage's `inspect_image` (the check before anything is stored), the
-worker's `decode_image` (the pixels the detector takes), SendReply's
+worker's `decode_original` (the pixels the detector takes), SendReply's
 `photo_rendition` (the photo Telegram shows, from the worker's full-size
 annotated JPEG). The functions run inside the embedded AWS's process in the
 local stack, where their memory cannot be told apart, hence the child process

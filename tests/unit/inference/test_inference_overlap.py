@@ -423,16 +423,16 @@ def test_images_waiting_for_the_model_hold_two_of_the_largest_at_most(monkeypatc
     aws, detector, stop = Aws(messages=8, pixels=(side, side)), HeldDetector(), threading.Event()
     decoded = 0
     in_worker: list[int] = []
-    decode = imaging.decode_image
+    decode = worker_module.decode_original
 
-    def counted(data: bytes, *args: Any) -> Any:
+    def counted(data: bytes) -> Any:
         nonlocal decoded
         decoded += 1
         # Decoded images in the worker now: waiting for the model, or on it.
         in_worker.append(decoded - detector.finished)
-        return decode(data, *args)
+        return decode(data)
 
-    monkeypatch.setattr(worker_module.imaging, "decode_image", counted)
+    monkeypatch.setattr(worker_module, "decode_original", counted)
     thread = serve(aws, detector, prefetch=6, stop=stop, depth=measured(6, prepare_s=1.0, model_s=0.1))
     assert detector.holding.wait(10)
     wait_until(lambda: aws.received >= 7)  # image 0 on the model, six more in hand
