@@ -16,8 +16,8 @@ never a test: nothing is asserted; compare the figures (docs/performance.md).
    (`benchmarks.histories`; priced by `benchmarks.costs`).
 4. Each Lambda function's cold start (benchmarks/coldstart.py; alone:
    `make bench-coldstart`).
-5. One worker across AWS's latencies, beside its model alone
-   (`benchmarks.networked`; that part alone: `python -m benchmarks.networked`).
+5. One worker across AWS's latencies on 300 queued images, beside its model
+   alone (`benchmarks.networked`; that part alone: `python -m benchmarks.networked`).
 
 Prints a table and writes bench/results/latest.json.
 """
@@ -164,8 +164,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack.stop()
     print(f"4/5 {args.queued} queued images, one worker, in sequence then overlapped ...", flush=True)
     queued = _queued_throughput(args.queued)
-    print(f"5/5 {args.queued} queued images, one worker, AWS's latencies in front of the embedded AWS ...", flush=True)
-    results["networked"] = _networked(args.queued)
+    print(
+        f"5/5 {args.networked} queued images, one worker, AWS's latencies in front of the embedded AWS ...", flush=True
+    )
+    results["networked"] = _networked(args.networked)
     sequential, overlapped = queued["sequential"], queued["overlapped"]
     service = [float(s["service_ms"]) for s in served]
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -293,7 +295,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="rounds over the image set per backend")
     parser.add_argument("--photos-paced", type=int, default=54, help="photos sent one after another")
     parser.add_argument("--burst", type=int, default=30, help="photos sent at once from ten chats")
-    parser.add_argument("--queued", type=int, default=100, help="images queued for the throughput runs")
+    parser.add_argument("--queued", type=int, default=100, help="images queued for the throughput run")
+    parser.add_argument(
+        "--networked",
+        type=int,
+        default=300,
+        help="images queued for the networked run: 300, a worker's steady state "
+        "(over 100 its start-up costs still weigh: docs/performance.md, 'The worker's own CPU, cut')",
+    )
     parser.add_argument("--coldstart-rounds", type=int, default=5, help="fresh interpreters per cold-start figure")
     parser.add_argument(
         "--coldstart",

@@ -274,7 +274,9 @@ def measure_model(images: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.networked", description=__doc__)
-    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument(
+        "--images", type=int, default=300, help="images measured (after one of each photo): 300, a steady state"
+    )
     parser.add_argument(
         "--depths",
         default=f"2,{Settings().prefetch}",

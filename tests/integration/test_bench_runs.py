@@ -50,7 +50,20 @@ FIGURES = (
 
 def test_the_bench_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
-    small = ["--rounds", "1", "--photos-paced", "4", "--burst", "3", "--queued", "6", "--out", str(out)]
+    small = [
+        "--rounds",
+        "1",
+        "--photos-paced",
+        "4",
+        "--burst",
+        "3",
+        "--queued",
+        "6",
+        "--networked",
+        "6",
+        "--out",
+        str(out),
+    ]
     small += ["--coldstart", "process", "--coldstart-rounds", "1"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", *small],
