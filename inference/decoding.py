@@ -6,8 +6,8 @@ OpenCV decodes it straight into the BGR array the model takes, with the GIL
 released; Pillow's path converts its rows to BGR a strip at a time holding
 the GIL. Measured on the bench's 54 photos: 1.6 against 2.4 ms of CPU an
 image alone, and 2 ms less of the worker's CPU an image in the networked run,
-on the core its model runs on (docs/performance.md, "A worker across a
-network").
+on the core its model runs on (docs/performance.md, "The worker's own CPU,
+cut").
 
 Both decode with libjpeg-turbo's defaults and turn the image upright by its
 EXIF orientation, so the pixels are the same:

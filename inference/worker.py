@@ -233,7 +233,7 @@ class DetectionWorker:
         that the task's HeartbeatSeconds, which counts from the send, may have run
         out, or would before a beat after an interval lands. Any other task is
         awaited: a beat at once would only say so, for one more AWS call per image
-        on the model's core (docs/performance.md, "A worker across a network")."""
+        on the model's core (docs/performance.md, "The worker's own CPU, cut")."""
         if int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1:
             return True
         next_beat_s = self._settings.heartbeat_interval_s + aws.WITHIN_HEARTBEAT.worst_case_s

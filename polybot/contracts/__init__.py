@@ -45,7 +45,7 @@ def _validator(message: str) -> Draft202012Validator:
     schema = {**document, "$ref": f"#/$defs/{message}"}
     # jsonschema-rs, not jsonschema: a DetectionResult of ten objects takes it 2.4 us
     # against 1 ms, which the worker paid for every image on its model's core
-    # (docs/performance.md, "A worker across a network"); the tests hold it to
+    # (docs/performance.md, "The worker's own CPU, cut"); the tests hold it to
     # jsonschema's judgement on every sample (tests/unit/polybot/test_polybot_contracts.py).
     # Imported here, not with this module: importing a handler module must stay cheap
     # (cold starts, docs/performance.md). Each message's validator is compiled once, on first use.
